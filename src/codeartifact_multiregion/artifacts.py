@@ -1,0 +1,222 @@
+"""Find and validate the distribution files of one release.
+
+Every file is read once with twine's ``PackageFile`` (metadata parsed, sha256 and
+blake2 computed) and the result is shared by all regions, so ten regions cost one
+hash pass, not ten.
+"""
+
+from __future__ import annotations
+
+import tarfile
+import zipfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import Version
+
+from .errors import UsageError
+
+if TYPE_CHECKING:
+    from twine.package import PackageFile
+
+WHEEL, SDIST = "wheel", "sdist"
+REBUILD = "Rebuild it (for example with `python -m build`, `poetry build` or `hatch build`)."
+
+
+class ArtifactError(UsageError):
+    """A distribution file is missing, unreadable or does not belong to this release."""
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """One distribution file, validated and hashed."""
+
+    path: Path
+    project: str  # PEP 503-normalized
+    version: str
+    kind: str
+    sha256: str
+    size: int
+    package: PackageFile = field(repr=False, compare=False)
+
+    @property
+    def filename(self) -> str:
+        return self.path.name
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    path: Path
+    project: str
+    version: Version
+    kind: str
+
+
+def select_artifacts(
+    paths: Sequence[str | Path], dist_dir: Path, project_name: str | None = None
+) -> list[Artifact]:
+    """The files to publish: ``paths`` if given, else the newest release in ``dist_dir``.
+
+    A directory among ``paths`` stands for the newest release inside it, as hatch
+    passes ``dist/`` and poetry's uploader picks the current version's files.
+    """
+    candidates: list[_Candidate] = []
+    if not paths:
+        candidates = _newest(_scan(dist_dir, project_name), dist_dir, project_name)
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            candidates += _newest(_scan(path, project_name), path, project_name)
+        else:
+            candidates.append(_candidate(path))
+    _check_one_release(candidates)
+    return [_load(candidate) for candidate in _dedupe(candidates)]
+
+
+def _scan(directory: Path, project_name: str | None) -> list[_Candidate]:
+    if not directory.is_dir():
+        raise ArtifactError(
+            f"{directory}: no such directory. Build the project first "
+            "(`python -m build`, `poetry build` or `hatch build`), or pass --dist-dir."
+        )
+    wanted = canonicalize_name(project_name) if project_name else None
+    found = []
+    for path in sorted(directory.iterdir()):
+        if not path.is_file() or not path.name.endswith((".whl", ".tar.gz")):
+            continue
+        candidate = _candidate(path)
+        if wanted is None or candidate.project == wanted:
+            found.append(candidate)
+    return found
+
+
+def _newest(
+    candidates: list[_Candidate], directory: Path, project_name: str | None
+) -> list[_Candidate]:
+    if not candidates:
+        what = f"distributions of {project_name}" if project_name else "distributions"
+        raise ArtifactError(
+            f"{directory}: no {what} (.whl or .tar.gz) found. Build the project first "
+            "(`python -m build`, `poetry build` or `hatch build`), or pass the files to publish."
+        )
+    projects = sorted({c.project for c in candidates})
+    if len(projects) > 1:
+        raise ArtifactError(
+            f"{directory}: holds distributions of several projects ({', '.join(projects)}). "
+            "Pass the files to publish explicitly, or set the project name in pyproject.toml."
+        )
+    newest = max(c.version for c in candidates)
+    return [c for c in candidates if c.version == newest]
+
+
+def _candidate(path: Path) -> _Candidate:
+    name = path.name
+    if not path.exists():
+        raise ArtifactError(f"{path}: no such file. Check the path, or build the project first.")
+    if not path.is_file():
+        raise ArtifactError(f"{path}: not a file. Pass wheel (.whl) or sdist (.tar.gz) files.")
+    try:
+        if name.endswith(".whl"):
+            project, version, _, _ = parse_wheel_filename(name)
+            kind = WHEEL
+        elif name.endswith(".tar.gz"):
+            project, version = parse_sdist_filename(name)
+            kind = SDIST
+        else:
+            raise ArtifactError(
+                f"{path}: not a distribution file. Pass wheel (.whl) or sdist (.tar.gz) files only."
+            )
+    except (InvalidWheelFilename, InvalidSdistFilename) as exc:
+        raise ArtifactError(f"{path}: the file name is not a valid distribution name ({exc}). "
+                            f"{REBUILD}") from None
+    return _Candidate(path=path.resolve(), project=str(project), version=version, kind=kind)
+
+
+def _check_one_release(candidates: Iterable[_Candidate]) -> None:
+    candidates = list(candidates)
+    projects = sorted({c.project for c in candidates})
+    if len(projects) > 1:
+        listing = ", ".join(f"{c.path.name} ({c.project})" for c in candidates)
+        raise ArtifactError(
+            f"files of different projects in one run: {listing}. "
+            "Publish one project at a time."
+        )
+    versions = sorted({str(c.version) for c in candidates})
+    if len(versions) > 1:
+        listing = ", ".join(f"{c.path.name} ({c.version})" for c in candidates)
+        raise ArtifactError(
+            f"files of different versions in one run: {listing}. "
+            "Publish one version at a time; pass its files explicitly or remove the others."
+        )
+
+
+def _dedupe(candidates: list[_Candidate]) -> list[_Candidate]:
+    seen: dict[str, Path] = {}
+    unique = []
+    for candidate in candidates:
+        other = seen.get(candidate.path.name)
+        if other is None:
+            seen[candidate.path.name] = candidate.path
+            unique.append(candidate)
+        elif other != candidate.path:
+            raise ArtifactError(
+                f"{candidate.path.name}: passed twice from different places ({other} and "
+                f"{candidate.path}). Pass each file once."
+            )
+    # Wheels first, as poetry and twine upload them: an installer finds a wheel sooner.
+    return sorted(unique, key=lambda c: (c.kind != WHEEL, c.path.name))
+
+
+def _load(candidate: _Candidate) -> Artifact:
+    from twine.exceptions import InvalidDistribution
+    from twine.package import PackageFile
+
+    path = candidate.path
+    try:
+        package = PackageFile.from_filename(str(path), comment=None)
+    except InvalidDistribution as exc:
+        raise ArtifactError(f"{path}: {_describe(exc)}. {REBUILD}") from None
+    except (zipfile.BadZipFile, tarfile.TarError, EOFError, KeyError, ValueError) as exc:
+        raise ArtifactError(f"{path}: not a readable {candidate.kind} ({exc}). {REBUILD}") from None
+    except PermissionError:
+        raise ArtifactError(f"{path}: cannot be read (permission denied). "
+                            "Fix the file's permissions.") from None
+    except OSError as exc:
+        raise ArtifactError(f"{path}: cannot be read ({exc.strerror or exc}). {REBUILD}") from None
+
+    meta_name = canonicalize_name(package.metadata["name"])
+    if meta_name != candidate.project:
+        raise ArtifactError(
+            f"{path}: the file name says project '{candidate.project}' but its metadata says "
+            f"'{package.metadata['name']}'. {REBUILD}"
+        )
+    if Version(package.version) != candidate.version:
+        raise ArtifactError(
+            f"{path}: the file name says version {candidate.version} but its metadata says "
+            f"{package.version}. {REBUILD}"
+        )
+    if package.sha2_digest is None:  # pragma: no cover - only on FIPS builds without sha256
+        raise ArtifactError(f"{path}: sha256 is unavailable on this Python build.")
+    return Artifact(
+        path=path,
+        project=candidate.project,
+        version=package.version,
+        kind=candidate.kind,
+        sha256=package.sha2_digest,
+        size=path.stat().st_size,
+        package=package,
+    )
+
+
+def _describe(exc: Exception) -> str:
+    text = str(exc).strip().rstrip(".")
+    return text[0].lower() + text[1:] if text else "not a valid distribution"

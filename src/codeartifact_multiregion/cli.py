@@ -1,0 +1,147 @@
+"""``codeartifact-multiregion``: the standalone CLI over the core, for any build tool and CI.
+
+stdout carries the result (the summary, or the JSON document with ``--json`` and
+nothing else); progress and errors go to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+from . import __version__
+from .errors import EXIT_INCOMPLETE, EXIT_USAGE, CodeArtifactError
+
+EPILOG = """\
+exit codes: 0 every region holds every file; 1 incomplete (a failure, conflict or drift in
+any region); 2 usage, configuration or input error (nothing was uploaded).
+Configuration is read from [tool.codeartifact] in the project's pyproject.toml."""
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--project", metavar="DIR", default=None,
+                        help="project directory holding pyproject.toml (default: current)")
+    parser.add_argument("--region", metavar="R", action="append", default=None,
+                        help="only this configured region; repeat for several")
+    parser.add_argument("--json", action="store_true",
+                        help="print the machine report on stdout, and nothing else there")
+    parser.add_argument("--concurrency", metavar="N", type=int, default=None,
+                        help="uploads in flight at once to each region (1..64)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="per-file attempts and timings")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="codeartifact-multiregion",
+        description="Publish Python distributions to AWS CodeArtifact in several regions at once.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    pub = sub.add_parser("publish", help="publish a release to every configured region",
+                         description="Publish FILES (default: the newest version's files in "
+                         "dist-dir) to every configured region. Files already there with the "
+                         "same sha256 are skipped; a file name there with other bytes is a "
+                         "conflict and is never overwritten.", epilog=EPILOG,
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
+    pub.add_argument("files", nargs="*", metavar="FILES", help="wheels, sdists or directories")
+    _common(pub)
+    pub.add_argument("--dist-dir", metavar="DIR", default=None,
+                     help="where to look for distributions (default: dist-dir, else dist)")
+    pub.add_argument("--dry-run", action="store_true",
+                     help="resolve, read the indexes and print the plan; upload nothing")
+
+    stat = sub.add_parser("status", help="show which versions each region holds, with drift",
+                          description="Show a matrix of versions x regions from each region's "
+                          "index: present, missing, or different (another sha256).", epilog=EPILOG,
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
+    stat.add_argument("--package", metavar="NAME", default=None,
+                      help="package to inspect (default: the project's own name)")
+    _common(stat)
+
+    syn = sub.add_parser("sync", help="copy files a region lacks from a region that has them",
+                         description="For every file some region lacks, download it from a region "
+                         "that has it, check its sha256 and upload it where it is missing. A file "
+                         "whose sha256 differs between regions is a conflict and never copied.",
+                         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    syn.add_argument("--package", metavar="NAME", default=None,
+                     help="package to sync (default: the project's own name)")
+    syn.add_argument("--version", dest="versions", metavar="V", action="append", default=None,
+                     help="only this version; repeat for several (default: all)")
+    syn.add_argument("--from", dest="source", metavar="REGION", default=None,
+                     help="copy from this region (default: the primary, else any that has it)")
+    syn.add_argument("--dry-run", action="store_true", help="print what would be copied")
+    _common(syn)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    out, err = sys.stdout, sys.stderr
+    try:
+        return _run(args, out, err)
+    except CodeArtifactError as exc:
+        return _fail(args, out, err, str(exc), exc.exit_code)
+    except KeyboardInterrupt:
+        err.write("interrupted\n")
+        return 130
+
+
+def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .config import load_config
+    from .progress import make_renderer
+
+    config = load_config(args.project, args.region).with_overrides(
+        concurrency=args.concurrency, dist_dir=getattr(args, "dist_dir", None)
+    )
+    renderer = make_renderer(err, quiet=args.quiet or False, verbose=args.verbose)
+    with renderer:
+        if args.command == "publish":
+            from .publish import Publisher
+
+            report: Any = Publisher(config, on_event=renderer).publish(
+                args.files, dry_run=args.dry_run)
+        elif args.command == "status":
+            from .replicate import status
+
+            report = status(config, package=args.package, on_event=renderer)
+        else:
+            from .replicate import Syncer
+
+            report = Syncer(config, on_event=renderer).sync(
+                package=args.package, versions=args.versions, source=args.source,
+                dry_run=args.dry_run)
+    out.write((report.to_json() if args.json else report.render_text()) + "\n")
+    if not report.ok and not args.json:
+        err.write(_next_step(args.command) + "\n")
+    return report.exit_code
+
+
+def _next_step(command: str) -> str:
+    if command == "status":
+        return "Regions differ: `codeartifact-multiregion sync` copies what is missing."
+    return ("Not every region holds every file. Fix the cause above and run again (it uploads "
+            "only what is missing); `codeartifact-multiregion status` shows each region.")
+
+
+def _fail(args: argparse.Namespace, out: TextIO, err: TextIO, message: str, code: int) -> int:
+    from .report import redact
+
+    message = redact(message)
+    if getattr(args, "json", False):
+        import json
+
+        out.write(json.dumps({"ok": False, "error": message, "exit_code": code}) + "\n")
+    prefix = "error" if code == EXIT_USAGE else "failed"
+    err.write(f"{prefix}: {message}\n")
+    return code if code in (EXIT_INCOMPLETE, EXIT_USAGE) else EXIT_INCOMPLETE
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,305 @@
+"""Read and validate ``[tool.codeartifact]`` from a project's ``pyproject.toml``.
+
+Validation happens here, before any network call, so that a typo can never turn
+into a half-finished publish: every error names the file, the key and the fix.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised only on old interpreters
+    import tomli as tomllib
+
+from .errors import UsageError
+
+TABLE = "tool.codeartifact"
+
+# CodeArtifact's own patterns and bounds, so a bad value fails here and not as an AWS 400.
+DOMAIN_RE = re.compile(r"^[a-z][a-z0-9-]{0,48}[a-z0-9]$")
+OWNER_RE = re.compile(r"^[0-9]{12}$")
+REPOSITORY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,99}$")
+REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]+$")
+ROLE_ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}$")
+TOKEN_DURATION_RANGE = (900, 43200)
+CONCURRENCY_RANGE = (1, 64)
+DEFAULT_TOKEN_DURATION = 900
+DEFAULT_CONCURRENCY = 8
+
+TARGET_KEYS = ("domain", "domain-owner", "repository", "profile", "role-arn")
+TOP_KEYS = (
+    "domain",
+    "repository",
+    "regions",
+    "domain-owner",
+    "profile",
+    "role-arn",
+    "token-duration",
+    "concurrency",
+    "dist-dir",
+    "block-upstream",
+    "targets",
+)
+
+
+class ConfigError(UsageError):
+    """A problem in ``[tool.codeartifact]`` or in a flag that narrows it."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """One regional CodeArtifact repository to publish to."""
+
+    region: str
+    domain: str
+    repository: str
+    domain_owner: str | None = None
+    profile: str | None = None
+    role_arn: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.region}:{self.domain}/{self.repository}"
+
+
+@dataclass(frozen=True)
+class Config:
+    """The validated table; ``targets[0]`` is the primary region."""
+
+    path: Path
+    targets: tuple[Target, ...]
+    project_name: str | None = None
+    token_duration: int = DEFAULT_TOKEN_DURATION
+    concurrency: int = DEFAULT_CONCURRENCY
+    dist_dir: Path = field(default_factory=lambda: Path("dist"))
+    block_upstream: bool = False
+
+    @property
+    def root(self) -> Path:
+        return self.path.parent
+
+    @property
+    def regions(self) -> list[str]:
+        return [t.region for t in self.targets]
+
+    def narrowed(self, regions: Iterable[str] | None) -> Config:
+        """Keep only ``regions`` (``--region``), in the configured order."""
+        wanted = list(dict.fromkeys(regions or ()))
+        if not wanted:
+            return self
+        configured = self.regions
+        for region in wanted:
+            if region not in configured:
+                raise ConfigError(
+                    f"--region {region}: not configured in {self.path} [{TABLE}] regions "
+                    f"({', '.join(configured)}). Add it to regions or drop the flag."
+                )
+        return replace(self, targets=tuple(t for t in self.targets if t.region in wanted))
+
+    def with_overrides(
+        self, *, concurrency: int | None = None, dist_dir: str | Path | None = None
+    ) -> Config:
+        """Apply command-line overrides with the same bounds as the file."""
+        updated = self
+        if concurrency is not None:
+            _check_int("--concurrency", concurrency, CONCURRENCY_RANGE, "the --concurrency flag")
+            updated = replace(updated, concurrency=concurrency)
+        if dist_dir is not None:
+            updated = replace(updated, dist_dir=(self.root / Path(dist_dir)).resolve())
+        return updated
+
+
+def find_pyproject(project: str | Path | None = None) -> Path:
+    """The ``pyproject.toml`` of ``project`` (a directory or the file itself)."""
+    base = Path(project) if project is not None else Path.cwd()
+    path = base if base.name == "pyproject.toml" else base / "pyproject.toml"
+    if not path.is_file():
+        raise ConfigError(
+            f"{path}: not found. Run from the project directory or pass --project DIR."
+        )
+    return path
+
+
+def read_pyproject(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not valid TOML ({exc}). Fix the syntax and run again."
+        ) from None
+    except OSError as exc:
+        raise ConfigError(
+            f"{path}: cannot be read ({exc.strerror}). Check the path and its permissions."
+        ) from None
+
+
+def load_config(project: str | Path | None = None, regions: Iterable[str] | None = None) -> Config:
+    """Load ``[tool.codeartifact]`` from ``project`` and narrow it to ``regions``."""
+    path = find_pyproject(project).resolve()
+    return parse_config(read_pyproject(path), path).narrowed(regions)
+
+
+def parse_config(document: Mapping[str, Any], path: Path) -> Config:
+    """Validate an already-parsed pyproject document."""
+    table = document.get("tool", {}).get("codeartifact")
+    if table is None:
+        raise ConfigError(
+            f"{path}: no [{TABLE}] table. Add one with domain, repository and regions "
+            '(for example regions = ["us-east-1", "us-west-2"]).'
+        )
+    check = _Checker(path)
+    if not isinstance(table, Mapping):
+        raise check.error("", "must be a table", f"Write it as a [{TABLE}] table.")
+    check.unknown_keys(table, TOP_KEYS, TABLE)
+
+    for key in ("domain", "repository", "regions"):
+        if key not in table:
+            raise check.error(key, "is required", f"Add {key} = ... to [{TABLE}].")
+    defaults = check.target_fields(table, TABLE)
+    regions = check.regions(table["regions"])
+    overrides = check.overrides(table.get("targets", {}), regions)
+
+    targets = tuple(
+        Target(region=region, **{**defaults, **overrides.get(region, {})}) for region in regions
+    )
+    root = path.parent
+    dist_dir = table.get("dist-dir", "dist")
+    if not isinstance(dist_dir, str) or not dist_dir.strip():
+        raise check.error("dist-dir", f"must be a directory path, got {dist_dir!r}",
+                          'Write it as a string, for example dist-dir = "dist".')
+    block_upstream = table.get("block-upstream", False)
+    if not isinstance(block_upstream, bool):
+        raise check.error("block-upstream", f"must be true or false, got {block_upstream!r}",
+                          "Write block-upstream = true or block-upstream = false.")
+    return Config(
+        path=path,
+        targets=targets,
+        project_name=_project_name(document),
+        token_duration=check.integer(
+            "token-duration", table.get("token-duration", DEFAULT_TOKEN_DURATION),
+            TOKEN_DURATION_RANGE,
+        ),
+        concurrency=check.integer(
+            "concurrency", table.get("concurrency", DEFAULT_CONCURRENCY), CONCURRENCY_RANGE
+        ),
+        dist_dir=(root / dist_dir).resolve(),
+        block_upstream=block_upstream,
+    )
+
+
+def _project_name(document: Mapping[str, Any]) -> str | None:
+    name = document.get("project", {}).get("name")
+    if not name:
+        name = document.get("tool", {}).get("poetry", {}).get("name")
+    return name if isinstance(name, str) and name else None
+
+
+def _check_int(key: str, value: Any, bounds: tuple[int, int], where: str) -> int:
+    low, high = bounds
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ConfigError(
+            f"{where}: {key} must be a whole number from {low} to {high}, got {value!r}. "
+            f"Use a value in that range."
+        )
+    return value
+
+
+class _Checker:
+    """Builds errors that all carry the file and the dotted key."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def error(self, key: str, problem: str, fix: str) -> ConfigError:
+        where = f"{TABLE}.{key}" if key else TABLE
+        return ConfigError(f"{self.path}: [{where}] {problem}. {fix}")
+
+    def unknown_keys(self, table: Mapping[str, Any], valid: tuple[str, ...], where: str) -> None:
+        for key in table:
+            if key in valid:
+                continue
+            guess = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
+            hint = f"Did you mean '{guess[0]}'?" if guess else f"Valid keys: {', '.join(valid)}."
+            raise ConfigError(f"{self.path}: [{where}] unknown key '{key}'. {hint}")
+
+    def string(self, key: str, value: Any, pattern: re.Pattern[str], what: str) -> str:
+        if not isinstance(value, str) or not pattern.match(value):
+            raise self.error(key, f"{value!r} is not a valid {what}",
+                             f"Use a value matching {pattern.pattern}.")
+        return value
+
+    def integer(self, key: str, value: Any, bounds: tuple[int, int]) -> int:
+        try:
+            return _check_int(key, value, bounds, f"{self.path}: [{TABLE}]")
+        except ConfigError:
+            low, high = bounds
+            raise self.error(key, f"must be a whole number from {low} to {high}, got {value!r}",
+                             "Use a value in that range.") from None
+
+    def target_fields(self, table: Mapping[str, Any], where: str) -> dict[str, Any]:
+        prefix = where[len(TABLE) + 1:] + "." if where != TABLE else ""
+        out: dict[str, Any] = {}
+        if "domain" in table:
+            out["domain"] = self.string(prefix + "domain", table["domain"], DOMAIN_RE,
+                                        "CodeArtifact domain name")
+        if "repository" in table:
+            out["repository"] = self.string(prefix + "repository", table["repository"],
+                                            REPOSITORY_RE, "CodeArtifact repository name")
+        if "domain-owner" in table:
+            owner = table["domain-owner"]
+            if isinstance(owner, int) and not isinstance(owner, bool):
+                raise self.error(prefix + "domain-owner", "must be a quoted string",
+                                 f'Write it as domain-owner = "{owner:012d}".')
+            out["domain_owner"] = self.string(prefix + "domain-owner", owner, OWNER_RE,
+                                              "12-digit AWS account ID")
+        if "profile" in table:
+            profile = table["profile"]
+            if not isinstance(profile, str) or not profile.strip():
+                raise self.error(prefix + "profile", f"{profile!r} is not a profile name",
+                                 "Name a profile from your AWS config, or remove the key.")
+            out["profile"] = profile
+        if "role-arn" in table:
+            out["role_arn"] = self.string(prefix + "role-arn", table["role-arn"], ROLE_ARN_RE,
+                                          "IAM role ARN")
+        return out
+
+    def regions(self, value: Any) -> list[str]:
+        if not isinstance(value, list) or not value:
+            raise self.error("regions", f"must be a non-empty list of regions, got {value!r}",
+                             'Write it as regions = ["us-east-1", "us-west-2"].')
+        seen: list[str] = []
+        for region in value:
+            self.string("regions", region, REGION_RE, "AWS region")
+            if region in seen:
+                raise self.error("regions", f"lists {region!r} twice",
+                                 "List each region once; the first is the primary.")
+            seen.append(region)
+        return seen
+
+    def overrides(self, value: Any, regions: list[str]) -> dict[str, dict[str, Any]]:
+        if not isinstance(value, Mapping):
+            raise self.error("targets", "must be a table of per-region tables",
+                             f"Write [{TABLE}.targets.<region>] tables.")
+        out: dict[str, dict[str, Any]] = {}
+        for region, table in value.items():
+            where = f"{TABLE}.targets.{region}"
+            if region not in regions:
+                raise ConfigError(
+                    f"{self.path}: [{where}] is for region '{region}', which is not in regions "
+                    f"({', '.join(regions)}). Add '{region}' to regions or remove the table."
+                )
+            if not isinstance(table, Mapping):
+                raise ConfigError(f"{self.path}: [{where}] must be a table. "
+                                  f"Write it as [{where}] with keys {', '.join(TARGET_KEYS)}.")
+            self.unknown_keys(table, TARGET_KEYS, where)
+            out[region] = self.target_fields(table, where)
+        return out

@@ -1,0 +1,108 @@
+"""Render engine events for the standalone CLI: rich on a terminal, plain lines elsewhere.
+
+CI logs get one line per target x file outcome, which reads well in CodeBuild;
+a terminal gets a live rich table. Both write to stderr only.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TextIO
+
+from .publish import Event
+
+_STYLE = {"uploaded": "green", "identical": "cyan", "planned": "blue", "conflict": "red",
+          "failed": "red"}
+
+
+class PlainRenderer:
+    """One line per outcome; ``verbose`` adds starts, attempts and timings."""
+
+    def __init__(self, stream: TextIO, quiet: bool = False, verbose: bool = False) -> None:
+        self.stream = stream
+        self.quiet = quiet
+        self.verbose = verbose
+
+    def __enter__(self) -> PlainRenderer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stream.flush()
+
+    def __call__(self, event: Event) -> None:
+        line = describe(event, self.verbose)
+        if line and (not self.quiet or event.outcome in ("failed", "conflict")):
+            self.stream.write(line + "\n")
+            self.stream.flush()
+
+
+def describe(event: Event, verbose: bool = False) -> str | None:
+    """The plain text of an event, shared by the hosts that print lines."""
+    where = f"{event.region}: " if event.region else ""
+    if event.kind == "done":
+        text = f"{where}{event.filename} {event.outcome}"
+        if verbose and event.attempt:
+            text += f" ({event.attempt} attempt(s), {event.elapsed_s:.2f}s)"
+        return text + (f": {event.message}" if event.message else "")
+    if event.kind == "retry":
+        return f"{where}{event.filename} attempt {event.attempt} failed ({event.message}); retrying"
+    if event.kind == "target-failed":
+        return f"{where}FAILED: {event.message}"
+    if event.kind == "origin":
+        return f"{where}origin controls: {event.message}"
+    if verbose and event.kind == "start":
+        return f"{where}{event.filename} uploading ({event.bytes} bytes)"
+    if verbose and event.kind == "resolved":
+        return f"{where}endpoint {event.message}"
+    return None
+
+
+class RichRenderer:
+    """A live table of target x file rows on a terminal."""
+
+    def __init__(self, stream: TextIO, verbose: bool = False) -> None:
+        from rich.console import Console
+        from rich.progress import Progress, SpinnerColumn, TextColumn
+
+        self.verbose = verbose
+        self.console = Console(file=stream)
+        self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"),
+                                 console=self.console, transient=False)
+        self.rows: dict[tuple[str | None, str | None], Any] = {}
+
+    def __enter__(self) -> RichRenderer:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def __call__(self, event: Event) -> None:
+        from rich.markup import escape
+
+        key = (event.region, event.filename)
+        if event.kind == "start":
+            self._row(key, f"{event.region}  {event.filename}  [yellow]uploading[/]", None)
+        elif event.kind == "retry":
+            self._row(key, f"{event.region}  {event.filename}  [yellow]retry {event.attempt}: "
+                      f"{escape(event.message)}[/]", None)
+        elif event.kind == "done":
+            style = _STYLE.get(event.outcome or "", "white")
+            extra = f": {escape(event.message)}" if event.message else ""
+            if self.verbose and event.attempt:
+                extra += f" ({event.attempt} attempt(s), {event.elapsed_s:.2f}s)"
+            self._row(key, f"{event.region}  {event.filename}  [{style}]{event.outcome}[/]{extra}",
+                      1)
+        elif event.kind in ("target-failed", "origin"):
+            self.console.print(escape(describe(event) or ""))
+
+    def _row(self, key: tuple[str | None, str | None], text: str, completed: int | None) -> None:
+        if key not in self.rows:
+            self.rows[key] = self.progress.add_task(text, total=1)
+        self.progress.update(self.rows[key], description=text, completed=completed or 0)
+
+
+def make_renderer(stream: TextIO, quiet: bool = False, verbose: bool = False
+                  ) -> PlainRenderer | RichRenderer:
+    if not quiet and stream.isatty():
+        return RichRenderer(stream, verbose)
+    return PlainRenderer(stream, quiet, verbose)

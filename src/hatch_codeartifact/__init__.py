@@ -1,0 +1,1 @@
+"""Hatch publisher plugin: ``hatch publish -p codeartifact``."""

@@ -1,0 +1,1 @@
+"""Poetry application plugin: ``poetry publish-multiregion``."""
