@@ -227,7 +227,9 @@ class _Checker:
         for key in table:
             if key in valid:
                 continue
-            guess = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
+            guess = difflib.get_close_matches(key, valid, n=1, cutoff=0.6) or [
+                v for v in valid if v.startswith(key) or key.startswith(v)
+            ]
             hint = f"Did you mean '{guess[0]}'?" if guess else f"Valid keys: {', '.join(valid)}."
             raise ConfigError(f"{self.path}: [{where}] unknown key '{key}'. {hint}")
 

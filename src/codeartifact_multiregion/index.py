@@ -15,7 +15,7 @@ import os
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -168,11 +168,17 @@ class Index:
         parser.feed(response.text)
         return parser.links
 
-    def files(self, project: str) -> dict[str, str]:
-        """filename -> sha256, hashing a download where the index gives no fragment."""
+    def hashes(self, project: str, filenames: Iterable[str] | None = None) -> dict[str, str]:
+        """filename -> sha256 of what the index lists (only ``filenames`` if given).
+
+        Where the index gives no sha256 fragment the file is downloaded and hashed,
+        so a filter keeps that to the files this run is about.
+        """
+        wanted = None if filenames is None else set(filenames)
         result = {}
         for filename, (digest, url) in self.links(project).items():
-            result[filename] = digest or self.download(url, None)
+            if wanted is None or filename in wanted:
+                result[filename] = digest or self.download(url, None)
         return result
 
     def download(self, url: str, dest: Path | None) -> str:
@@ -262,11 +268,7 @@ class Index:
     def _lookup(self, artifact: Artifact) -> str | None:
         """The sha256 the index lists for this file now, or None (absent or unreadable)."""
         try:
-            entry = self.links(artifact.project).get(artifact.filename)
-            if entry is None:
-                return None
-            digest, url = entry
-            return digest or self.download(url, None)
+            return self.hashes(artifact.project, [artifact.filename]).get(artifact.filename)
         except (IndexReadError, *_TRANSIENT):
             return None
 

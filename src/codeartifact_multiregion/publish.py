@@ -159,7 +159,7 @@ class Publisher:
     def _plan(self, index: Index, artifacts: list[Artifact], dry_run: bool) -> TargetReport:
         report = target_report(index.endpoint)
         try:
-            existing = index.files(artifacts[0].project)
+            existing = index.hashes(artifacts[0].project, [a.filename for a in artifacts])
         except IndexReadError as exc:
             report.error = str(exc)
             report.files = [_result(a, FAILED, error="index unreadable") for a in artifacts]
@@ -213,7 +213,7 @@ class Publisher:
         if report.error:
             return
         try:
-            listed = index.files(artifacts[0].project)
+            listed = index.hashes(artifacts[0].project, [a.filename for a in artifacts])
         except IndexReadError as exc:
             report.error = f"could not verify: {exc}"
             self.emit("target-failed", region=index.region, message=report.error)

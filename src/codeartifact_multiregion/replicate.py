@@ -294,7 +294,8 @@ class Syncer:
             result = indexes[region].upload(artifact)
             error = result.error
             if result.outcome in ("uploaded", "identical"):
-                listed = indexes[region].files(artifact.project).get(file.filename)
+                index = indexes[region]
+                listed = index.hashes(artifact.project, [file.filename]).get(file.filename)
                 if listed != artifact.sha256:
                     result.outcome, error = FAILED, "not in the index after upload"
             record(region, result.outcome, error, src, result.attempts)
