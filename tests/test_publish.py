@@ -72,7 +72,7 @@ def test_dead_region_fails_alone_and_a_rerun_converges(regions, project, sample_
     try:
         report, _ = run(project)
     finally:
-        dead.start()
+        dead.restart()
     assert report.exit_code == 1
     by_region = {t.region: t for t in report.targets}
     assert not by_region[dead.name].ok and by_region[dead.name].error

@@ -196,8 +196,11 @@ class Publisher:
 
             try:
                 outcome = index.upload(artifact, on_retry=on_retry)
-            except CodeArtifactError as exc:  # pragma: no cover - defensive
-                result.outcome, result.error = FAILED, str(exc)
+            except Exception as exc:  # pragma: no cover - defensive
+                # One file's surprise must not abort the other files and regions.
+                detail = str(exc) if isinstance(exc, CodeArtifactError) else (
+                    f"{type(exc).__name__}: {exc}")
+                result.outcome, result.error = FAILED, redact(detail)
             else:
                 result.outcome, result.attempts = outcome.outcome, outcome.attempts
                 result.error = outcome.error
@@ -210,18 +213,29 @@ class Publisher:
         parallel(upload, pending, self.config.concurrency)
 
     def _verify(self, index: Index, report: TargetReport, artifacts: list[Artifact]) -> None:
+        """Every uploaded or identical file must be listed with its sha256.
+
+        A repository may list a fresh upload a moment late, so a missing file is
+        looked for again with backoff before it counts as failed; a wrong sha256 is final.
+        """
         if report.error:
             return
-        try:
-            listed = index.hashes(artifacts[0].project, [a.filename for a in artifacts])
-        except IndexReadError as exc:
-            report.error = f"could not verify: {exc}"
-            self.emit("target-failed", region=index.region, message=report.error)
-            return
-        for artifact, result in zip(artifacts, report.files):
-            if result.outcome not in (UPLOADED, IDENTICAL):
-                continue
-            found = listed.get(artifact.filename)
+        expected = {a.filename: (a, r) for a, r in zip(artifacts, report.files)
+                    if r.outcome in (UPLOADED, IDENTICAL)}
+        names = [a.filename for a in artifacts]
+        policy = index.policy
+        for attempt in range(1, policy.attempts + 1):
+            try:
+                listed = index.hashes(artifacts[0].project, names)
+            except IndexReadError as exc:
+                report.error = f"could not verify: {exc}"
+                self.emit("target-failed", region=index.region, message=report.error)
+                return
+            if all(name in listed for name in expected) or attempt == policy.attempts:
+                break
+            time.sleep(policy.delay(attempt))
+        for name, (artifact, result) in expected.items():
+            found = listed.get(name)
             if found != artifact.sha256:
                 result.outcome = FAILED
                 result.error = ("not in the index after upload" if found is None else
