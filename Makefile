@@ -18,6 +18,10 @@ $(VENV)/.all: $(VENV)/.core
 	$(BIN)/pip install -q -e '.[test,poetry,hatch,infra]'
 	touch $@
 
+# The pinned CDK CLI (aws-cdk 2.x; 3.0 cannot read current aws-cdk-lib output).
+infra_cdk/node_modules/.bin/cdk: infra_cdk/package.json infra_cdk/package-lock.json
+	npm ci --prefix infra_cdk --no-audit --no-fund --loglevel=error
+
 demo: $(VENV)/.core
 	$(BIN)/python examples/demo.py
 
@@ -25,7 +29,7 @@ lint: $(VENV)/.all
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check src tests bench examples infra_cdk
 
-test: $(VENV)/.all
+test: $(VENV)/.all infra_cdk/node_modules/.bin/cdk
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n 2
 

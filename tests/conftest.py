@@ -1,4 +1,8 @@
-"""Fixtures: local regions started once per worker, emptied before each test that uses them."""
+"""Fixtures: local regions started once per worker, emptied before each test that uses them.
+
+With pytest-xdist every worker is its own session, so each gets its own LocalAWS: its
+own temp dir and kernel-chosen loopback ports, nothing shared between workers.
+"""
 
 from __future__ import annotations
 
@@ -13,30 +17,30 @@ from tests.localaws.regions import LocalAWS
 
 @pytest.fixture(scope="session")
 def local_aws() -> Iterator[LocalAWS]:
+    """Three regions, the control plane and STS, for the whole worker session."""
     with LocalAWS() as aws:
         yield aws
 
 
 @pytest.fixture
-def regions(local_aws: LocalAWS) -> Iterator[LocalAWS]:
-    """Three empty regions, with this process's AWS environment pointing at them."""
+def regions(local_aws: LocalAWS, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalAWS]:
+    """Empty regions (stopped ones revived, faults and calls forgotten), env applied."""
     local_aws.reset()
-    with local_aws.environment():
-        yield local_aws
+    local_aws.apply_env(monkeypatch)
+    yield local_aws
 
 
 @pytest.fixture
 def project(tmp_path: Path, local_aws: LocalAWS) -> Path:
-    """A project directory whose pyproject.toml targets every local region."""
-    root = tmp_path / "project"
-    local_aws.write_pyproject(root)
-    return root
+    """A project directory (``tmp_path``) whose pyproject.toml targets every local region."""
+    local_aws.write_pyproject(tmp_path)
+    return tmp_path
 
 
 @pytest.fixture
-def sample_dists(project: Path) -> Path:
-    """hello-internal 1.0.0 as a wheel and an sdist in the project's dist/."""
-    dist = project / "dist"
+def sample_dists(tmp_path: Path) -> Path:
+    """hello-internal 1.0.0 as a wheel and an sdist in ``tmp_path/dist`` (the default dist-dir)."""
+    dist = tmp_path / "dist"
     make_wheel(dist, "hello-internal", "1.0.0")
     make_sdist(dist, "hello-internal", "1.0.0")
     return dist

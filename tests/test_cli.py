@@ -95,7 +95,7 @@ def test_conflict_exits_1_and_points_to_status(regions, project, sample_dists, t
 BAD = {
     "unknown key": (("toml", "regoins = []\n"), ["regoins", "Did you mean 'regions'"]),
     "bad domain": (("replace", 'domain = "acme"', 'domain = "ACME"'), ["codeartifact.domain"]),
-    "bad owner": (("replace", 'domain-owner = "123456789012"', 'domain-owner = "12"'),
+    "bad owner": (("replace", 'domain-owner = "111122223333"', 'domain-owner = "12"'),
                   ["domain-owner", "12-digit"]),
     "bad repository": (("replace", 'repository = "python"', 'repository = "_x"'),
                        ["codeartifact.repository"]),

@@ -8,6 +8,7 @@ private endpoints need no code path of their own.
 
 from __future__ import annotations
 
+import base64
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -17,9 +18,20 @@ from typing import Any
 from . import __version__
 from .config import Target
 from .errors import ResolveError, UsageError
+from .index import shared_limiter
 from .report import redact, register_secret
 
 SESSION_NAME = "codeartifact-multiregion"
+# CodeArtifact's default quota for GetAuthorizationToken, per account and region.
+TOKEN_REQUESTS_PER_SECOND = 40
+# The permission each call needs, so an AccessDenied names exactly what is missing.
+_PERMISSIONS = {
+    "GetAuthorizationToken": "codeartifact:GetAuthorizationToken and sts:GetServiceBearerToken",
+    "GetRepositoryEndpoint": "codeartifact:GetRepositoryEndpoint",
+    "PutPackageOriginConfiguration": "codeartifact:PutPackageOriginConfiguration",
+    "sts:AssumeRole": "sts:AssumeRole on the role (and a trust policy that allows the caller)",
+    "sts:GetCallerIdentity": "sts:GetCallerIdentity (or set domain-owner)",
+}
 # Fix hints for the errors people meet first; the API's own message says the rest.
 _HINTS = {
     "AccessDeniedException": "Grant the caller codeartifact:GetAuthorizationToken, "
@@ -100,10 +112,15 @@ class Resolver:
                                       "durationSeconds": self.token_duration}
             if owner:
                 kwargs["domainOwner"] = owner
-            response = _call(target, "GetAuthorizationToken", client.get_authorization_token,
-                             **kwargs)
+            limiter = shared_limiter("token", owner, target.region, TOKEN_REQUESTS_PER_SECOND)
+            with limiter.serial:
+                limiter.acquire()
+                response = _call(target, "GetAuthorizationToken",
+                                 client.get_authorization_token, **kwargs)
             token = response["authorizationToken"]
             register_secret(token)
+            # As it travels in a Basic Authorization header, which servers may echo back.
+            register_secret(base64.b64encode(f"aws:{token}".encode()).decode())
             return token
 
         kwargs: dict[str, Any] = {"domain": target.domain, "repository": target.repository,
@@ -218,6 +235,10 @@ def _call(target: Target, operation: str, method: Callable[..., Any], **kwargs: 
         code = error.get("Code", "Error")
         message = error.get("Message", "")
         hint = _HINTS.get(code, "")
+        if code == "AccessDeniedException" and operation in _PERMISSIONS:
+            hint = (f"The caller lacks {_PERMISSIONS[operation]} on "
+                    f"{target.domain}/{target.repository} in {target.region}: grant it "
+                    "(infra_cdk/ creates a role with every permission the publisher needs).")
         raise ResolveError(redact(
             f"{target.region}: {operation} for {target.domain}/{target.repository} failed: "
             f"{code}: {message}. {hint}".rstrip()

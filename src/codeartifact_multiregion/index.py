@@ -15,6 +15,7 @@ import os
 import random
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -33,7 +34,9 @@ if TYPE_CHECKING:
 
 CHUNK = 1 << 20
 # Errors after which the request may be tried again (the body may even have landed).
-_TRANSIENT = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
+# A body that fails to decode (a proxy or load balancer mangled it) is worth another try too.
+_TRANSIENT = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
+              requests.exceptions.ContentDecodingError)
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 AUTH_STATUSES = frozenset({401, 403})
 
@@ -48,6 +51,9 @@ class RetryPolicy:
     retry_after_max: float = 60.0
     connect_timeout: float = 10.0
     read_timeout: float = 120.0
+    # Uploads started per second per account and region: CodeArtifact's default quota
+    # for PublishPackageVersion-class writes is 100/s, shared by every caller of the account.
+    write_rate: float = 100.0
 
     @classmethod
     def from_env(cls, environ: Any = None) -> RetryPolicy:
@@ -84,6 +90,54 @@ class RetryPolicy:
                 pass
         ceiling = min(self.backoff_max, self.backoff * 2 ** (attempt - 1))
         return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+
+class RateLimiter:
+    """At most ``limit`` acquisitions in any ``period`` seconds (a sliding window).
+
+    Stricter than a token bucket of the same rate (which allows a burst plus a refill
+    in one window), so a server counting requests per second never sees more than
+    ``limit``.
+    """
+
+    def __init__(self, limit: float, period: float = 1.0,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.limit = max(int(limit), 1)
+        self.period = period
+        self._sleep = sleep
+        self._stamps: deque[float] = deque()
+        self._lock = threading.Lock()
+        # Held around acquire-and-call by callers whose requests should also arrive in order
+        # (token requests), so slow threads cannot bunch two windows' worth together.
+        self.serial = threading.Lock()
+
+    def acquire(self) -> float:
+        """Wait for a slot; returns the seconds waited."""
+        waited = 0.0
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                while self._stamps and now - self._stamps[0] >= self.period:
+                    self._stamps.popleft()
+                if len(self._stamps) < self.limit:
+                    self._stamps.append(now)
+                    return waited
+                wait = self.period - (now - self._stamps[0])
+            self._sleep(wait)
+            waited += wait
+
+
+_limiters: dict[tuple[Any, ...], RateLimiter] = {}
+_limiters_lock = threading.Lock()
+
+
+def shared_limiter(kind: str, owner: str | None, region: str, limit: float) -> RateLimiter:
+    """One limiter per (kind, account, region) in this process, shared by every Index/Resolver."""
+    key = (kind, owner, region, limit)
+    with _limiters_lock:
+        if key not in _limiters:
+            _limiters[key] = RateLimiter(limit)
+        return _limiters[key]
 
 
 @dataclass
@@ -143,6 +197,8 @@ class Index:
         self._auth_lock = threading.Lock()
         self._token_generation = 0
         self._refreshed = False
+        self._writes = shared_limiter("write", endpoint.domain_owner, endpoint.region,
+                                      self.policy.write_rate)
 
     @property
     def region(self) -> str:
@@ -219,6 +275,7 @@ class Index:
         while True:
             attempt += 1
             generation = self._token_generation
+            self._writes.acquire()
             try:
                 response = self._post(artifact)
             except _TRANSIENT as exc:
@@ -226,6 +283,8 @@ class Index:
                 maybe_landed = True
                 problem = _reason(exc)
                 retry_after = None
+            except requests.RequestException as exc:
+                return UploadResult(FAILED, attempt, redact(f"upload: {_reason(exc)}: {exc}"))
             else:
                 status = response.status_code
                 if 200 <= status < 300:
@@ -245,6 +304,10 @@ class Index:
                         return self._judge(artifact, found, attempt, maybe_landed)
                     return UploadResult(FAILED, attempt, self._describe(response, "upload"))
             if attempt >= self.policy.attempts:
+                # Look once more before giving up: the last attempt may have landed.
+                found = self._lookup(artifact) if maybe_landed else None
+                if found is not None:
+                    return self._judge(artifact, found, attempt, maybe_landed)
                 return UploadResult(FAILED, attempt,
                                     f"{problem} (gave up after {attempt} attempts)")
             if on_retry:
@@ -328,6 +391,8 @@ class Index:
                         f"{what}: {_reason(exc)} (gave up after {attempt} attempts)")) from None
                 self._sleep(self.policy.delay(attempt))
                 continue
+            except requests.RequestException as exc:
+                raise IndexReadError(redact(f"{what}: {_reason(exc)}: {exc}")) from None
             if response.status_code in AUTH_STATUSES and self._refresh(generation):
                 continue
             if not self._should_retry(response.status_code, attempt):
@@ -335,7 +400,8 @@ class Index:
             self._sleep(self.policy.delay(attempt, response.headers.get("Retry-After")))
 
     def _describe(self, response: requests.Response, what: str) -> str:
-        body = " ".join(response.text.split())[:200] if response.text else ""
+        # Redact before cutting: a cut through a token would leave a prefix no redaction knows.
+        body = redact(" ".join(response.text.split()))[:200] if response.text else ""
         text = f"{what}: HTTP {response.status_code} {response.reason or ''}".rstrip()
         if response.status_code in AUTH_STATUSES:
             text += " (the token was refused; check PublishPackageVersion/ReadFromRepository)"
@@ -347,4 +413,6 @@ def _reason(exc: BaseException) -> str:
         return f"timed out ({type(exc).__name__})"
     if isinstance(exc, requests.ConnectionError):
         return "connection failed or was reset"
+    if isinstance(exc, requests.exceptions.ContentDecodingError):
+        return "the answer could not be decoded"
     return type(exc).__name__

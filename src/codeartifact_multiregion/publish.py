@@ -101,12 +101,13 @@ class Session:
 def open_session(config: Config, *, policy: RetryPolicy | None = None,
                  resolver: Resolver | None = None, emit: Emitter | None = None) -> Session:
     """Resolve every target (in parallel; all or nothing) and open its index."""
+    policy = policy or RetryPolicy.from_env()  # a bad override is a usage error: before AWS
     resolver = resolver or Resolver(config.token_duration)
     endpoints = resolver.resolve_all(config.targets)
     for endpoint in endpoints:
         if emit:
             emit("resolved", region=endpoint.region, message=endpoint.url)
-    return Session(config, endpoints, policy or RetryPolicy.from_env(), resolver)
+    return Session(config, endpoints, policy, resolver)
 
 
 def target_report(endpoint: Endpoint) -> TargetReport:

@@ -1,7 +1,13 @@
-"""``hatch publish -p codeartifact``: hatch options in, one core call, hatch output out."""
+"""``hatch publish -p codeartifact``: hatch options in, one core call, hatch output out.
+
+stdout carries the result (the summary, or the JSON document with ``-o json``); progress
+lines and errors go to stderr, as with the standalone CLI.
+"""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from hatch.publish.plugin.interface import PublisherInterface
@@ -16,52 +22,90 @@ _FALSE = {"0", "false", "no", "off"}
 class CodeArtifactPublisher(PublisherInterface):
     PLUGIN_NAME = "codeartifact"
 
+    @property
+    def disable(self) -> bool:
+        """hatch's own check raises TypeError (a traceback) on a non-boolean ``disable``."""
+        try:
+            return bool(super().disable)
+        except TypeError as exc:
+            self.app.abort(f"{exc}: use `disable = true` or `disable = false`.", code=2)
+            raise  # abort exits; this only satisfies type checkers
+
     def publish(self, artifacts: list[str], options: dict[str, Any]) -> None:
         from codeartifact_multiregion.errors import CodeArtifactError
         from codeartifact_multiregion.host import NEXT_STEPS, concurrency_option, publish_project
         from codeartifact_multiregion.report import redact
 
+        as_json = self._wants_json(options)
         try:
             settings = self._settings(options)
             as_json = self._flag(settings, "json")
             report = publish_project(
                 self.root,
                 files=artifacts,
-                regions=[r.strip() for r in str(settings.get("region", "")).split(",")
-                         if r.strip()] or None,
+                regions=self._regions(settings.get("region")),
                 dist_dir=settings.get("dist-dir") or None,
                 concurrency=concurrency_option(settings.get("concurrency"), "-o concurrency"),
                 dry_run=self._flag(settings, "dry-run"),
                 on_event=None if as_json else self._render,
             )
         except CodeArtifactError as exc:
-            self.app.abort(redact(exc), code=exc.exit_code)
+            message = redact(exc)
+            if as_json:
+                self.app.display(json.dumps(
+                    {"ok": False, "error": message, "exit_code": exc.exit_code}))
+            self.app.abort(message, code=exc.exit_code)
             return
-        if as_json:
-            self.app.display(report.to_json())
-        elif report.ok:
-            self.app.display_success(report.render_text())
-        else:
-            self.app.display_error(report.render_text())
+        self.app.display(report.to_json() if as_json else report.render_text())
         if not report.ok:
             self.app.abort("" if as_json else NEXT_STEPS, code=report.exit_code)
 
     def _settings(self, options: dict[str, Any]) -> dict[str, Any]:
-        """``[tool.hatch.publish.codeartifact]`` first, then ``-o key=value`` on top."""
+        """hatch's config ``[publish.codeartifact]``, then the project's
+        ``[tool.hatch.publish.codeartifact]``, then ``-o key=value`` on top."""
         from codeartifact_multiregion.errors import UsageError
 
         merged: dict[str, Any] = {}
-        for source, where in ((self.project_config, "[tool.hatch.publish.codeartifact]"),
+        for source, where in ((self.plugin_config, "hatch's config.toml [publish.codeartifact]"),
+                              (self.project_config, self._project_table()),
                               (options, "-o")):
             for key, value in source.items():
-                if key in _HATCH_OWN or (source is self.project_config and key == "disable"):
+                if key in _HATCH_OWN or (source is not options and key == "disable"):
                     continue
-                name = key.replace("_", "-")
+                name = str(key).replace("_", "-")
                 if name not in OPTIONS:
-                    raise UsageError(f"{where}: unknown option '{key}'. Valid options: "
+                    import difflib
+
+                    guess = difflib.get_close_matches(name, OPTIONS, n=1, cutoff=0.6)
+                    hint = f" Did you mean '{guess[0]}'?" if guess else ""
+                    raise UsageError(f"{where}: unknown option '{key}'.{hint} Valid options: "
                                      f"{', '.join(OPTIONS)} (as -o key=value).")
                 merged[name] = value
         return merged
+
+    def _project_table(self) -> str:
+        root = Path(self.root)
+        if (root / "hatch.toml").is_file():
+            return f"{root / 'hatch.toml'} [publish.codeartifact]"
+        return f"{root / 'pyproject.toml'} [tool.hatch.publish.codeartifact]"
+
+    @staticmethod
+    def _regions(value: Any) -> list[str] | None:
+        """``-o region=a,b`` or, from TOML, ``region = ["a", "b"]`` or ``"a,b"``."""
+        items = value if isinstance(value, (list, tuple)) else str(value or "").split(",")
+        return [str(r).strip() for r in items if str(r).strip()] or None
+
+    def _wants_json(self, options: dict[str, Any]) -> bool:
+        """Whether JSON was asked for, before the options are known to be valid."""
+        from codeartifact_multiregion.errors import UsageError
+
+        for source in (options, self.project_config, self.plugin_config):
+            if "json" in source:
+                try:
+                    return self._flag(source, "json")
+                except UsageError:  # reported by _settings
+                    return False
+        return False
 
     @staticmethod
     def _flag(settings: dict[str, Any], key: str) -> bool:

@@ -1,10 +1,22 @@
-"""``poetry publish-multiregion``: parse options, call the core, render with poetry's IO."""
+"""``poetry publish-multiregion``: parse options, call the core, render with poetry's IO.
+
+Output follows poetry's conventions: progress and the report on stdout, errors on stderr,
+``-v`` adds per-file attempts and timings, ``-q`` leaves only errors. With ``--json`` the
+report is the only thing on stdout (``--build``'s output goes to stderr) and it is printed
+even with ``-q``, as a machine report must be.
+"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, ClassVar
 
+from cleo.formatters.formatter import Formatter
 from cleo.helpers import option
+from cleo.io.outputs.output import Type, Verbosity
 from poetry.console.commands.command import Command
 
 _STYLE = {"uploaded": "info", "identical": "comment", "planned": "comment",
@@ -33,52 +45,117 @@ Exit codes: 0 every region holds every file; 1 incomplete; 2 configuration or in
 
     def handle(self) -> int:
         from codeartifact_multiregion.errors import CodeArtifactError
-        from codeartifact_multiregion.host import concurrency_option, publish_project
 
         if not self.poetry.is_package_mode:
-            self.line_error("<error>Publishing a package is not possible in non-package mode.</>")
-            return 2
-        as_json = bool(self.option("json"))
+            return self._fail("Publishing a package is not possible in non-package mode.", 2)
         try:
-            if self.option("build"):
-                dist_dir = self.option("dist-dir") or "dist"
-                status = self.call("build", f"--output {dist_dir}")
-                if status:
-                    return status
-            report = publish_project(
-                self.poetry.pyproject_path.parent,
-                regions=self.option("region"),
-                dist_dir=self.option("dist-dir"),
-                concurrency=concurrency_option(self.option("concurrency")),
-                dry_run=bool(self.option("dry-run")),
-                on_event=None if as_json else self._render,
-            )
+            if self.option("json"):
+                with self._logs_to_stderr():
+                    return self._publish()
+            return self._publish()
         except CodeArtifactError as exc:
             from codeartifact_multiregion.report import redact
 
-            self.line_error(f"<error>{redact(exc)}</>")
-            return exc.exit_code
-        if as_json:
-            self.line(report.to_json())
-        else:
-            self.line("")
-            self.line(report.render_text())
-            if not report.ok:
-                from codeartifact_multiregion.host import NEXT_STEPS
+            return self._fail(redact(exc), exc.exit_code)
 
-                self.line_error(f"<warning>{NEXT_STEPS}</>")
+    def _publish(self) -> int:
+        from codeartifact_multiregion.config import load_config
+        from codeartifact_multiregion.host import concurrency_option, publish_project
+
+        root = self.poetry.pyproject_path.parent
+        regions = self.option("region")
+        concurrency = concurrency_option(self.option("concurrency"))
+        # Check the configuration and the flags before building: a mistake there costs
+        # nothing, and the build writes where the publish will look.
+        config = load_config(root, regions).with_overrides(
+            concurrency=concurrency, dist_dir=self.option("dist-dir"))
+        if self.option("build"):
+            status = self._build(config.dist_dir)
+            if status:
+                return status
+        as_json = bool(self.option("json"))
+        report = publish_project(
+            root,
+            regions=regions,
+            dist_dir=config.dist_dir,
+            concurrency=concurrency,
+            dry_run=bool(self.option("dry-run")),
+            on_event=None if as_json else self._render,
+        )
+        if as_json:
+            self._write_json(report.to_json())
+            return report.exit_code
+        self.line("")
+        self.line(Formatter.escape(report.render_text()))
+        if not report.ok:
+            from codeartifact_multiregion.host import NEXT_STEPS
+
+            self.io.write_error_line(f"<warning>{Formatter.escape(NEXT_STEPS)}</>",
+                                     Verbosity.QUIET)
         return report.exit_code
+
+    def _build(self, dist_dir: Path) -> int:
+        """Run poetry's own ``build``; with ``--json`` its output goes to stderr."""
+        from cleo.io.inputs.argv_input import ArgvInput
+        from cleo.io.io import IO
+
+        assert self.application is not None
+        command = self.application.get("build")
+        build_input = ArgvInput(["build", "--output", str(dist_dir)])
+        build_input.interactive(self.io.is_interactive())
+        out = self.io.error_output if self.option("json") else self.io.output
+        return int(self.application._run_command(
+            command, IO(build_input, out, self.io.error_output)))
+
+    @contextmanager
+    def _logs_to_stderr(self) -> Iterator[None]:
+        """Keep stdout for the JSON document: poetry's log handler writes INFO records
+        (the builder's "- Built ..." lines, third-party logs with -vv) to stdout."""
+        from cleo.io.io import IO
+        from poetry.console.logging.io_handler import IOHandler
+
+        root = logging.getLogger()
+        saved = root.handlers[:]
+        to_stderr = IO(self.io.input, self.io.error_output, self.io.error_output)
+        replaced: list[logging.Handler] = []
+        for handler in saved:
+            if isinstance(handler, IOHandler):
+                new = IOHandler(to_stderr)
+                new.setLevel(handler.level)
+                new.setFormatter(handler.formatter)
+                new.filters = list(handler.filters)
+                handler = new
+            replaced.append(handler)
+        root.handlers = replaced
+        try:
+            yield
+        finally:
+            root.handlers = saved
+
+    def _write_json(self, text: str) -> None:
+        self.io.output.write_line(text, verbosity=Verbosity.QUIET, type=Type.RAW)
+
+    def _fail(self, message: str, exit_code: int) -> int:
+        """Errors show even with ``-q``; with ``--json`` stdout still gets a document."""
+        if self.option("json"):
+            import json
+
+            self._write_json(json.dumps({"ok": False, "error": message, "exit_code": exit_code}))
+        self.io.write_error_line(f"<error>{Formatter.escape(message)}</>", Verbosity.QUIET)
+        return exit_code
 
     def _render(self, event: Any) -> None:
         from codeartifact_multiregion.progress import describe
 
-        verbose = self.io.is_verbose()
-        text = describe(event, verbose)
+        text = describe(event, self.io.is_verbose())
         if text is None:
             return
+        text = Formatter.escape(text)
         style = _STYLE.get(event.outcome or "", "")
-        if event.kind in ("target-failed",) or style == "error":
-            self.line_error(f"<error>{text}</>")
+        if event.kind == "target-failed" or style == "error":
+            self.io.write_error_line(f"<error>{text}</>", Verbosity.QUIET)
+        elif event.kind == "retry":
+            self.io.write_error_line(f"<warning>{text}</>")
         elif style:
             self.line(f"<{style}>{text}</>")
         else:

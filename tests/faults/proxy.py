@@ -19,13 +19,25 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-PASS, STATUS, RESET, STALL, DELAY, DROP_RESPONSE = (
-    "pass", "status", "reset", "stall", "delay", "drop-response")
+PASS, STATUS, RESET, STALL, DELAY, DROP_RESPONSE, GARBLE = (
+    "pass", "status", "reset", "stall", "delay", "drop-response", "garble")
+ACTIONS = frozenset({PASS, STATUS, RESET, STALL, DELAY, DROP_RESPONSE, GARBLE})
 
 
 @dataclass
 class Rule:
-    """Misbehave on matching requests: the ``skip`` first ones pass, then ``times`` misbehave."""
+    """Misbehave on matching requests: the ``skip`` first ones pass, then ``times`` misbehave.
+
+    Rules are tried in the order they were added and the first that fires wins, so a
+    rule only counts (``seen``) the matching requests no earlier rule consumed.
+
+    ``status``: answer ``status`` (with ``retry_after`` and ``body``) without forwarding.
+    ``reset``: read half the body, then RST. ``stall``: read the body, sleep ``seconds``,
+    then RST without forwarding. ``delay``: sleep ``seconds``, then forward. ``drop-response``:
+    forward (the upload lands), then RST instead of answering. ``garble``: answer 200 with
+    a body that claims gzip but is not. ``pass``: forward unchanged (with ``before``, a hook).
+    ``before`` runs when the rule fires, before the action (rotate a token, race an upload).
+    """
 
     action: str
     method: str | None = None  # "POST" for uploads, "GET" for index reads
@@ -35,8 +47,14 @@ class Rule:
     seconds: float = 0.0
     skip: int = 0
     times: int = 1  # 0: forever
+    body: bytes = b"injected fault\n"
+    before: Callable[[], None] | None = field(default=None, repr=False)
     seen: int = field(default=0, init=False)
     fired: int = field(default=0, init=False)
+
+    def __post_init__(self) -> None:
+        if self.action not in ACTIONS:
+            raise ValueError(f"unknown action {self.action!r}; one of {sorted(ACTIONS)}")
 
     def take(self, method: str, path: str) -> bool:
         if self.method and method != self.method:
@@ -100,7 +118,32 @@ class FaultProxy:
             self.log.clear()
 
     def count(self, method: str, action: str | None = None) -> int:
-        return sum(1 for s in self.log if s.method == method and (action in (None, s.action)))
+        return len(self.seen(method, action))
+
+    def seen(self, method: str | None = None, action: str | None = None) -> list[Seen]:
+        with self._lock:
+            return [s for s in self.log if method in (None, s.method)
+                    and action in (None, s.action)]
+
+    def wait_for(self, method: str, action: str | None = None, n: int = 1,
+                 timeout: float = 30.0) -> None:
+        """Block until ``n`` matching requests have arrived (for killing a client mid-upload)."""
+        deadline = time.monotonic() + timeout
+        while self.count(method, action) < n:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{n} x {method} {action or ''} not seen in {timeout}s: "
+                                   f"{self.seen()}")
+            time.sleep(0.01)
+
+    def max_per_window(self, method: str, window: float = 1.0) -> int:
+        """The most ``method`` requests that arrived within any ``window`` seconds."""
+        stamps = sorted(s.at for s in self.seen(method))
+        best, start = 0, 0
+        for end, at in enumerate(stamps):
+            while at - stamps[start] >= window:
+                start += 1
+            best = max(best, end - start + 1)
+        return best
 
     # serving ---------------------------------------------------------------
 
@@ -122,6 +165,8 @@ class FaultProxy:
             action = rule.action if rule else PASS
             with self._lock:
                 self.log.append(Seen(method, path, action, time.monotonic()))
+            if rule is not None and rule.before is not None:
+                rule.before()
             if action == RESET:
                 rfile.read(min(length, max(length // 2, 1)))  # type: ignore[attr-defined]
                 _reset(conn)
@@ -135,9 +180,17 @@ class FaultProxy:
                 time.sleep(rule.seconds)  # type: ignore[union-attr]
             if action == STATUS:
                 extra = {"Retry-After": rule.retry_after} if rule.retry_after else {}  # type: ignore[union-attr]
-                _respond(conn, rule.status, b"injected fault\n", extra)  # type: ignore[union-attr]
+                _respond(conn, rule.status, rule.body, extra)  # type: ignore[union-attr]
                 continue
-            status, reason, out_headers, payload = self._forward(method, path, headers, body)
+            if action == GARBLE:
+                _respond(conn, 200, b"\x00not gzip at all\xff" * 8,
+                         {"Content-Encoding": "gzip", "Content-Type": "text/html"})
+                continue
+            try:
+                status, reason, out_headers, payload = self._forward(method, path, headers, body)
+            except OSError as exc:  # the region itself is down: say so, as a gateway would
+                status, reason, out_headers = 502, "Bad Gateway", {}
+                payload = f"upstream unreachable: {type(exc).__name__}\n".encode()
             if action == DROP_RESPONSE:
                 _reset(conn)
                 return

@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+"""Entry point for ``cdk synth`` / ``cdk deploy`` (and ``python app.py -c pyproject=...``).
+
+It reads ``[tool.codeartifact]`` through the publisher's own loader, so a config the publisher
+would reject is rejected here too, with the same message and exit code 2, before any template
+is written.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from aws_cdk import App
+
+HERE = Path(__file__).resolve().parent
+
+try:
+    from codeartifact_multiregion.config import ConfigError
+except ImportError:  # pragma: no cover - only when deploying from a checkout without pip install
+    sys.path.insert(0, str(HERE.parent / "src"))
+    from codeartifact_multiregion.config import ConfigError
+
+sys.path.insert(0, str(HERE))
+from stacks import InfraSettings, build_app, cdk_json_context  # noqa: E402
+
+
+def context_from_argv(argv: Sequence[str]) -> dict[str, str]:
+    """``-c key=value`` pairs, for running ``python app.py`` without the cdk CLI.
+
+    The CLI passes its own ``-c`` values through the environment instead, so under ``cdk``
+    there is nothing here to parse.
+    """
+    context: dict[str, str] = {}
+    args = list(argv)
+    for index, arg in enumerate(args):
+        value = None
+        if arg in ("-c", "--context") and index + 1 < len(args):
+            value = args[index + 1]
+        elif arg.startswith("--context="):
+            value = arg.split("=", 1)[1]
+        if value is not None and "=" in value:
+            key, _, val = value.partition("=")
+            context[key] = val
+    return context
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    # cdk.json's flags as defaults: the CLI passes them itself (and its values win), but
+    # `python app.py` must build the same templates without it.
+    context = {**cdk_json_context(), **context_from_argv(sys.argv[1:] if argv is None else argv)}
+    # Outside the CLI, write where `cdk synth` would, so `make synth` leaves the templates
+    # in infra_cdk/cdk.out.
+    outdir = None if os.environ.get("CDK_OUTDIR") else str(HERE / "cdk.out")
+    app = App(context=context, outdir=outdir)
+    try:
+        settings = InfraSettings.from_context(app.node.try_get_context)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    build_app(app, settings)
+    app.synth()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,216 @@
+"""Bad inputs the other suites leave out, through the CLI's ``main``: each exits 2 with a
+message that names the key or file and the fix, raises nothing and uploads nothing.
+
+tests/test_cli.py covers unknown keys, bad domain/owner/repository values, an unconfigured
+--region, duplicate regions, token-duration and concurrency bounds, orphan targets, a TOML
+syntax error, a missing pyproject, an empty dist dir, a corrupt wheel, mixed projects and a
+non-dist file; tests/test_artifacts.py and tests/test_config.py check the messages in-process.
+This table covers the rest end to end (in-process for speed: an uncaught exception would
+fail the test; tests/test_cli.py runs the same path as a real process).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from codeartifact_multiregion.cli import main
+from tests.localaws.dists import make_sdist, make_wheel
+
+WHEEL = "hello_internal-1.0.0-py3-none-any.whl"
+SDIST = "hello_internal-1.0.0.tar.gz"
+
+
+def _replace(old: str, new: str) -> Callable[[Path, Path], list[str]]:
+    def change(project: Path, dist: Path) -> list[str]:
+        pyproject = project / "pyproject.toml"
+        text = pyproject.read_text()
+        assert old in text, (old, text)
+        pyproject.write_text(text.replace(old, new, 1))
+        return []
+    return change
+
+
+def _append(extra: str) -> Callable[[Path, Path], list[str]]:
+    def change(project: Path, dist: Path) -> list[str]:
+        pyproject = project / "pyproject.toml"
+        text = pyproject.read_text()
+        if extra.startswith("["):
+            pyproject.write_text(text + "\n" + extra + "\n")
+        else:
+            head, sep, tail = text.partition("[tool.codeartifact]\n")
+            pyproject.write_text(head + sep + extra + "\n" + tail)
+        return []
+    return change
+
+
+def _sub(pattern: str, new: str) -> Callable[[Path, Path], list[str]]:
+    def change(project: Path, dist: Path) -> list[str]:
+        pyproject = project / "pyproject.toml"
+        text, n = re.subn(pattern, new, pyproject.read_text(), count=1, flags=re.M)
+        assert n == 1, (pattern, text)
+        pyproject.write_text(text)
+        return []
+    return change
+
+
+def _dist_file(make: Callable[[Path, Path], Path]) -> Callable[[Path, Path], list[str]]:
+    """Replace the release in dist/ with one bad file, passed explicitly."""
+    def change(project: Path, dist: Path) -> list[str]:
+        path = make(project, dist)
+        return [str(path)]
+    return change
+
+
+def truncated(project: Path, dist: Path) -> Path:
+    wheel = dist / WHEEL
+    wheel.write_bytes(wheel.read_bytes()[: wheel.stat().st_size // 2])
+    return wheel
+
+
+def empty_wheel(project: Path, dist: Path) -> Path:
+    (dist / WHEEL).write_bytes(b"")
+    return dist / WHEEL
+
+
+def no_metadata(project: Path, dist: Path) -> Path:
+    with zipfile.ZipFile(dist / WHEEL, "w") as zf:
+        zf.writestr("hello_internal/__init__.py", "")
+    return dist / WHEEL
+
+
+def garbage_sdist(project: Path, dist: Path) -> Path:
+    (dist / SDIST).write_bytes(b"\x1f\x8b this is not a gzip stream")
+    return dist / SDIST
+
+
+def sdist_other_name(project: Path, dist: Path) -> Path:
+    other = make_sdist(project / "other", "other-project", "1.0.0")
+    return other.rename(dist / SDIST)
+
+
+def wheel_other_version(project: Path, dist: Path) -> Path:
+    other = make_wheel(project / "other", "hello-internal", "1.0.1")
+    return other.rename(dist / WHEEL)
+
+
+def bad_wheel_name(project: Path, dist: Path) -> Path:
+    return (dist / WHEEL).rename(dist / "hello_internal.whl")
+
+
+def dangling_symlink(project: Path, dist: Path) -> Path:
+    link = project / "linked" / WHEEL
+    link.parent.mkdir()
+    link.symlink_to(project / "gone" / WHEEL)
+    return link
+
+
+def unreadable(project: Path, dist: Path) -> Path:
+    (dist / WHEEL).chmod(0)
+    return dist / WHEEL
+
+
+def mixed_versions(project: Path, dist: Path) -> list[str]:
+    newer = make_sdist(project / "newer", "hello-internal", "1.1.0")
+    return [str(dist / WHEEL), str(newer)]
+
+
+def twice(project: Path, dist: Path) -> list[str]:
+    copy = project / "copy" / WHEEL
+    copy.parent.mkdir()
+    copy.write_bytes((dist / WHEEL).read_bytes())
+    return [str(dist / WHEEL), str(copy)]
+
+
+def _args(*args: str) -> Callable[[Path, Path], list[str]]:
+    return lambda project, dist: [a.replace("{project}", str(project)) for a in args]
+
+
+# name: (change -> extra CLI args, words the error must hold, extra environment)
+CASES: dict[str, tuple[Callable[[Path, Path], list[str]], list[str], dict[str, str]]] = {
+    "truncated wheel": (_dist_file(truncated), [WHEEL, "Rebuild"], {}),
+    "empty wheel": (_dist_file(empty_wheel), [WHEEL, "Rebuild"], {}),
+    "wheel without METADATA": (_dist_file(no_metadata), [WHEEL, "Rebuild"], {}),
+    "sdist that is not gzip": (_dist_file(garbage_sdist), [SDIST, "Rebuild"], {}),
+    "sdist with another project's metadata": (
+        _dist_file(sdist_other_name), [SDIST, "metadata says 'other-project'", "Rebuild"], {}),
+    "wheel with another version's metadata": (
+        _dist_file(wheel_other_version), [WHEEL, "metadata says 1.0.1", "Rebuild"], {}),
+    "invalid wheel file name": (_dist_file(bad_wheel_name),
+                                ["hello_internal.whl", "not a valid distribution name"], {}),
+    "dangling symlink": (_dist_file(dangling_symlink), [WHEEL, "no such file"], {}),
+    "unreadable file": (_dist_file(unreadable), [WHEEL, "permission", "permissions"], {}),
+    "mixed versions": (mixed_versions, ["different versions", "1.1.0", "one version at a time"],
+                       {}),
+    "same file from two places": (twice, [WHEEL, "passed twice", "Pass each file once"], {}),
+    "missing --dist-dir": (_args("--dist-dir", "{project}/nowhere"),
+                           ["nowhere: no such directory", "--dist-dir"], {}),
+    "dist-dir key pointing nowhere": (_append('dist-dir = "build/out"'),
+                                      ["out: no such directory", "Build the project"], {}),
+    "no [tool.codeartifact] table": (
+        _replace("[tool.codeartifact]", "[tool.codeartifactt]"),
+        ["[tool.codeartifact]", "Add one"], {}),
+    "required key missing": (_replace('domain = "acme"\n', ""),
+                             ["codeartifact.domain", "required", "Add domain"], {}),
+    "empty regions": (_sub(r"^regions = .*$", "regions = []"),
+                      ["codeartifact.regions", "non-empty"], {}),
+    "region name not an AWS region": (_replace("regions = [", 'regions = ["useast1", '),
+                                      ["codeartifact.regions", "useast1", "AWS region"], {}),
+    "domain-owner not quoted": (_sub(r'^domain-owner = "(\d+)"$', r"domain-owner = \1"),
+                                ["codeartifact.domain-owner", "quoted"], {}),
+    "role-arn not a role": (_append('role-arn = "arn:aws:iam::123456789012:user/x"'),
+                            ["codeartifact.role-arn", "IAM role ARN"], {}),
+    "block-upstream not a boolean": (_append('block-upstream = "yes"'),
+                                     ["codeartifact.block-upstream", "true or false"], {}),
+    "misspelt key in a targets table": (
+        _append('[tool.codeartifact.targets.us-east-1]\nrepo = "x"'),
+        ["targets.us-east-1", "repo", "Did you mean 'repository'"], {}),
+    "TOML error in a targets table": (
+        _append('[tool.codeartifact.targets.us-east-1]\nrepository = "a"\nrepository = "b"'),
+        ["pyproject.toml", "not valid TOML"], {}),
+    "profile missing from AWS config": (_append('profile = "nobody"'),
+                                        ["profile 'nobody'", "aws configure"], {}),
+    "retry variable not a number": (
+        _args(), ["CODEARTIFACT_MULTIREGION_ATTEMPTS='many'", "Set it to a number"],
+        {"CODEARTIFACT_MULTIREGION_ATTEMPTS": "many"}),
+    "--concurrency not a number": (_args("--concurrency", "lots"),
+                                   ["--concurrency", "invalid int value"], {}),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_bad_input_exits_2_names_the_cause_and_uploads_nothing(case, regions, project,
+                                                               sample_dists, monkeypatch,
+                                                               capsys):
+    change, words, env = CASES[case]
+    if case == "unreadable file" and os.geteuid() == 0:
+        pytest.skip("root reads any file")
+    extra = change(project, sample_dists)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    try:
+        code = main(["publish", "--project", str(project), *extra])
+    except SystemExit as exc:  # argparse refuses bad flags itself
+        code = exc.code
+    out, err = capsys.readouterr()
+    assert code == 2, (case, out, err)
+    for word in words:
+        assert word in err, (case, word, err)
+    if not case.startswith("--"):  # argparse's own usage errors keep argparse's layout
+        assert err.startswith("error: "), err
+        assert err.rstrip().endswith((".", "?", ")")), "the message closes with a fix"
+    assert out == ""
+    for token in regions.tokens():
+        assert token not in err
+    assert all(r.files() == {} for r in regions.regions.values()), "nothing was uploaded"
+    assert not regions.fake.recorded("GetAuthorizationToken") or case.startswith("profile"), \
+        "input errors are found before any token is asked for"
+
+
+def test_at_least_twenty_bad_inputs_are_covered() -> None:
+    assert len(CASES) >= 20
