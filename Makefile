@@ -27,7 +27,6 @@ demo: $(VENV)/.core
 
 lint: $(VENV)/.all
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check src tests bench examples infra_cdk
 
 test: $(VENV)/.all infra_cdk/node_modules/.bin/cdk
 	$(BIN)/ruff check .

@@ -9,6 +9,7 @@ private endpoints need no code path of their own.
 from __future__ import annotations
 
 import base64
+import contextlib
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +18,7 @@ from typing import Any
 
 from . import __version__
 from .config import Target
-from .errors import ResolveError, UsageError
+from .errors import CodeArtifactError, ResolveError, UsageError
 from .index import shared_limiter
 from .report import redact, register_secret
 
@@ -76,12 +77,17 @@ class Resolver:
         self.token_duration = token_duration
         self._sessions: dict[tuple[str | None, str | None], Any] = {}
         self._accounts: dict[tuple[str | None, str | None], str] = {}
+        self._clients: dict[Target, Any] = {}
         self._lock = threading.Lock()
 
     def resolve_all(self, targets: Sequence[Target]) -> list[Endpoint]:
         """Resolve every target in parallel; raise one error naming every failed region."""
         if not targets:
             return []
+        # Build one client first: botocore parses the service model once per session and
+        # caches it, where threads starting together would each parse it (0.3 s a region).
+        with contextlib.suppress(CodeArtifactError):
+            self.client(targets[0])
         with ThreadPoolExecutor(max_workers=min(len(targets), 16)) as pool:
             futures = [pool.submit(self._resolve_or_error, t) for t in targets]
             results = [f.result() for f in futures]
@@ -136,6 +142,16 @@ class Resolver:
                         _fetch_token=fetch_token)
 
     def client(self, target: Target) -> Any:
+        """The target's CodeArtifact client, made once and reused for origin controls."""
+        with self._lock:
+            client = self._clients.get(target)
+        if client is None:
+            client = self._new_client(target)
+            with self._lock:
+                client = self._clients.setdefault(target, client)
+        return client
+
+    def _new_client(self, target: Target) -> Any:
         from botocore.config import Config as BotoConfig
 
         config = BotoConfig(

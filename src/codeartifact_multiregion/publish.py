@@ -143,17 +143,19 @@ class Publisher:
         report = Report(project=project, version=version, dry_run=dry_run)
         with open_session(self.config, policy=self.policy, resolver=self.resolver,
                           emit=self.emit) as session:
-            workers = len(session.indexes)
-            report.targets = parallel(lambda ix: self._plan(ix, artifacts, dry_run),
-                                      session.indexes, workers)
-            if not dry_run:
-                parallel(lambda pair: self._execute(*pair, artifacts),
-                         list(zip(session.indexes, report.targets)), workers)
-                parallel(lambda pair: self._verify(*pair, artifacts),
-                         list(zip(session.indexes, report.targets)), workers)
-                if self.config.block_upstream:
-                    for index, target in zip(session.indexes, report.targets):
+
+            def pipeline(index: Index) -> TargetReport:
+                # Preflight is over; from here each region goes plan -> upload -> verify on
+                # its own, so the slowest region sets the wall time and delays no other.
+                target = self._plan(index, artifacts, dry_run)
+                if not dry_run:
+                    self._execute(index, target, artifacts)
+                    self._verify(index, target, artifacts)
+                    if self.config.block_upstream:
                         self._block_upstream(session, index, target, project)
+                return target
+
+            report.targets = parallel(pipeline, session.indexes, len(session.indexes))
         report.elapsed_s = time.monotonic() - started
         return report
 

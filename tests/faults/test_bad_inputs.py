@@ -11,6 +11,8 @@ fail the test; tests/test_cli.py runs the same path as a real process).
 
 from __future__ import annotations
 
+import builtins
+import io
 import os
 import re
 import zipfile
@@ -110,6 +112,19 @@ def dangling_symlink(project: Path, dist: Path) -> Path:
     return link
 
 
+def deny_reads(monkeypatch: pytest.MonkeyPatch, path: Path) -> None:
+    """Root reads any file whatever its mode: refuse it the way the kernel refuses others."""
+    real_open = io.open
+
+    def guarded(file: object, *args: object, **kwargs: object) -> object:
+        if isinstance(file, (str, Path)) and Path(file) == path:
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, *args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(io, "open", guarded)
+    monkeypatch.setattr(builtins, "open", guarded)
+
+
 def unreadable(project: Path, dist: Path) -> Path:
     (dist / WHEEL).chmod(0)
     return dist / WHEEL
@@ -188,9 +203,9 @@ def test_bad_input_exits_2_names_the_cause_and_uploads_nothing(case, regions, pr
                                                                sample_dists, monkeypatch,
                                                                capsys):
     change, words, env = CASES[case]
-    if case == "unreadable file" and os.geteuid() == 0:
-        pytest.skip("root reads any file")
     extra = change(project, sample_dists)
+    if case == "unreadable file" and os.geteuid() == 0:
+        deny_reads(monkeypatch, sample_dists / WHEEL)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     try:
