@@ -33,6 +33,7 @@ test: $(VENV)/.all infra_cdk/node_modules/.bin/cdk
 	$(BIN)/python -m pytest -n 2
 
 bench: $(VENV)/.all
+	$(BIN)/pip install -q -r bench/requirements.txt
 	$(BIN)/python bench/run.py
 
 synth: $(VENV)/.all

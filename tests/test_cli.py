@@ -3,38 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tests.helpers import Result, all_empty, run_checked
 from tests.localaws.dists import make_sdist, make_wheel
 
 
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-
 def cli(aws, *args: str, cwd: Path | None = None) -> Result:
-    """Run the CLI in a subprocess and check that no token reached any stream."""
-    env = {**os.environ, **aws.env(), "CODEARTIFACT_MULTIREGION_ATTEMPTS": "2",
-           "CODEARTIFACT_MULTIREGION_BACKOFF": "0.05"}
-    proc = subprocess.run([sys.executable, "-m", "codeartifact_multiregion", *args],
-                          env=env, cwd=cwd, capture_output=True, text=True, timeout=120)
-    for token in aws.tokens():
-        assert token not in proc.stdout and token not in proc.stderr
-    assert "Traceback" not in proc.stderr
-    return Result(proc.returncode, proc.stdout, proc.stderr)
-
-
-def all_empty(aws) -> bool:
-    return all(region.files() == {} for region in aws.regions.values())
+    return run_checked([sys.executable, "-m", "codeartifact_multiregion", *args], aws, cwd=cwd)
 
 
 def test_publish_json_is_the_only_thing_on_stdout(regions, project, sample_dists):

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 from codeartifact_multiregion.config import load_config
 from codeartifact_multiregion.index import RetryPolicy
 from codeartifact_multiregion.publish import Event, Publisher
+from tests.helpers import sha256s
 from tests.localaws.dists import make_wheel
 
 FAST = RetryPolicy(attempts=2, backoff=0.05, connect_timeout=2, read_timeout=10)
-
-
-def local_hashes(dist: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in dist.iterdir()}
 
 
 def run(project: Path, **kwargs: object) -> tuple[object, list[Event]]:
@@ -28,7 +24,7 @@ def run(project: Path, **kwargs: object) -> tuple[object, list[Event]]:
 def test_every_file_lands_in_every_region_with_its_sha256(regions, project, sample_dists):
     report, events = run(project)
     assert report.ok and report.exit_code == 0
-    expected = local_hashes(sample_dists)
+    expected = sha256s(sample_dists)
     for region in regions.regions.values():
         assert region.files() == expected
     outcomes = {(t.region, f.filename): f.outcome for t in report.targets for f in t.files}
@@ -63,7 +59,7 @@ def test_conflict_in_one_region_is_never_overwritten(regions, project, sample_di
     for name, region in regions.regions.items():
         if name != victim.name:
             assert by_region[name].ok
-            assert region.files() == local_hashes(sample_dists)
+            assert region.files() == sha256s(sample_dists)
 
 
 def test_dead_region_fails_alone_and_a_rerun_converges(regions, project, sample_dists):
@@ -82,7 +78,7 @@ def test_dead_region_fails_alone_and_a_rerun_converges(regions, project, sample_
     again, _ = run(project)
     assert again.exit_code == 0
     for region in regions.regions.values():
-        assert region.files() == local_hashes(sample_dists)
+        assert region.files() == sha256s(sample_dists)
     outcomes = {t.region: {f.outcome for f in t.files} for t in again.targets}
     assert outcomes[dead.name] == {"uploaded"}
     assert all(v == {"identical"} for k, v in outcomes.items() if k != dead.name)
@@ -100,5 +96,5 @@ def test_region_flag_narrows_the_run(regions, project, sample_dists):
     first, *others = regions.regions.values()
     report, _ = run(project, regions=[first.name])
     assert [t.region for t in report.targets] == [first.name]
-    assert first.files() == local_hashes(sample_dists)
+    assert first.files() == sha256s(sample_dists)
     assert all(r.files() == {} for r in others)

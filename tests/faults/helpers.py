@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 import os
 import subprocess
 import sys
@@ -24,11 +23,6 @@ FAST = RetryPolicy(attempts=3, backoff=0.05, backoff_max=0.5, connect_timeout=1.
 FAST_ENV = {"CODEARTIFACT_MULTIREGION_ATTEMPTS": "3", "CODEARTIFACT_MULTIREGION_BACKOFF": "0.05",
             "CODEARTIFACT_MULTIREGION_READ_TIMEOUT": "1.5",
             "CODEARTIFACT_MULTIREGION_CONNECT_TIMEOUT": "1"}
-
-
-def local_hashes(paths: list[Path] | Path) -> dict[str, str]:
-    files = sorted(paths.iterdir()) if isinstance(paths, Path) else paths
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
 
 
 def extra_wheels(dist: Path, n: int, name: str = "hello-internal", version: str = "1.0.0"

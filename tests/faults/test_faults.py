@@ -18,8 +18,9 @@ import pytest
 
 from codeartifact_multiregion.errors import ResolveError
 from codeartifact_multiregion.index import RetryPolicy
-from tests.faults.helpers import FAST, cli, cli_env, extra_wheels, local_hashes, publish
+from tests.faults.helpers import FAST, cli, cli_env, extra_wheels, publish
 from tests.faults.proxy import DELAY, DROP_RESPONSE, GARBLE, PASS, RESET, STALL, STATUS, Rule
+from tests.helpers import sha256s
 from tests.localaws.dists import make_wheel
 
 
@@ -63,7 +64,7 @@ def test_transient_faults_recover_and_attempts_are_counted(case, regions, projec
     elapsed = time.monotonic() - started
 
     assert run.report.exit_code == 0, run.report.render_text()
-    assert_complete(regions, list(regions.regions), local_hashes(sample_dists))
+    assert_complete(regions, list(regions.regions), sha256s(sample_dists))
     assert all(r.fired == (r.times or r.fired) for r in rules), "every fault was injected"
     assert set(run.outcomes(victim).values()) == {"uploaded"}
     n = len(list(sample_dists.iterdir()))
@@ -98,7 +99,7 @@ def test_stalled_region_times_out_alone(method, regions, project, sample_dists, 
     text = (target.error or "") + " ".join(f.error or "" for f in target.files)
     assert "timed out" in text
     assert regions.regions[victim].files() == {}
-    assert_complete(regions, others, local_hashes(sample_dists))
+    assert_complete(regions, others, sha256s(sample_dists))
     assert all(run.target(o).ok for o in others)
     if method == "POST":
         assert all(f.outcome == "failed" and f.attempts == 2 for f in target.files)
@@ -113,7 +114,7 @@ def test_dropped_answer_is_found_by_the_retry_and_reported_uploaded(regions, pro
     proxy.add(Rule(DROP_RESPONSE, "POST", times=0))  # every upload lands, no answer ever comes
     run = publish(project)
     assert run.report.exit_code == 0, run.report.render_text()
-    assert_complete(regions, list(regions.regions), local_hashes(sample_dists))
+    assert_complete(regions, list(regions.regions), sha256s(sample_dists))
     assert set(run.outcomes(victim).values()) == {"uploaded"}
     assert proxy.count("POST") == len(list(sample_dists.iterdir())), "no second upload was sent"
 
@@ -131,7 +132,7 @@ def test_dropped_answer_then_unreadable_index_then_409_is_still_uploaded(
     result = run.target(victim).file(wheel.name)
     assert (result.outcome, result.attempts) == ("uploaded", 2)
     assert proxy.count("POST") == 2
-    assert_complete(regions, list(regions.regions), local_hashes([wheel]))
+    assert_complete(regions, list(regions.regions), sha256s([wheel]))
 
 
 def test_answer_dropped_on_the_last_attempt_is_looked_for_before_giving_up(
@@ -146,7 +147,7 @@ def test_answer_dropped_on_the_last_attempt_is_looked_for_before_giving_up(
     result = run.target(victim).file(wheel.name)
     assert (result.outcome, result.attempts) == ("uploaded", 2), result
     assert run.report.exit_code == 0
-    assert_complete(regions, list(regions.regions), local_hashes([wheel]))
+    assert_complete(regions, list(regions.regions), sha256s([wheel]))
 
 
 # -- the token stops working mid-run ---------------------------------------------------------
@@ -160,7 +161,7 @@ def test_token_rotated_mid_run_is_refreshed_once(regions, project, sample_dists,
     run = publish(project)
 
     assert run.report.exit_code == 0, run.report.render_text()
-    assert_complete(regions, list(regions.regions), local_hashes(sample_dists))
+    assert_complete(regions, list(regions.regions), sha256s(sample_dists))
     tokens = {n: len(regions.fake.recorded("GetAuthorizationToken", n)) for n in regions.regions}
     assert tokens == {victim: 2, **{o: 1 for o in others}}, "one refresh, in that region only"
     refreshed = [e for e in run.events if e.kind == "retry" and "token refreshed" in e.message]
@@ -175,7 +176,7 @@ def test_auth_refused_once_refreshes_then_succeeds(status, regions, project, sam
     proxies(victim).add(Rule(STATUS, "POST", status=status))
     run = publish(project)
     assert run.report.exit_code == 0
-    assert_complete(regions, list(regions.regions), local_hashes(sample_dists))
+    assert_complete(regions, list(regions.regions), sha256s(sample_dists))
     assert len(regions.fake.recorded("GetAuthorizationToken", victim)) == 2
 
 
@@ -190,7 +191,7 @@ def test_auth_refused_after_the_refresh_fails_that_region_only(regions, project,
     assert {f.outcome for f in target.files} == {"failed"}
     assert all("token was refused" in (f.error or "") for f in target.files)
     assert regions.regions[victim].files() == {}
-    assert_complete(regions, others, local_hashes(sample_dists))
+    assert_complete(regions, others, sha256s(sample_dists))
 
 
 # -- control-plane faults during preflight: nothing is uploaded anywhere ---------------------
@@ -252,7 +253,7 @@ def test_throttled_token_requests_are_retried(regions, project, sample_dists):
     run = publish(project)
     assert run.report.exit_code == 0
     assert len(regions.fake.recorded("GetAuthorizationToken", victim)) == 3
-    assert_complete(regions, list(regions.regions), local_hashes(sample_dists))
+    assert_complete(regions, list(regions.regions), sha256s(sample_dists))
 
 
 # -- conflicts: all detected, none overwritten, everything else published ---------------------
@@ -260,7 +261,7 @@ def test_throttled_token_requests_are_retried(regions, project, sample_dists):
 def test_every_conflict_is_detected_and_nothing_is_overwritten(regions, project, sample_dists,
                                                                proxies):
     files = sorted(sample_dists.iterdir()) + extra_wheels(sample_dists, 2)
-    ours = local_hashes(files)
+    ours = sha256s(files)
     first, second, third = regions.regions.values()
     # first: two files already there with other bytes (seen while planning);
     # third: another publisher's bytes land just as our first upload arrives (seen on upload).
@@ -306,7 +307,7 @@ def test_a_409_without_the_file_in_the_index_is_a_failure_not_already_there(
     assert {f.outcome for f in run.target(victim).files} == {"failed"}
     assert all("409" in f.error for f in run.target(victim).files)
     assert regions.regions[victim].files() == {}
-    assert_complete(regions, others, local_hashes(sample_dists))
+    assert_complete(regions, others, sha256s(sample_dists))
 
 
 # -- an interrupted run: the CLI killed mid-upload, then run again ----------------------------
@@ -333,7 +334,7 @@ def test_killed_mid_upload_then_rerun_converges_without_conflict(regions, projec
     doc = json.loads(result.out)
     outcomes = {f["outcome"] for t in doc["targets"] for f in t["files"]}
     assert outcomes <= {"uploaded", "identical"} and "conflict" not in outcomes
-    expected = local_hashes(sample_dists)
+    expected = sha256s(sample_dists)
     assert_complete(regions, list(regions.regions), expected)
     time.sleep(1.6)  # let any delayed upload of the killed run arrive: it changes nothing
     assert_complete(regions, list(regions.regions), expected)
@@ -349,7 +350,7 @@ def test_garbled_upload_answers_are_retried(regions, project, sample_dists, prox
     proxies(victim).add(Rule(GARBLE, "POST", times=2))
     run = publish(project)
     assert run.report.exit_code == 0, run.report.render_text()
-    assert_complete(regions, list(regions.regions), local_hashes(sample_dists))
+    assert_complete(regions, list(regions.regions), sha256s(sample_dists))
     assert set(run.outcomes(victim).values()) <= {"uploaded", "identical"}
 
 
@@ -361,7 +362,7 @@ def test_unrelated_files_seeded_in_a_region_are_left_alone(regions, project, sam
     (first.packages / older.name).write_bytes(older.read_bytes())
     run = publish(project)
     assert run.report.exit_code == 0
-    assert first.files() == {**local_hashes(sample_dists), **local_hashes([older])}
+    assert first.files() == {**sha256s(sample_dists), **sha256s([older])}
     assert len(run.target(first.name).files) == len(list(sample_dists.iterdir()))
 
 

@@ -16,8 +16,9 @@ import pytest
 from codeartifact_multiregion.aws import TOKEN_REQUESTS_PER_SECOND, Resolver
 from codeartifact_multiregion.config import load_config
 from codeartifact_multiregion.index import RateLimiter, RetryPolicy
-from tests.faults.helpers import extra_wheels, local_hashes, publish
+from tests.faults.helpers import extra_wheels, publish
 from tests.faults.proxy import FaultProxy
+from tests.helpers import sha256s
 from tests.localaws import LocalAWS
 from tests.localaws.dists import make_sdist, make_wheel
 
@@ -65,7 +66,7 @@ def test_ten_regions_by_thirty_files_stay_under_the_quotas(ten_regions, tmp_path
 
     assert run.report.exit_code == 0, run.report.render_text()
     assert {f.attempts for t in run.report.targets for f in t.files} == {1}
-    expected = local_hashes(files)
+    expected = sha256s(files)
     for region in aws.regions.values():
         assert region.files() == expected, region.name
     assert sum(len(t.files) for t in run.report.targets) == 300
@@ -91,7 +92,7 @@ def test_the_write_limiter_holds_a_region_to_its_rate(regions, project, proxies,
     run = publish(project, policy=policy, regions=[name], concurrency=16)
     elapsed = time.monotonic() - started
     assert run.report.exit_code == 0
-    assert regions.regions[name].files() == local_hashes(files)
+    assert regions.regions[name].files() == sha256s(files)
     assert proxy.count("POST") == 30
     # Arrival jitter can bring two requests a client spaced by 1.0 s a little closer.
     assert proxy.max_per_window("POST", window=0.9) <= 10

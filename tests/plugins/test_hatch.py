@@ -3,17 +3,16 @@ against the local regions, and the distribution installed next to hatch or poetr
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tests.helpers import Result, all_empty, run_checked, sha256s
 from tests.localaws.dists import make_sdist, make_wheel
 from tests.plugins.conftest import make_venv
 
@@ -25,14 +24,6 @@ BUILD_SYSTEM = '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatch
 OPTIONS = ("region", "dry-run", "json", "concurrency", "dist-dir")
 NEXT_STEPS = "Not every region holds every file"
 
-pytestmark = pytest.mark.skipif(not HATCH.exists(), reason="hatch is not installed here")
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
 
 
 def hatch_project(aws, root: Path, *, regions=None, extra: str = "", tables: str = "") -> Path:
@@ -53,31 +44,12 @@ def hatch(aws, *args: str, cwd: Path, exe: Path = HATCH) -> Result:
     state = cwd.parent / ".hatch-state"
     state.mkdir(exist_ok=True)
     (state / "config.toml").touch()
-    env = {
-        **os.environ, **aws.env(),
+    return run_checked([exe, *args], aws, cwd=cwd, env={
         # keep hatch's environments and config out of the user's home
         "HATCH_DATA_DIR": str(state / "data"),
         "HATCH_CACHE_DIR": str(state / "cache"),
         "HATCH_CONFIG": str(state / "config.toml"),
-        "CODEARTIFACT_MULTIREGION_ATTEMPTS": "2",
-        "CODEARTIFACT_MULTIREGION_BACKOFF": "0.05",
-    }
-    env.pop("VIRTUAL_ENV", None)
-    proc = subprocess.run([str(exe), *args], env=env, cwd=cwd, stdin=subprocess.DEVNULL,
-                          capture_output=True, text=True, timeout=120)
-    for token in aws.tokens():
-        assert token not in proc.stdout and token not in proc.stderr
-    assert "Traceback" not in proc.stdout + proc.stderr, proc.stderr
-    return Result(proc.returncode, proc.stdout, proc.stderr)
-
-
-def sha256s(directory: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in directory.iterdir() if p.is_file()}
-
-
-def all_empty(aws) -> bool:
-    return all(region.files() == {} for region in aws.regions.values())
+    })
 
 
 @pytest.fixture

@@ -7,17 +7,15 @@ finds it through its ``poetry.application.plugin`` entry point exactly as after
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import re
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tests.helpers import Result, run_checked, sha256s
 from tests.localaws.dists import make_sdist, make_wheel
 
 POETRY = Path(sys.executable).with_name("poetry")
@@ -27,18 +25,8 @@ HEAVY = ("boto3", "botocore", "twine", "rich", "requests_toolbelt",
          "codeartifact_multiregion.publish", "poetry_codeartifact.command")
 ANSI_RED = re.compile(r"\x1b\[31(;1)?m")
 
-pytestmark = [
-    pytest.mark.skipif(not POETRY.exists(), reason="poetry is not installed here"),
-    # poetry's own import of pbs_installer, not ours
-    pytest.mark.filterwarnings("ignore:open_text is deprecated:DeprecationWarning"),
-]
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
+# poetry's own import of pbs_installer, not ours
+pytestmark = pytest.mark.filterwarnings("ignore:open_text is deprecated:DeprecationWarning")
 
 
 def poetry_project(aws, root: Path, *, extra: str = "", legacy: bool = False) -> Path:
@@ -59,27 +47,14 @@ def poetry_project(aws, root: Path, *, extra: str = "", legacy: bool = False) ->
 
 def poetry(aws, *args: str, cwd: Path, tmp: Path) -> Result:
     """Run the real poetry CLI; no token may reach any stream, no traceback either."""
-    env = {
-        **os.environ, **aws.env(),
+    return run_checked([POETRY, "--no-interaction", *args], aws, cwd=cwd, env={
         # isolate poetry from the user's config and cache; --build needs no virtualenv
         "POETRY_CONFIG_DIR": str(tmp / "poetry-config"),
         "POETRY_CACHE_DIR": str(tmp / "poetry-cache"),
         "POETRY_VIRTUALENVS_CREATE": "false",
         "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
-        "CODEARTIFACT_MULTIREGION_ATTEMPTS": "2",
-        "CODEARTIFACT_MULTIREGION_BACKOFF": "0.05",
-    }
-    env.pop("VIRTUAL_ENV", None)
-    proc = subprocess.run([str(POETRY), "--no-interaction", *args], env=env, cwd=cwd,
-                          capture_output=True, text=True, timeout=120)
-    for token in aws.tokens():
-        assert token not in proc.stdout and token not in proc.stderr
-    assert "Traceback" not in proc.stdout + proc.stderr, proc.stderr
-    return Result(proc.returncode, proc.stdout, proc.stderr)
+    })
 
-
-def sha256s(directory: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in directory.iterdir()}
 
 
 # the real CLI ---------------------------------------------------------------------------------

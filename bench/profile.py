@@ -1,0 +1,150 @@
+"""Where a publish spends its wall time, over the same emulated WAN as bench/run.py.
+
+``python bench/profile.py [--large-mb 52] [--regions 3] [--files 2]`` runs three views of
+one publish each (a new version each, same links):
+
+1. a phase timeline: a driver process stamps its own start, the imports, the engine's
+   calls (resolve, index reads, uploads, per thread) and the engine's events;
+2. ``-X importtime``: the heaviest imports of the CLI's publish path;
+3. pyinstrument (main thread, condensed) of the CLI run, saved under bench/results/.
+
+The timeline answers "how many round trips, and what runs before the first byte";
+pyinstrument answers "what is the CPU doing" (it samples the main thread only; the
+uploads run in worker threads, which the timeline covers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness import PY, World, run
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+# Runs in a fresh interpreter: argv = project dir, files...
+DRIVER = r"""
+import time
+T0 = time.perf_counter()
+import json, sys, threading
+spans, lock = [], threading.Lock()
+def stamp(label, start, end=None):
+    with lock:
+        spans.append((threading.current_thread().name, label, round((start - T0) * 1e3),
+                      round(((end or time.perf_counter()) - T0) * 1e3)))
+from codeartifact_multiregion.config import load_config
+from codeartifact_multiregion.publish import Publisher
+import codeartifact_multiregion.aws as aws, codeartifact_multiregion.index as index
+import codeartifact_multiregion.artifacts as artifacts, codeartifact_multiregion.publish as pub
+stamp("import cli+engine", T0)
+def wrap(owner, name, label):
+    orig = getattr(owner, name)
+    def timed(*a, **k):
+        s = time.perf_counter()
+        try:
+            return orig(*a, **k)
+        finally:
+            what = label
+            if name in ("resolve", "__init__") and a and hasattr(a[-1], "region"):
+                what += " " + a[-1].region
+            elif a and hasattr(a[0], "region") and isinstance(a[0], index.Index):
+                what += " " + a[0].region
+            stamp(what, s)
+    setattr(owner, name, timed)
+wrap(aws.Resolver, "resolve", "resolve")
+wrap(aws.Resolver, "client", "boto3 client")
+wrap(aws.Resolver, "_new_session", "boto3 session")
+wrap(index.Index, "links", "GET index")
+wrap(index.Index, "_post", "POST upload")
+wrap(pub, "select_artifacts", "read+hash artifacts")
+wrap(pub.Session, "__init__", "open indexes (twine Repository)")
+config = load_config(sys.argv[1])
+events = []
+def sink(e):
+    events.append((round((time.perf_counter() - T0) * 1e3), e.kind, e.region, e.filename))
+s = time.perf_counter()
+report = Publisher(config, on_event=sink).publish(sys.argv[2:])
+stamp("Publisher.publish", s)
+print(json.dumps({"ok": report.ok, "spans": spans, "events": events,
+                  "total_ms": round((time.perf_counter() - T0) * 1e3)}))
+"""
+
+
+def timeline(world: World, files: list[Path], regions: list[str]) -> str:
+    result = run([PY, "-c", DRIVER, str(world.project(regions)), *map(str, files)], world.env)
+    data = json.loads(result.out.strip().splitlines()[-1])
+    lines = [f"wall {result.wall * 1e3:.0f} ms (process spawn to exit); driver total "
+             f"{data['total_ms']} ms; ok={data['ok']}", "",
+             f"{'start':>6} {'end':>6} {'ms':>5}  thread / span"]
+    for thread, label, start, end in sorted(data["spans"], key=lambda s: s[2]):
+        lines.append(f"{start:6d} {end:6d} {end - start:5d}  {thread[:22]:22} {label}")
+    lines += ["", "events (ms since start): " + ", ".join(
+        f"{t} {kind}{' ' + region if region else ''}" for t, kind, region, _ in data["events"]
+        if kind in ("resolved", "start", "verified"))]
+    return "\n".join(lines)
+
+
+def importtime(world: World, files: list[Path], regions: list[str], top: int = 15) -> str:
+    argv = [PY, "-X", "importtime", "-m", "codeartifact_multiregion", "publish",
+            *map(str, files), "--project", str(world.project(regions)), "-q"]
+    result = run(argv, world.env)
+    rows = []
+    for line in result.out.splitlines():
+        m = re.match(r"import time:\s+(\d+) \|\s+(\d+) \| (.*)", line)
+        if m:
+            rows.append((int(m.group(2)), m.group(3).rstrip()))
+    rows.sort(reverse=True)
+    lines = [f"wall {result.wall * 1e3:.0f} ms with -X importtime; cumulative import ms:"]
+    lines += [f"{us / 1e3:7.0f}  {name}" for us, name in rows[:top]]
+    return "\n".join(lines)
+
+
+def pyinstrument(world: World, files: list[Path], regions: list[str], tag: str) -> str:
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"pyinstrument-{tag}.txt"
+    argv = [PY, "-m", "pyinstrument", "-r", "text", "-o", str(out), "-m",
+            "codeartifact_multiregion", "publish", *map(str, files), "--project",
+            str(world.project(regions)), "-q"]
+    result = run(argv, world.env)
+    if result.rc:
+        return f"pyinstrument failed: {result.out[-500:]}"
+    return f"(full report: {out.relative_to(RESULTS.parent.parent)})\n" + out.read_text()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--regions", type=int, default=3)
+    parser.add_argument("--files", type=int, default=2, help="wheels + an sdist when >= 2")
+    parser.add_argument("--payload-kb", type=int, default=0, help="each wheel's payload")
+    parser.add_argument("--mbit", type=float, default=50.0)
+    args = parser.parse_args()
+    tag = f"{args.regions}r-{args.files}f-{args.payload_kb}kb"
+    stamp = int(time.time()) % 100000
+    with World(max(args.regions, 3), mbit=args.mbit) as world:
+        regions = world.regions[: args.regions]
+        if args.regions == 1:
+            regions = [world.slowest]
+
+        def release(i: int) -> list[Path]:
+            return world.release(f"{stamp}.{i}", files=args.files,
+                                 payload=args.payload_kb * 1024)
+
+        sections = [("phase timeline", timeline(world, release(1), regions)),
+                    ("imports", importtime(world, release(2), regions)),
+                    ("pyinstrument", pyinstrument(world, release(3), regions, tag))]
+    text = "\n\n".join(f"== {title} ({tag}) ==\n{body}" for title, body in sections)
+    print(text)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"profile-{tag}.txt").write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
