@@ -280,7 +280,7 @@ def render(results: dict, args: argparse.Namespace) -> str:
         lines.append("")
     if results.get("poetry"):
         p = results["poetry"]
-        lines += ["bench/poetry_startup.py (another engineer's):", "", "```",
+        lines += ["bench/poetry_startup.py:", "", "```",
                   (p["stdout"] or p["stderr"] or f"exit {p['rc']}")[-3000:], "```", ""]
     return "\n".join(lines)
 
