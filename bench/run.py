@@ -180,7 +180,7 @@ def case_hatch(world: World, rounds: int) -> dict[str, dict[str, float]]:
 
 
 def case_poetry(quick: bool) -> dict | None:
-    """bench/poetry_startup.py belongs to another engineer: run it if it is there."""
+    """Run bench/poetry_startup.py (it keeps its own two poetry environments)."""
     script = BENCH / "poetry_startup.py"
     if not script.exists():
         return None
