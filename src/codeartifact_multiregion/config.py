@@ -65,10 +65,6 @@ class Target:
     profile: str | None = None
     role_arn: str | None = None
 
-    @property
-    def label(self) -> str:
-        return f"{self.region}:{self.domain}/{self.repository}"
-
 
 @dataclass(frozen=True)
 class Config:

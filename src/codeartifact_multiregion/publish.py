@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -260,9 +260,3 @@ class Publisher:
 def _result(artifact: Artifact, outcome: str, error: str | None = None) -> FileResult:
     return FileResult(filename=artifact.filename, sha256=artifact.sha256, outcome=outcome,
                       bytes=artifact.size, error=error)
-
-
-def publish(config: Config, files: Iterable[str | Path] = (), *, dry_run: bool = False,
-            on_event: EventSink | None = None) -> Report:
-    """One-call form for hosts: ``Publisher(config, on_event=...).publish(files)``."""
-    return Publisher(config, on_event=on_event).publish(list(files), dry_run=dry_run)
