@@ -159,10 +159,13 @@ class LocalRegion:
                     continue
                 raise RuntimeError(f"pypiserver for {self.name} exited: {log[-2000:]}")
             try:
-                requests.get(self.simple_url, auth=self.auth, timeout=2)
-                return
+                # Only this region's token opens its index: a 401/403 is another process's
+                # server on a port we lost the race for, and ours is about to exit.
+                if requests.get(self.simple_url, auth=self.auth, timeout=2).status_code == 200:
+                    return
             except requests.RequestException:
-                time.sleep(0.05)
+                pass
+            time.sleep(0.05)
         raise RuntimeError(f"pypiserver for {self.name} did not answer in {timeout}s")
 
     def stop(self) -> None:
