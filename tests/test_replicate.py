@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from codeartifact_multiregion.config import load_config
 from codeartifact_multiregion.errors import UsageError
 from codeartifact_multiregion.index import RetryPolicy
 from codeartifact_multiregion.publish import Event, Publisher
-from codeartifact_multiregion.replicate import RateLimiter, Syncer, status
+from codeartifact_multiregion.replicate import Syncer, status
 from tests.localaws.dists import make_sdist, make_wheel
 
 FAST = RetryPolicy(attempts=2, backoff=0.05, connect_timeout=2, read_timeout=10)
@@ -329,11 +328,3 @@ def test_an_unreadable_region_is_reported_and_the_others_still_sync(regions, pro
     assert by_region[dead].error and not by_region[dead].files
     assert by_region[third].ok
     assert regions.regions[third].files() == two_releases_in_primary
-
-
-def test_rate_limiter_spaces_request_starts():
-    limiter = RateLimiter(rate=100)
-    started = time.monotonic()
-    for _ in range(11):
-        limiter.wait()
-    assert time.monotonic() - started >= 0.095

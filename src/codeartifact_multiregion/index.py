@@ -54,6 +54,9 @@ class RetryPolicy:
     # Uploads started per second per account and region: CodeArtifact's default quota
     # for PublishPackageVersion-class writes is 100/s, shared by every caller of the account.
     write_rate: float = 100.0
+    # Asset downloads started per second per account and region (GetPackageVersionAsset's
+    # default quota is 50/s): sync's copies and the hashing of fragment-less index entries.
+    read_rate: float = 50.0
 
     @classmethod
     def from_env(cls, environ: Any = None) -> RetryPolicy:
@@ -199,6 +202,8 @@ class Index:
         self._refreshed = False
         self._writes = shared_limiter("write", endpoint.domain_owner, endpoint.region,
                                       self.policy.write_rate)
+        self._reads = shared_limiter("read", endpoint.domain_owner, endpoint.region,
+                                     self.policy.read_rate)
 
     @property
     def region(self) -> str:
@@ -243,6 +248,7 @@ class Index:
         while True:
             attempt += 1
             hasher = hashlib.sha256()
+            self._reads.acquire()
             try:
                 with self._send("GET", url, stream=True) as response:
                     if response.status_code == 200:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import re
 import tempfile
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -49,40 +48,8 @@ from .report import (
 )
 
 PRESENT, MISSING, DIFFERENT = "present", "missing", "different"
-# CodeArtifact's GetPackageVersionAsset quota (requests per second, per region and account).
-READ_RATE = 50.0
 # PEP 508 project names.
 _NAME_RE = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
-
-
-class RateLimiter:
-    """Spaces request starts so that at most ``rate`` begin per second (thread-safe)."""
-
-    def __init__(self, rate: float = READ_RATE) -> None:
-        self.interval = 1.0 / rate
-        self._next = 0.0
-        self._lock = threading.Lock()
-
-    def wait(self) -> None:
-        with self._lock:
-            now = time.monotonic()
-            start = max(now, self._next)
-            self._next = start + self.interval
-        if start > now:
-            time.sleep(start - now)
-
-
-class _Limiters:
-    """One ``RateLimiter`` per region, created on first use."""
-
-    def __init__(self, rate: float = READ_RATE) -> None:
-        self.rate = rate
-        self._by_region: dict[str, RateLimiter] = {}
-        self._lock = threading.Lock()
-
-    def __call__(self, region: str) -> RateLimiter:
-        with self._lock:
-            return self._by_region.setdefault(region, RateLimiter(self.rate))
 
 
 @dataclass
@@ -232,14 +199,13 @@ def _package(config: Config, package: str | None) -> str:
     return str(canonicalize_name(name))
 
 
-def collect(session: Session, package: str, limiters: _Limiters | None = None) -> StatusReport:
+def collect(session: Session, package: str) -> StatusReport:
     """Read every region's index for ``package`` (in parallel) into one matrix.
 
     Where an index gives no sha256 fragment the file is downloaded and hashed
-    (rate-limited to CodeArtifact's read quota); a region whose index or files
+    (``Index.download`` keeps to CodeArtifact's read quota); a region whose index or files
     cannot be read is reported in ``errors`` and takes no part in the comparison.
     """
-    limiters = limiters or _Limiters()
     regions = [ix.region for ix in session.indexes]
     report = StatusReport(project=package, regions=regions)
 
@@ -248,7 +214,6 @@ def collect(session: Session, package: str, limiters: _Limiters | None = None) -
         try:
             for filename, (sha, url) in index.links(package).items():
                 if sha is None:
-                    limiters(index.region).wait()
                     sha = index.download(url, None)
                 found[filename] = (sha, url)
         except IndexReadError as exc:
@@ -294,11 +259,10 @@ class Syncer:
     """Copies files that some regions lack from a region that has them."""
 
     def __init__(self, config: Config, *, on_event: EventSink | None = None,
-                 policy: RetryPolicy | None = None, read_rate: float = READ_RATE) -> None:
+                 policy: RetryPolicy | None = None) -> None:
         self.config = config
         self.emit = Emitter(on_event)
         self.policy = policy
-        self.limiters = _Limiters(read_rate)
 
     def sync(self, package: str | None = None, versions: Iterable[str] | None = None,
              source: str | None = None, dry_run: bool = False) -> Report:
@@ -309,7 +273,7 @@ class Syncer:
         dests = self.config.regions
         wanted: set[Version | str] = {_normalize_version(v) for v in versions or ()}
         with open_session(session_config, policy=self.policy, emit=self.emit) as session:
-            matrix = collect(session, name, self.limiters)
+            matrix = collect(session, name)
             if source is not None and source in matrix.errors:
                 raise UsageError(f"--from {source}: its index could not be read "
                                  f"({matrix.errors[source]}). Choose another region.")
@@ -445,7 +409,6 @@ class Syncer:
         folder = Path(tempfile.mkdtemp(dir=tmp))
         path = folder / file.filename
         expected = file.shas[index.region] or ""
-        self.limiters(index.region).wait()
         try:
             sha = index.download(file.urls[index.region], path)
         except IndexReadError as exc:

@@ -16,6 +16,7 @@ import pytest
 from codeartifact_multiregion.aws import TOKEN_REQUESTS_PER_SECOND, Resolver
 from codeartifact_multiregion.config import load_config
 from codeartifact_multiregion.index import RateLimiter, RetryPolicy
+from codeartifact_multiregion.replicate import Syncer
 from tests.faults.helpers import extra_wheels, publish
 from tests.faults.proxy import FaultProxy
 from tests.helpers import sha256s
@@ -97,6 +98,24 @@ def test_the_write_limiter_holds_a_region_to_its_rate(regions, project, proxies,
     # Arrival jitter can bring two requests a client spaced by 1.0 s a little closer.
     assert proxy.max_per_window("POST", window=0.9) <= 10
     assert elapsed >= 2.0
+
+
+def test_the_read_limiter_holds_sync_downloads_to_its_rate(regions, project, proxies, tmp_path):
+    """Every asset download goes through Index.download, which keeps to the read quota."""
+    dist = project / "dist"
+    files = [make_wheel(dist, "hello-internal", "1.0.0"), *extra_wheels(dist, 9)]
+    source, dest = list(regions.regions)[:2]
+    policy = RetryPolicy(attempts=3, backoff=0.05, read_timeout=5, read_rate=4)
+    assert publish(project, policy=policy, regions=[source]).report.exit_code == 0
+    proxy = proxies(source)
+    config = load_config(project, [source, dest]).with_overrides(concurrency=16)
+    report = Syncer(config, policy=policy).sync()
+    assert report.exit_code == 0, report.render_text()
+    assert regions.regions[dest].files() == sha256s(files)
+    downloads = sorted(s.at for s in proxy.seen("GET") if s.path.startswith("/packages/"))
+    assert len(downloads) == 10
+    # Arrival jitter can bring two requests a client spaced by 1.0 s a little closer.
+    assert max_per_window(downloads, window=0.9) <= 4
 
 
 def test_token_requests_are_capped_per_region(regions, project):
