@@ -115,8 +115,7 @@ class RateLimiter:
         self.serial = threading.Lock()
 
     def acquire(self) -> float:
-        """Wait for a slot; returns the seconds waited."""
-        waited = 0.0
+        """Wait for a slot; returns the monotonic time the slot was granted at."""
         while True:
             with self._lock:
                 now = time.monotonic()
@@ -124,10 +123,9 @@ class RateLimiter:
                     self._stamps.popleft()
                 if len(self._stamps) < self.limit:
                     self._stamps.append(now)
-                    return waited
+                    return now
                 wait = self.period - (now - self._stamps[0])
             self._sleep(wait)
-            waited += wait
 
 
 _limiters: dict[tuple[Any, ...], RateLimiter] = {}
