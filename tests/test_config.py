@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -157,3 +158,87 @@ def test_concurrency_override_is_checked_like_the_file(tmp_path: Path) -> None:
     assert config.with_overrides(concurrency=3).concurrency == 3
     with pytest.raises(ConfigError, match="--concurrency must be a whole number from 1 to 64"):
         config.with_overrides(concurrency=65)
+
+
+@pytest.mark.parametrize(("old", "new", "key"), [
+    ('domain = "acme"', 'domain = "acme\\n"', "codeartifact.domain"),
+    ('"eu-west-1",', '"eu-west-1\\n",', "codeartifact.regions"),
+    ('repository = "python"', 'repository = "python\\n"', "codeartifact.repository"),
+])
+def test_a_final_newline_does_not_pass_a_pattern(tmp_path: Path, old: str, new: str,
+                                                 key: str) -> None:
+    with pytest.raises(ConfigError, match=rf"\[tool\.{key}\] .* is not a valid"):
+        load_config(write(tmp_path, BASE.replace(old, new)))
+
+
+@pytest.mark.parametrize("encoded", [
+    BASE.encode("utf-16"),
+    BASE.replace("Hello.Internal", "Hällo").encode("latin-1"),
+])
+def test_a_pyproject_that_is_not_utf8_names_the_file_and_the_fix(tmp_path: Path,
+                                                                 encoded: bytes) -> None:
+    (tmp_path / "pyproject.toml").write_bytes(encoded)
+    with pytest.raises(ConfigError, match=r"pyproject.toml: not UTF-8 text .*save it as UTF-8"):
+        load_config(tmp_path)
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ('tool = "x"\n', "[tool] must be a table"),
+    ('project = "x"\n' + BASE.split("[project]\n")[1].split("\n", 2)[2], None),
+])
+def test_tables_of_the_wrong_type_are_errors_or_ignored_not_crashes(
+        tmp_path: Path, text: str, words: str | None) -> None:
+    if words is None:  # [project] of the wrong type: the name is just unknown
+        assert load_config(write(tmp_path, text)).project_name is None
+        return
+    with pytest.raises(ConfigError, match=re.escape(words)):
+        load_config(write(tmp_path, text))
+
+
+STANDALONE = """
+[tool.codeartifact]
+domain = "acme"
+repository = "python"
+regions = ["us-east-1", "eu-west-1"]
+
+[tool.codeartifact.access]
+readers = ["arn:aws:iam::444455556666:role/builds", "555566667777"]
+publishers = ["arn:aws:iam::111122223333:role/release"]
+organization-id = "o-a1b2c3d4e5"
+"""
+
+
+def test_a_standalone_codeartifact_toml_loads_with_its_access_table(tmp_path: Path) -> None:
+    path = tmp_path / "codeartifact.toml"
+    path.write_text(STANDALONE)
+    config = load_config(path)
+    assert config.path == path.resolve() and config.project_name is None
+    assert config.access.readers == ("arn:aws:iam::444455556666:role/builds", "555566667777")
+    assert config.access.publishers == ("arn:aws:iam::111122223333:role/release",)
+    assert config.access.organization_id == "o-a1b2c3d4e5"
+
+
+@pytest.mark.parametrize(("old", "new", "words"), [
+    ("readers =", "reader =", ["unknown key 'reader'", "Did you mean 'readers'"]),
+    ('"555566667777"', "555566667777", ["codeartifact.access.readers", "Quote it"]),
+    ('"555566667777"', '"5555"', ["codeartifact.access.readers", "'5555' is not a valid"]),
+    ('"o-a1b2c3d4e5"', '"a1b2"', ["codeartifact.access.organization-id"]),
+    ('publishers = ["arn:aws:iam::111122223333:role/release"]', 'publishers = "x"',
+     ["access.publishers", "must be a list"]),
+])
+def test_bad_access_entries_name_the_key(tmp_path: Path, old: str, new: str,
+                                         words: list[str]) -> None:
+    path = tmp_path / "codeartifact.toml"
+    assert old in STANDALONE
+    path.write_text(STANDALONE.replace(old, new))
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    for word in words:
+        assert word in str(caught.value)
+
+
+def test_a_file_that_is_neither_a_directory_nor_toml_is_refused(tmp_path: Path) -> None:
+    other = tmp_path / "setup.cfg"
+    other.write_text("")
+    with pytest.raises(ConfigError, match=r"setup.cfg: not a directory or a .toml file"):
+        load_config(other)

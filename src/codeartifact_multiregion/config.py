@@ -1,4 +1,7 @@
-"""Read and validate ``[tool.codeartifact]`` from a project's ``pyproject.toml``.
+"""Read and validate ``[tool.codeartifact]`` from a ``pyproject.toml`` or a ``codeartifact.toml``.
+
+A project keeps the table in its ``pyproject.toml``; the platform (which has no
+``[project]``) may keep the same table in a standalone TOML file of any name.
 
 Validation happens here, before any network call, so that a typo can never turn
 into a half-finished publish: every error names the file, the key and the fix.
@@ -24,11 +27,17 @@ from .errors import UsageError
 TABLE = "tool.codeartifact"
 
 # CodeArtifact's own patterns and bounds, so a bad value fails here and not as an AWS 400.
-DOMAIN_RE = re.compile(r"^[a-z][a-z0-9-]{0,48}[a-z0-9]$")
-OWNER_RE = re.compile(r"^[0-9]{12}$")
-REPOSITORY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,99}$")
-REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]+$")
-ROLE_ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}$")
+# Matched with fullmatch: ``$`` would let a final newline through ("acme\n").
+DOMAIN_RE = re.compile(r"[a-z][a-z0-9-]{0,48}[a-z0-9]")
+OWNER_RE = re.compile(r"[0-9]{12}")
+REPOSITORY_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,99}")
+REGION_RE = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]+")
+ROLE_ARN_RE = re.compile(r"arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}")
+# An IAM principal for [tool.codeartifact.access]: a 12-digit account or a principal ARN.
+PRINCIPAL_RE = re.compile(
+    r"[0-9]{12}|arn:aws[a-z-]*:(iam::[0-9]{12}:(root|(role|user)/[\w+=,.@/-]{1,512})"
+    r"|sts::[0-9]{12}:assumed-role/[\w+=,.@-]{1,64}/[\w+=,.@-]{2,64})")
+ORGANIZATION_RE = re.compile(r"o-[a-z0-9]{10,32}")
 TOKEN_DURATION_RANGE = (900, 43200)
 CONCURRENCY_RANGE = (1, 64)
 DEFAULT_TOKEN_DURATION = 900
@@ -47,7 +56,9 @@ TOP_KEYS = (
     "dist-dir",
     "block-upstream",
     "targets",
+    "access",
 )
+ACCESS_KEYS = ("readers", "publishers", "organization-id")
 
 
 class ConfigError(UsageError):
@@ -67,6 +78,18 @@ class Target:
 
 
 @dataclass(frozen=True)
+class Access:
+    """Who may use the repositories (``[tool.codeartifact.access]``); read by infra_cdk.
+
+    The publisher ignores it; the platform turns it into domain and repository policies.
+    """
+
+    readers: tuple[str, ...] = ()
+    publishers: tuple[str, ...] = ()
+    organization_id: str | None = None
+
+
+@dataclass(frozen=True)
 class Config:
     """The validated table; ``targets[0]`` is the primary region."""
 
@@ -77,6 +100,7 @@ class Config:
     concurrency: int = DEFAULT_CONCURRENCY
     dist_dir: Path = field(default_factory=lambda: Path("dist"))
     block_upstream: bool = False
+    access: Access = field(default_factory=Access)
 
     @property
     def root(self) -> Path:
@@ -114,9 +138,20 @@ class Config:
 
 
 def find_pyproject(project: str | Path | None = None) -> Path:
-    """The ``pyproject.toml`` of ``project`` (a directory or the file itself)."""
+    """The config file of ``project``: a directory's ``pyproject.toml``, or a ``.toml`` file.
+
+    A file may be named anything ending in ``.toml`` (``codeartifact.toml`` for the
+    platform); a directory must hold a ``pyproject.toml``.
+    """
     base = Path(project) if project is not None else Path.cwd()
-    path = base if base.name == "pyproject.toml" else base / "pyproject.toml"
+    if base.is_dir() or base.suffix != ".toml":
+        if base.exists() and not base.is_dir():
+            raise ConfigError(f"{base}: not a directory or a .toml file. Pass the project "
+                              "directory (with --project DIR) or a TOML file with "
+                              f"[{TABLE}] (with --config FILE).")
+        path = base / "pyproject.toml"
+    else:
+        path = base
     if not path.is_file():
         raise ConfigError(
             f"{path}: not found. Run from the project directory or pass --project DIR."
@@ -125,16 +160,25 @@ def find_pyproject(project: str | Path | None = None) -> Path:
 
 
 def read_pyproject(path: Path) -> dict[str, Any]:
+    """Parse a TOML file; bad bytes, bad syntax or an unreadable file is a ``ConfigError``."""
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(
-            f"{path}: not valid TOML ({exc}). Fix the syntax and run again."
-        ) from None
+        raw = path.read_bytes()
     except OSError as exc:
         raise ConfigError(
             f"{path}: cannot be read ({exc.strerror}). Check the path and its permissions."
+        ) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte {exc.start}: {raw[exc.start:exc.start + 1]!r}). "
+            "TOML files must be UTF-8: save it as UTF-8 and run again."
+        ) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not valid TOML ({exc}). Fix the syntax and run again."
         ) from None
 
 
@@ -146,13 +190,17 @@ def load_config(project: str | Path | None = None, regions: Iterable[str] | None
 
 def parse_config(document: Mapping[str, Any], path: Path) -> Config:
     """Validate an already-parsed pyproject document."""
-    table = document.get("tool", {}).get("codeartifact")
+    check = _Checker(path)
+    tool = document.get("tool", {})
+    if not isinstance(tool, Mapping):
+        raise ConfigError(f"{path}: [tool] must be a table, got {type(tool).__name__}. "
+                          f"Write [{TABLE}] as a table.")
+    table = tool.get("codeartifact")
     if table is None:
         raise ConfigError(
             f"{path}: no [{TABLE}] table. Add one with domain, repository and regions "
             '(for example regions = ["us-east-1", "us-west-2"]).'
         )
-    check = _Checker(path)
     if not isinstance(table, Mapping):
         raise check.error("", "must be a table", f"Write it as a [{TABLE}] table.")
     check.unknown_keys(table, TOP_KEYS, TABLE)
@@ -189,14 +237,21 @@ def parse_config(document: Mapping[str, Any], path: Path) -> Config:
         ),
         dist_dir=(root / dist_dir).resolve(),
         block_upstream=block_upstream,
+        access=check.access(table.get("access", {})),
     )
 
 
 def _project_name(document: Mapping[str, Any]) -> str | None:
-    name = document.get("project", {}).get("name")
-    if not name:
-        name = document.get("tool", {}).get("poetry", {}).get("name")
-    return name if isinstance(name, str) and name else None
+    """``[project] name``, else ``[tool.poetry] name``; anything not a table counts as absent."""
+    for table in (document.get("project"), _get(document.get("tool"), "poetry")):
+        name = _get(table, "name")
+        if isinstance(name, str) and name:
+            return name
+    return None
+
+
+def _get(table: Any, key: str) -> Any:
+    return table.get(key) if isinstance(table, Mapping) else None
 
 
 def _check_int(key: str, value: Any, bounds: tuple[int, int], where: str) -> int:
@@ -230,7 +285,7 @@ class _Checker:
             raise ConfigError(f"{self.path}: [{where}] unknown key '{key}'. {hint}")
 
     def string(self, key: str, value: Any, pattern: re.Pattern[str], what: str) -> str:
-        if not isinstance(value, str) or not pattern.match(value):
+        if not isinstance(value, str) or not pattern.fullmatch(value):
             raise self.error(key, f"{value!r} is not a valid {what}",
                              f"Use a value matching {pattern.pattern}.")
         return value
@@ -301,3 +356,33 @@ class _Checker:
             self.unknown_keys(table, TARGET_KEYS, where)
             out[region] = self.target_fields(table, where)
         return out
+
+    def access(self, value: Any) -> Access:
+        where = f"{TABLE}.access"
+        if not isinstance(value, Mapping):
+            raise self.error("access", "must be a table",
+                             f"Write it as [{where}] with readers, publishers, organization-id.")
+        self.unknown_keys(value, ACCESS_KEYS, where)
+        lists = {key: self.principals(f"access.{key}", value.get(key, []))
+                 for key in ("readers", "publishers")}
+        org = value.get("organization-id")
+        if org is not None:
+            org = self.string("access.organization-id", org, ORGANIZATION_RE,
+                              "AWS Organizations ID (o-...)")
+        return Access(readers=lists["readers"], publishers=lists["publishers"],
+                      organization_id=org)
+
+    def principals(self, key: str, value: Any) -> tuple[str, ...]:
+        if not isinstance(value, list):
+            raise self.error(key, f"must be a list of principals, got {value!r}",
+                             'Write it as ["arn:aws:iam::111122223333:role/ci", "444455556666"].')
+        seen: list[str] = []
+        for principal in value:
+            if isinstance(principal, int) and not isinstance(principal, bool):
+                raise self.error(key, f"lists the account {principal} as a number",
+                                 f'Quote it: "{principal:012d}".')
+            self.string(key, principal, PRINCIPAL_RE,
+                        "IAM principal (a 12-digit account ID or an IAM role/user ARN)")
+            if principal not in seen:
+                seen.append(principal)
+        return tuple(seen)
