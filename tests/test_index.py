@@ -1,34 +1,10 @@
-"""Index pieces that need no server: backoff bounds, Retry-After, PEP 503 link parsing."""
+"""Index pieces that need no server: PEP 503 link parsing, file-name checks, the upload form."""
 
 from __future__ import annotations
 
 import pytest
 
-from codeartifact_multiregion.errors import UsageError
-from codeartifact_multiregion.index import RetryPolicy, _Links
-
-
-def test_backoff_grows_with_jitter_and_stays_under_the_cap() -> None:
-    policy = RetryPolicy(backoff=0.5, backoff_max=4.0)
-    for attempt, ceiling in [(1, 0.5), (2, 1.0), (3, 2.0), (4, 4.0), (9, 4.0)]:
-        delays = [policy.delay(attempt) for _ in range(200)]
-        assert all(ceiling / 2 <= d <= ceiling for d in delays)
-        assert len(set(delays)) > 1, "jitter spreads retries of many clients"
-
-
-def test_retry_after_wins_but_is_capped() -> None:
-    policy = RetryPolicy(retry_after_max=30)
-    assert policy.delay(1, "7") == 7
-    assert policy.delay(1, "3600") == 30
-    assert 0.25 <= policy.delay(1, "Wed, 21 Oct 2015 07:28:00 GMT") <= 0.5
-
-
-def test_policy_from_env_reads_overrides_and_refuses_garbage() -> None:
-    policy = RetryPolicy.from_env({"CODEARTIFACT_MULTIREGION_ATTEMPTS": "3",
-                                   "CODEARTIFACT_MULTIREGION_READ_TIMEOUT": "2.5"})
-    assert (policy.attempts, policy.timeout) == (3, (10.0, 2.5))
-    with pytest.raises(UsageError, match="CODEARTIFACT_MULTIREGION_ATTEMPTS='x' is not a number"):
-        RetryPolicy.from_env({"CODEARTIFACT_MULTIREGION_ATTEMPTS": "x"})
+from codeartifact_multiregion.index import _Links, dist_filename_error, upload_form
 
 
 def test_links_resolve_relative_hrefs_and_read_sha256_fragments() -> None:
@@ -39,8 +15,44 @@ def test_links_resolve_relative_hrefs_and_read_sha256_fragments() -> None:
     </body></html>"""
     parser = _Links("http://127.0.0.1:9/simple/pkg/")
     parser.feed(page)
-    assert parser.links == {
-        "pkg-1.0-py3-none-any.whl": ("abcdef", "http://127.0.0.1:9/packages/pkg-1.0-py3-none-any.whl"),
-        "pkg-1.0.tar.gz": (None, "https://cdn.example/files/pkg-1.0.tar.gz"),
-        "pkg+-2.0.tar.gz": (None, "http://127.0.0.1:9/simple/pkg/pkg%2B-2.0.tar.gz"),
-    }
+    assert parser.links == [
+        ("pkg-1.0-py3-none-any.whl", "abcdef",
+         "http://127.0.0.1:9/packages/pkg-1.0-py3-none-any.whl"),
+        ("pkg-1.0.tar.gz", None, "https://cdn.example/files/pkg-1.0.tar.gz"),
+        ("pkg+-2.0.tar.gz", None, "http://127.0.0.1:9/simple/pkg/pkg%2B-2.0.tar.gz"),
+    ]
+
+
+@pytest.mark.parametrize(("name", "problem"), [
+    ("../../x", "not a plain file name"),
+    ("/etc/passwd", "not a plain file name"),
+    ("..", "not a plain file name"),
+    ("pkg-1.0.tar.gz/../../x.tar.gz", "not a plain file name"),
+    ("pkg-1.0\\x.tar.gz", "not a plain file name"),
+    ("pkg-1.0\x00.tar.gz", "not a plain file name"),
+    ("pkg-1.0\x1b[31m.tar.gz", "control or invisible"),
+    ("pkg-1.0\u202e.tar.gz", "control or invisible"),
+    ("pkg-1.0.exe", "not a wheel or sdist"),
+    ("other-1.0.tar.gz", "a file of another package"),
+    ("pkg-1.0-py3-none-any.whl", None),
+    ("Pkg-1.0.tar.gz", None),
+])
+def test_only_plain_distribution_names_of_the_package_are_accepted(name: str,
+                                                                   problem: str | None) -> None:
+    found = dist_filename_error(name, "pkg")
+    assert (found is None) if problem is None else (found is not None and problem in found)
+
+
+class _Package:
+    def metadata_dictionary(self) -> dict[str, object]:
+        return {"name": "pkg", "version": "1.0", "keywords": ["a", "b"],
+                "classifiers": ["X :: Y", "Z"], "project_urls": {"Home": "https://h"},
+                "summary": None, "gpg_signature": None, "sha256_digest": "ab" * 32}
+
+
+def test_the_upload_form_follows_the_legacy_api_without_twine_internals() -> None:
+    assert upload_form(_Package()) == [
+        ("name", "pkg"), ("version", "1.0"), ("keywords", "a, b"),
+        ("classifiers", "X :: Y"), ("classifiers", "Z"), ("project_urls", "Home, https://h"),
+        ("sha256_digest", "ab" * 32), (":action", "file_upload"), ("protocol_version", "1"),
+    ]

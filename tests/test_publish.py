@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from codeartifact_multiregion.config import load_config
-from codeartifact_multiregion.index import RetryPolicy
-from codeartifact_multiregion.publish import Event, Publisher
+from codeartifact_multiregion.engine import Event
+from codeartifact_multiregion.publish import Publisher
+from codeartifact_multiregion.retry import RetryPolicy
 from tests.helpers import sha256s
 from tests.localaws.dists import make_wheel
 

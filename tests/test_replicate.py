@@ -12,10 +12,12 @@ from pathlib import Path
 import pytest
 
 from codeartifact_multiregion.config import load_config
+from codeartifact_multiregion.engine import Event
 from codeartifact_multiregion.errors import UsageError
-from codeartifact_multiregion.index import RetryPolicy
-from codeartifact_multiregion.publish import Event, Publisher
-from codeartifact_multiregion.replicate import Syncer, status
+from codeartifact_multiregion.publish import Publisher
+from codeartifact_multiregion.retry import RetryPolicy
+from codeartifact_multiregion.status import status
+from codeartifact_multiregion.sync import Syncer
 from tests.localaws.dists import make_sdist, make_wheel
 
 FAST = RetryPolicy(attempts=2, backoff=0.05, connect_timeout=2, read_timeout=10)
@@ -251,7 +253,8 @@ def test_status_and_sync_json_shapes_and_exit_codes(regions, project, two_releas
     result = cli(regions, "status", "--project", str(project), "--json")
     assert result.code == 1
     doc = json.loads(result.out)
-    assert set(doc) == {"project", "ok", "regions", "versions", "origins", "errors"}
+    assert set(doc) == {"project", "ok", "regions", "versions", "origins", "origin_errors",
+                         "rejected", "errors"}
     assert doc["project"] == "hello-internal" and doc["ok"] is False
     assert doc["regions"] == names(regions) and doc["errors"] == {}
     assert list(doc["origins"]) == names(regions)

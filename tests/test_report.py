@@ -4,19 +4,14 @@ from __future__ import annotations
 
 import json
 
-from codeartifact_multiregion.report import (
-    FileResult,
-    Report,
-    TargetReport,
-    redact,
-    register_secret,
-)
+from codeartifact_multiregion.report import FileResult, Outcome, Report, TargetReport
+from codeartifact_multiregion.secrets import redact, register_secret
 
 
 def sample(outcomes: list[str], token_in_error: str = "") -> Report:
     target = TargetReport("us-east-1", "acme", "111122223333", "python")
     for i, outcome in enumerate(outcomes):
-        target.files.append(FileResult(f"pkg-1.0-{i}.whl", "ab" * 32, outcome, 10, 1,
+        target.files.append(FileResult(f"pkg-1.0-{i}.whl", "ab" * 32, Outcome(outcome), 10, 1,
                                        error=token_in_error or None))
     return Report(project="pkg", version="1.0", targets=[target], elapsed_s=1.23456)
 

@@ -7,6 +7,7 @@ hash pass, not ten.
 
 from __future__ import annotations
 
+import os
 import tarfile
 import zipfile
 from collections.abc import Iterable, Sequence
@@ -21,26 +22,27 @@ from packaging.utils import (
     parse_sdist_filename,
     parse_wheel_filename,
 )
-from packaging.version import Version
+from packaging.version import InvalidVersion, Version
 
-from .errors import UsageError
+from .errors import ArtifactError
 
 if TYPE_CHECKING:
     from twine.package import PackageFile
 
 WHEEL, SDIST = "wheel", "sdist"
 REBUILD = "Rebuild it (for example with `python -m build`, `poetry build` or `hatch build`)."
+# The metadata file a wheel or sdist may carry: real ones are kilobytes; a file that
+# unpacks to more is refused before anything reads it into memory.
+MAX_METADATA_BYTES = 8 << 20
 
-
-class ArtifactError(UsageError):
-    """A distribution file is missing, unreadable or does not belong to this release."""
+__all__ = ["Artifact", "ArtifactError", "select_artifacts"]
 
 
 @dataclass(frozen=True)
 class Artifact:
     """One distribution file, validated and hashed."""
 
-    path: Path
+    path: Path  # as the user named it: a symlink keeps its own name
     project: str  # PEP 503-normalized
     version: str
     kind: str
@@ -83,6 +85,11 @@ def select_artifacts(
 
 
 def _scan(directory: Path, project_name: str | None) -> list[_Candidate]:
+    if directory.exists() and not directory.is_dir():
+        raise ArtifactError(
+            f"{directory}: not a directory. Pass the directory that holds the built "
+            "distributions (--dist-dir DIR), or the files themselves."
+        )
     if not directory.is_dir():
         raise ArtifactError(
             f"{directory}: no such directory. Build the project first "
@@ -91,7 +98,12 @@ def _scan(directory: Path, project_name: str | None) -> list[_Candidate]:
     wanted = canonicalize_name(project_name) if project_name else None
     found = []
     for path in sorted(directory.iterdir()):
-        if not path.is_file() or not path.name.endswith((".whl", ".tar.gz")):
+        if not path.name.endswith((".whl", ".tar.gz")):
+            continue
+        if path.is_symlink() and not path.exists():
+            raise ArtifactError(f"{path}: a symbolic link to {os.readlink(path)}, which does not "
+                                "exist. Remove the link or rebuild the file it points to.")
+        if not path.is_file():
             continue
         candidate = _candidate(path)
         if wanted is None or candidate.project == wanted:
@@ -120,6 +132,9 @@ def _newest(
 
 def _candidate(path: Path) -> _Candidate:
     name = path.name
+    if path.is_symlink() and not path.exists():
+        raise ArtifactError(f"{path}: a symbolic link to {os.readlink(path)}, which does not "
+                            "exist. Remove the link or rebuild the file it points to.")
     if not path.exists():
         raise ArtifactError(f"{path}: no such file. Check the path, or build the project first.")
     if not path.is_file():
@@ -138,7 +153,9 @@ def _candidate(path: Path) -> _Candidate:
     except (InvalidWheelFilename, InvalidSdistFilename) as exc:
         raise ArtifactError(f"{path}: the file name is not a valid distribution name ({exc}). "
                             f"{REBUILD}") from None
-    return _Candidate(path=path.resolve(), project=str(project), version=version, kind=kind)
+    # Absolute, but the last component kept: a link is published under its own name.
+    return _Candidate(path=path.parent.resolve() / name, project=str(project), version=version,
+                      kind=kind)
 
 
 def _check_one_release(candidates: Iterable[_Candidate]) -> None:
@@ -181,6 +198,7 @@ def _load(candidate: _Candidate) -> Artifact:
     from twine.package import PackageFile
 
     path = candidate.path
+    _check_metadata_size(path, candidate.kind)
     try:
         package = PackageFile.from_filename(str(path), comment=None)
     except InvalidDistribution as exc:
@@ -193,28 +211,62 @@ def _load(candidate: _Candidate) -> Artifact:
     except OSError as exc:
         raise ArtifactError(f"{path}: cannot be read ({exc.strerror or exc}). {REBUILD}") from None
 
-    meta_name = canonicalize_name(package.metadata["name"])
-    if meta_name != candidate.project:
+    # metadata_dictionary() is public in every twine the project allows; ``metadata``
+    # itself changed type in twine 6.1 (a pkginfo object before, a mapping since).
+    meta = package.metadata_dictionary()
+    meta_name, meta_version = str(meta.get("name") or ""), str(meta.get("version") or "")
+    if canonicalize_name(meta_name) != candidate.project:
         raise ArtifactError(
             f"{path}: the file name says project '{candidate.project}' but its metadata says "
-            f"'{package.metadata['name']}'. {REBUILD}"
+            f"'{meta_name}'. {REBUILD}"
         )
-    if Version(package.version) != candidate.version:
+    try:
+        same_version = Version(meta_version) == candidate.version
+    except InvalidVersion:
+        same_version = False
+    if not same_version:
         raise ArtifactError(
             f"{path}: the file name says version {candidate.version} but its metadata says "
-            f"{package.version}. {REBUILD}"
+            f"'{meta_version}'. {REBUILD}"
         )
     if package.sha2_digest is None:  # pragma: no cover - only on FIPS builds without sha256
         raise ArtifactError(f"{path}: sha256 is unavailable on this Python build.")
     return Artifact(
         path=path,
         project=candidate.project,
-        version=package.version,
+        version=meta_version,
         kind=candidate.kind,
         sha256=package.sha2_digest,
         size=path.stat().st_size,
         package=package,
     )
+
+
+def _check_metadata_size(path: Path, kind: str) -> None:
+    """Refuse a METADATA/PKG-INFO that unpacks to more than ``MAX_METADATA_BYTES``.
+
+    twine reads it whole into memory; a 500 KB wheel can declare 500 MB of it. The sizes
+    checked are the archive's own: zipfile and tarfile never read past them.
+    """
+    try:
+        if kind == WHEEL:
+            with zipfile.ZipFile(path) as archive:
+                sizes = [(i.filename, i.file_size) for i in archive.infolist()
+                         if i.filename.endswith(".dist-info/METADATA")]
+        else:
+            with tarfile.open(path, "r:gz") as archive:
+                sizes = []
+                for member in archive:
+                    if member.name.endswith("PKG-INFO") and member.name.count("/") <= 1:
+                        sizes.append((member.name, member.size))
+                        break
+    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, ValueError):
+        return  # PackageFile reports a broken archive with its own words
+    for name, size in sizes:
+        if size > MAX_METADATA_BYTES:
+            raise ArtifactError(
+                f"{path}: {name} unpacks to {size} bytes (at most {MAX_METADATA_BYTES} are "
+                f"read). A real one is a few kilobytes. {REBUILD}")
 
 
 def _describe(exc: Exception) -> str:

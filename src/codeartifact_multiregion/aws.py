@@ -15,12 +15,14 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from . import __version__
 from .config import Target
 from .errors import CodeArtifactError, ResolveError, UsageError
-from .index import shared_limiter
-from .report import redact, register_secret
+from .retry import RetryPolicy, shared_limiter
+from .secrets import redact, register_secret
+from .text import printable
 
 SESSION_NAME = "codeartifact-multiregion"
 # CodeArtifact's default quota for GetAuthorizationToken, per account and region.
@@ -30,6 +32,7 @@ _PERMISSIONS = {
     "GetAuthorizationToken": "codeartifact:GetAuthorizationToken and sts:GetServiceBearerToken",
     "GetRepositoryEndpoint": "codeartifact:GetRepositoryEndpoint",
     "PutPackageOriginConfiguration": "codeartifact:PutPackageOriginConfiguration",
+    "DescribePackage": "codeartifact:DescribePackage",
     "sts:AssumeRole": "sts:AssumeRole on the role (and a trust policy that allows the caller)",
     "sts:GetCallerIdentity": "sts:GetCallerIdentity (or set domain-owner)",
 }
@@ -73,8 +76,9 @@ class Endpoint:
 class Resolver:
     """Creates one boto3 session per distinct (profile, role) and shares it across regions."""
 
-    def __init__(self, token_duration: int = 900) -> None:
+    def __init__(self, token_duration: int = 900, policy: RetryPolicy | None = None) -> None:
         self.token_duration = token_duration
+        self.policy = policy or RetryPolicy()
         self._sessions: dict[tuple[str | None, str | None], Any] = {}
         self._accounts: dict[tuple[str | None, str | None], str] = {}
         self._clients: dict[Target, Any] = {}
@@ -123,7 +127,10 @@ class Resolver:
                 limiter.acquire()
                 response = _call(target, "GetAuthorizationToken",
                                  client.get_authorization_token, **kwargs)
-            token = response["authorizationToken"]
+            token = response.get("authorizationToken")
+            if not isinstance(token, str) or not token:
+                raise ResolveError(f"{target.region}: GetAuthorizationToken answered without a "
+                                   "token. Run again; if it persists, check the endpoint.")
             register_secret(token)
             # As it travels in a Basic Authorization header, which servers may echo back.
             register_secret(base64.b64encode(f"aws:{token}".encode()).decode())
@@ -135,9 +142,7 @@ class Resolver:
             kwargs["domainOwner"] = owner
         token = fetch_token()
         response = _call(target, "GetRepositoryEndpoint", client.get_repository_endpoint, **kwargs)
-        url = response["repositoryEndpoint"]
-        if not url.endswith("/"):
-            url += "/"
+        url = _endpoint_url(target, response.get("repositoryEndpoint"))
         return Endpoint(target=target, url=url, domain_owner=owner, token=token,
                         _fetch_token=fetch_token)
 
@@ -154,10 +159,12 @@ class Resolver:
     def _new_client(self, target: Target) -> Any:
         from botocore.config import Config as BotoConfig
 
+        # The same settings bound the control plane as the indexes; its answers are small,
+        # so its read timeout is capped at 30 s whatever the uploads allow.
         config = BotoConfig(
-            retries={"mode": "standard", "max_attempts": 5},
-            connect_timeout=10,
-            read_timeout=30,
+            retries={"mode": "standard", "max_attempts": self.policy.attempts},
+            connect_timeout=self.policy.connect_timeout,
+            read_timeout=min(self.policy.read_timeout, 30.0),
             user_agent_extra=f"{SESSION_NAME}/{__version__}",
         )
         return self.session(target).client("codeartifact", region_name=target.region,
@@ -178,9 +185,10 @@ class Resolver:
                 return self._accounts[key]
         sts = self.session(target).client("sts", region_name=target.region)
         identity = _call(target, "sts:GetCallerIdentity", sts.get_caller_identity)
+        account = str(identity.get("Account", ""))
         with self._lock:
-            self._accounts[key] = identity["Account"]
-        return identity["Account"]
+            self._accounts[key] = account
+        return account
 
     def _new_session(self, target: Target) -> Any:
         import boto3
@@ -225,7 +233,11 @@ def put_origin_block(endpoint: Endpoint, resolver: Resolver, package: str) -> di
 
 
 def describe_origin(endpoint: Endpoint, resolver: Resolver, package: str) -> dict[str, str] | None:
-    """The package's origin restrictions in one region, or None where it has none yet."""
+    """The package's origin restrictions in one region, or None where it has none yet.
+
+    A missing package is None; any other failure (AccessDenied on DescribePackage, say)
+    is a ``ResolveError`` naming the permission, so it is reported, not silently empty.
+    """
     from botocore.exceptions import ClientError
 
     target = endpoint.target
@@ -233,12 +245,39 @@ def describe_origin(endpoint: Endpoint, resolver: Resolver, package: str) -> dic
                               "format": "pypi", "package": package}
     if endpoint.domain_owner:
         kwargs["domainOwner"] = endpoint.domain_owner
+    client = resolver.client(target)
     try:
-        response = resolver.client(target).describe_package(**kwargs)
-    except ClientError:
-        return None
-    config = response.get("package", {}).get("originConfiguration", {})
-    return dict(config.get("restrictions", {})) or None
+        response = client.describe_package(**kwargs)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+            return None
+        response = _call(target, "DescribePackage", client.describe_package, **kwargs)
+    except Exception:
+        response = _call(target, "DescribePackage", client.describe_package, **kwargs)
+    restrictions = response.get("package", {}).get("originConfiguration", {}).get(
+        "restrictions", {})
+    return {str(k): str(v) for k, v in restrictions.items()
+            if k in ("publish", "upstream")} or None
+
+
+def _endpoint_url(target: Target, url: object) -> str:
+    """The repository endpoint, checked: the token is sent to this origin and no other.
+
+    https, a host, no credentials, query or fragment; plain http only to a loopback
+    address (local stand-ins and tunnels).
+    """
+    parts = urlsplit(url) if isinstance(url, str) else None
+    host = (parts.hostname or "") if parts else ""
+    loopback = host == "localhost" or host == "::1" or host.startswith("127.")
+    if (parts is None or not host or parts.username or parts.password or parts.query
+            or parts.fragment or not (parts.scheme == "https"
+                                      or (parts.scheme == "http" and loopback))):
+        raise ResolveError(
+            f"{target.region}: GetRepositoryEndpoint for {target.domain}/{target.repository} "
+            f"returned {printable(redact(url))[:200]!r}, not an https repository URL. Check "
+            "AWS_ENDPOINT_URL_CODEARTIFACT / AWS_ENDPOINT_URL if you set one.")
+    text = str(url)
+    return text if text.endswith("/") else text + "/"
 
 
 def _call(target: Target, operation: str, method: Callable[..., Any], **kwargs: Any) -> Any:

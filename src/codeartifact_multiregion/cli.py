@@ -7,12 +7,17 @@ nothing else); progress and errors go to stderr.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
-from collections.abc import Sequence
-from typing import Any, TextIO
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from . import __version__
-from .errors import EXIT_INCOMPLETE, EXIT_USAGE, CodeArtifactError
+from .errors import EXIT_INTERRUPTED, EXIT_USAGE, CodeArtifactError, UsageError
+
+if TYPE_CHECKING:
+    from .report import RunReport
 
 EPILOG = """\
 exit codes: 0 every region holds every file; 1 incomplete (a failure, conflict or drift in
@@ -27,22 +32,30 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         help="only this configured region; repeat for several")
     parser.add_argument("--json", action="store_true",
                         help="print the machine report on stdout, and nothing else there")
-    parser.add_argument("--concurrency", metavar="N", type=int, default=None,
+    parser.add_argument("--concurrency", metavar="N", default=None,
                         help="uploads in flight at once to each region (1..64)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="per-file attempts and timings")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises instead of exiting, so usage errors get the JSON document too."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message}. See `{self.prog} --help`.")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="codeartifact-multiregion",
         description="Publish Python distributions to AWS CodeArtifact in several regions at once.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
+                                parser_class=_Parser)
 
     pub = sub.add_parser("publish", help="publish a release to every configured region",
                          description="Publish FILES (default: the newest version's files in "
@@ -82,65 +95,79 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run one command; every ending (also a usage error or SIGINT) has its exit code.
+
+    With ``--json``, stdout holds exactly one JSON document whatever happened.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
     out, err = sys.stdout, sys.stderr
+    as_json = "--json" in argv[:argv.index("--")] if "--" in argv else "--json" in argv
     try:
-        return _run(args, out, err)
+        with _sigterm_as_interrupt():
+            args = build_parser().parse_args(argv)
+            return _run(args, out, err)
     except CodeArtifactError as exc:
-        return _fail(args, out, err, str(exc), exc.exit_code)
+        return _fail(as_json, out, err, exc, exc.exit_code)
     except KeyboardInterrupt:
-        err.write("interrupted\n")
-        return 130
+        return _fail(as_json, out, err, "interrupted: no new upload was started after the "
+                     "signal; files reported above landed. Run again: it sends only what is "
+                     "missing.", EXIT_INTERRUPTED)
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a CI cancel) stops a run the way Ctrl-C does: cleanly, temp files removed."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from .config import load_config
+    from . import host
     from .progress import make_renderer
 
-    config = load_config(args.project, args.region).with_overrides(
-        concurrency=args.concurrency, dist_dir=getattr(args, "dist_dir", None)
-    )
+    config = host.load(args.project, args.region,
+                       concurrency=host.concurrency_option(args.concurrency),
+                       dist_dir=getattr(args, "dist_dir", None))
     renderer = make_renderer(err, quiet=args.quiet or False, verbose=args.verbose)
     with renderer:
         if args.command == "publish":
-            from .publish import Publisher
-
-            report: Any = Publisher(config, on_event=renderer).publish(
-                args.files, dry_run=args.dry_run)
+            report: RunReport = host.publish_project(config, files=args.files,
+                                                     dry_run=args.dry_run, on_event=renderer)
         elif args.command == "status":
-            from .replicate import status
+            from .status import status
 
             report = status(config, package=args.package, on_event=renderer)
         else:
-            from .replicate import Syncer
+            from .sync import Syncer
 
             report = Syncer(config, on_event=renderer).sync(
                 package=args.package, versions=args.versions, source=args.source,
                 dry_run=args.dry_run)
     out.write((report.to_json() if args.json else report.render_text()) + "\n")
     if not report.ok and not args.json:
-        err.write(_next_step(args.command) + "\n")
+        err.write(host.next_steps(args.command) + "\n")
     return report.exit_code
 
 
-def _next_step(command: str) -> str:
-    if command == "status":
-        return "Regions differ: `codeartifact-multiregion sync` copies what is missing."
-    return ("Not every region holds every file. Fix the cause above and run again (it uploads "
-            "only what is missing); `codeartifact-multiregion status` shows each region.")
+def _fail(as_json: bool, out: TextIO, err: TextIO, message: object, code: int) -> int:
+    from .host import error_document, safe_message
 
-
-def _fail(args: argparse.Namespace, out: TextIO, err: TextIO, message: str, code: int) -> int:
-    from .report import redact
-
-    message = redact(message)
-    if getattr(args, "json", False):
-        import json
-
-        out.write(json.dumps({"ok": False, "error": message, "exit_code": code}) + "\n")
+    if as_json:
+        out.write(error_document(message, code) + "\n")
     prefix = "error" if code == EXIT_USAGE else "failed"
-    err.write(f"{prefix}: {message}\n")
-    return code if code in (EXIT_INCOMPLETE, EXIT_USAGE) else EXIT_INCOMPLETE
+    err.write(f"{prefix}: {safe_message(message)}\n")
+    return code
 
 
 if __name__ == "__main__":  # pragma: no cover

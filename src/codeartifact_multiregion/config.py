@@ -20,7 +20,7 @@ from typing import Any
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised only on old interpreters
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
 
 from .errors import UsageError
 
@@ -175,7 +175,8 @@ def read_pyproject(path: Path) -> dict[str, Any]:
             "TOML files must be UTF-8: save it as UTF-8 and run again."
         ) from None
     try:
-        return tomllib.loads(text)
+        document: dict[str, Any] = tomllib.loads(text)
+        return document
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(
             f"{path}: not valid TOML ({exc}). Fix the syntax and run again."

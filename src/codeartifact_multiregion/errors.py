@@ -1,7 +1,8 @@
-"""Exceptions that map to the documented exit codes.
+"""Every error the core raises on purpose, and the exit codes they map to.
 
-Hosts (the CLI, poetry, hatch) catch these and print the message: they are written
-for people, carry no traceback-worthy detail and never contain a token.
+Hosts (the CLI, poetry, hatch) catch ``CodeArtifactError`` and print the message:
+messages are written for people, name the file, key or region and the fix, carry no
+traceback-worthy detail and never contain a token.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 EXIT_OK = 0
 EXIT_INCOMPLETE = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
 
 
 class CodeArtifactError(Exception):
@@ -23,7 +25,23 @@ class UsageError(CodeArtifactError):
     exit_code = EXIT_USAGE
 
 
+class ConfigError(UsageError):
+    """A problem in ``[tool.codeartifact]`` or in a flag that narrows it."""
+
+
+class ArtifactError(UsageError):
+    """A distribution file is missing, unreadable or does not belong to this release."""
+
+
 class ResolveError(CodeArtifactError):
     """A target's token or endpoint could not be had: nothing was uploaded."""
 
-    exit_code = EXIT_INCOMPLETE
+
+class IndexReadError(CodeArtifactError):
+    """A region's index (or a file on it) could not be read; the message is redacted."""
+
+
+class Interrupted(CodeArtifactError):
+    """The run was stopped (SIGINT or SIGTERM): no new request starts after it."""
+
+    exit_code = EXIT_INTERRUPTED

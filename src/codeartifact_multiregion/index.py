@@ -1,164 +1,111 @@
 """One regional PEP 503 index: what it holds, uploads with retries, downloads.
 
-Uploads go through twine's ``Repository`` and ``PackageFile``; what twine leaves
-to us is done here: a timeout on every request, backoff with jitter instead of
-immediate 5xx retries, a look at the index before each retry (the upload may
-have landed), and one token refresh when the index starts answering 401/403.
-An index's word on an existing file is never taken from a status code: only the
-sha256 it lists decides between "identical" and "conflict".
+What twine's ``Repository`` leaves out is done here: a timeout and a deadline on every
+request (``transport.py``), backoff with jitter instead of immediate 5xx retries, a look
+at the index before each retry (the upload may have landed), and one token refresh when
+the index starts answering 401/403. The upload form is built here from twine's
+``PackageFile.metadata_dictionary()``, a public API, so no private twine name is used.
+
+An index is untrusted: a link is used only if its file name is a plain distribution file
+name of the package being read and it points into the repository's own origin; anything
+else is a rejected entry, reported and never fetched, uploaded or used as a path. An
+index's word on an existing file is never taken from a status code: only the sha256 it
+lists decides between "identical" and "conflict".
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
-import random
+import re
 import threading
-import time
-from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
 import requests
-from packaging.utils import canonicalize_name
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
 
-from .report import CONFLICT, FAILED, IDENTICAL, UPLOADED, redact
+from .errors import IndexReadError
+from .report import CONFLICT, FAILED, IDENTICAL, UPLOADED, Outcome
+from .retry import RetryPolicy, Sleep, shared_limiter
+from .retry import sleep as interruptible_sleep
+from .secrets import redact
+from .text import printable
+from .transport import CHUNK, BodyTooLarge, DeadlineExceeded, RedirectRefused, Transport
 
 if TYPE_CHECKING:
     from .artifacts import Artifact
     from .aws import Endpoint
 
-CHUNK = 1 << 20
 # Errors after which the request may be tried again (the body may even have landed).
 # A body that fails to decode (a proxy or load balancer mangled it) is worth another try too.
 _TRANSIENT = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
               requests.exceptions.ContentDecodingError)
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 AUTH_STATUSES = frozenset({401, 403})
+SHA256_RE = re.compile(r"[0-9a-f]{64}")
 
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Bounds for one request: attempts, backoff and timeouts (seconds)."""
-
-    attempts: int = 5
-    backoff: float = 0.5
-    backoff_max: float = 20.0
-    retry_after_max: float = 60.0
-    connect_timeout: float = 10.0
-    read_timeout: float = 120.0
-    # Uploads started per second per account and region: CodeArtifact's default quota
-    # for PublishPackageVersion-class writes is 100/s, shared by every caller of the account.
-    write_rate: float = 100.0
-    # Asset downloads started per second per account and region (GetPackageVersionAsset's
-    # default quota is 50/s): sync's copies and the hashing of fragment-less index entries.
-    read_rate: float = 50.0
-
-    @classmethod
-    def from_env(cls, environ: Any = None) -> RetryPolicy:
-        """Read ``CODEARTIFACT_MULTIREGION_*`` overrides, for pipelines with odd networks."""
-        env = os.environ if environ is None else environ
-        fields = {
-            "attempts": ("CODEARTIFACT_MULTIREGION_ATTEMPTS", int),
-            "backoff": ("CODEARTIFACT_MULTIREGION_BACKOFF", float),
-            "connect_timeout": ("CODEARTIFACT_MULTIREGION_CONNECT_TIMEOUT", float),
-            "read_timeout": ("CODEARTIFACT_MULTIREGION_READ_TIMEOUT", float),
-        }
-        values: dict[str, Any] = {}
-        for name, (var, kind) in fields.items():
-            if var in env:
-                try:
-                    values[name] = kind(env[var])
-                except ValueError:
-                    from .errors import UsageError
-
-                    raise UsageError(f"{var}={env[var]!r} is not a number. "
-                                     "Set it to a number or unset it.") from None
-        return cls(**values)
-
-    @property
-    def timeout(self) -> tuple[float, float]:
-        return (self.connect_timeout, self.read_timeout)
-
-    def delay(self, attempt: int, retry_after: str | None = None) -> float:
-        """Exponential backoff with jitter; a server's Retry-After wins when it gives one."""
-        if retry_after is not None:
-            try:
-                return min(max(float(retry_after), 0.0), self.retry_after_max)
-            except ValueError:
-                pass
-        ceiling = min(self.backoff_max, self.backoff * 2 ** (attempt - 1))
-        return ceiling / 2 + random.uniform(0, ceiling / 2)
-
-
-class RateLimiter:
-    """At most ``limit`` acquisitions in any ``period`` seconds (a sliding window).
-
-    Stricter than a token bucket of the same rate (which allows a burst plus a refill
-    in one window), so a server counting requests per second never sees more than
-    ``limit``.
-    """
-
-    def __init__(self, limit: float, period: float = 1.0,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
-        self.limit = max(int(limit), 1)
-        self.period = period
-        self._sleep = sleep
-        self._stamps: deque[float] = deque()
-        self._lock = threading.Lock()
-        # Held around acquire-and-call by callers whose requests should also arrive in order
-        # (token requests), so slow threads cannot bunch two windows' worth together.
-        self.serial = threading.Lock()
-
-    def acquire(self) -> float:
-        """Wait for a slot; returns the monotonic time the slot was granted at."""
-        while True:
-            with self._lock:
-                now = time.monotonic()
-                while self._stamps and now - self._stamps[0] >= self.period:
-                    self._stamps.popleft()
-                if len(self._stamps) < self.limit:
-                    self._stamps.append(now)
-                    return now
-                wait = self.period - (now - self._stamps[0])
-            self._sleep(wait)
-
-
-_limiters: dict[tuple[Any, ...], RateLimiter] = {}
-_limiters_lock = threading.Lock()
-
-
-def shared_limiter(kind: str, owner: str | None, region: str, limit: float) -> RateLimiter:
-    """One limiter per (kind, account, region) in this process, shared by every Index/Resolver."""
-    key = (kind, owner, region, limit)
-    with _limiters_lock:
-        if key not in _limiters:
-            _limiters[key] = RateLimiter(limit)
-        return _limiters[key]
+# What an index may make one run do (per package listing).
+MAX_PAGE_BYTES = 32 << 20          # a simple page: about 100,000 links
+MAX_UNHASHED = 100                 # links without a sha256 fragment, downloaded to hash
+MAX_DOWNLOAD_BYTES = 8 << 30       # one file (CodeArtifact's asset limit is far lower)
 
 
 @dataclass
 class UploadResult:
-    outcome: str
+    outcome: Outcome
     attempts: int
     error: str | None = None
 
 
-class IndexReadError(Exception):
-    """The index could not be read; carries a redacted message for the report."""
+@dataclass
+class Listing:
+    """What an index lists for one package: usable files, and the entries refused."""
+
+    files: dict[str, tuple[str | None, str]] = field(default_factory=dict)  # name -> (sha, url)
+    rejected: list[str] = field(default_factory=list)  # printable, for the report
+
+
+def dist_filename_error(filename: str, project: str) -> str | None:
+    """Why ``filename`` is not a plain distribution file name of ``project`` (None if it is).
+
+    The only names ever used for a path, an upload or a report key: no separators, no
+    NUL or control characters, a valid wheel or sdist name of this very package.
+    """
+    if not filename or filename in (".", "..") or any(c in filename for c in "/\\\0"):
+        return "not a plain file name"
+    if printable(filename) != filename or filename.strip() != filename:
+        return "contains control or invisible characters"
+    try:
+        if filename.endswith(".whl"):
+            name = parse_wheel_filename(filename)[0]
+        elif filename.endswith((".tar.gz", ".zip")):
+            name = parse_sdist_filename(filename)[0]
+        else:
+            return "not a wheel or sdist"
+    except (InvalidWheelFilename, InvalidSdistFilename, ValueError):
+        return "not a valid distribution file name"
+    if canonicalize_name(name) != canonicalize_name(project):
+        return f"a file of another package ({name})"
+    return None
 
 
 class _Links(HTMLParser):
-    """Collects (filename, sha256 or None, absolute url) from a PEP 503 page."""
+    """Collects (filename, sha256 fragment or None, absolute url) from a PEP 503 page."""
 
     def __init__(self, base: str) -> None:
         super().__init__()
         self.base = base
-        self.links: dict[str, tuple[str | None, str]] = {}
+        self.links: list[tuple[str, str | None, str]] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag != "a":
@@ -169,7 +116,28 @@ class _Links(HTMLParser):
         url, fragment = urldefrag(urljoin(self.base, href))
         filename = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
         algo, _, digest = fragment.partition("=")
-        self.links[filename] = (digest.lower() if algo == "sha256" and digest else None, url)
+        self.links.append((filename, digest.lower() if algo == "sha256" else None, url))
+
+
+def upload_form(package: Any) -> list[tuple[str, str]]:
+    """The legacy upload API's form fields, from twine's public ``metadata_dictionary()``.
+
+    This is what warehouse's ``parse_form_metadata`` reads, in reverse: lists become
+    repeated fields, ``project_urls`` "name, url" pairs, ``keywords`` one joined field.
+    """
+    fields: list[tuple[str, str]] = []
+    for key, value in package.metadata_dictionary().items():
+        if value is None or key == "gpg_signature":
+            continue
+        if isinstance(value, dict):
+            fields.extend((key, f"{name}, {url}") for name, url in value.items())
+        elif key == "keywords" and isinstance(value, (list, tuple)):
+            fields.append((key, ", ".join(str(v) for v in value)))
+        elif isinstance(value, (list, tuple)):
+            fields.extend((key, str(item)) for item in value)
+        else:
+            fields.append((key, str(value)))
+    return [*fields, (":action", "file_upload"), ("protocol_version", "1")]
 
 
 class Index:
@@ -180,21 +148,12 @@ class Index:
         endpoint: Endpoint,
         policy: RetryPolicy | None = None,
         pool_size: int = 8,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Sleep = interruptible_sleep,
     ) -> None:
-        from requests.adapters import HTTPAdapter
-        from twine.repository import Repository
-
         self.endpoint = endpoint
         self.policy = policy or RetryPolicy()
-        self._sleep = sleep
-        # twine's session carries twine's User-Agent; its urllib3 retries are replaced
-        # by ours (twine retries 5xx at once, with no backoff and no timeout).
-        self.repository = Repository(endpoint.url, "aws", endpoint.token, disable_progress_bar=True)
-        adapter = HTTPAdapter(max_retries=0, pool_connections=1, pool_maxsize=max(pool_size, 1))
-        for scheme in ("http://", "https://"):
-            self.repository.session.mount(scheme, adapter)
-        self.session: requests.Session = self.repository.session
+        self.sleep = sleep
+        self.transport = Transport(endpoint.url, ("aws", endpoint.token), self.policy, pool_size)
         self._auth_lock = threading.Lock()
         self._token_generation = 0
         self._refreshed = False
@@ -208,66 +167,103 @@ class Index:
         return self.endpoint.region
 
     def close(self) -> None:
-        self.repository.close()
+        self.transport.close()
 
     # reading -------------------------------------------------------------
 
     def project_url(self, project: str) -> str:
         return f"{self.endpoint.simple_url}{canonicalize_name(project)}/"
 
-    def links(self, project: str) -> dict[str, tuple[str | None, str]]:
-        """Every file the index lists for ``project``: filename -> (sha256 or None, url)."""
+    def listing(self, project: str) -> Listing:
+        """Every file the index lists for ``project``, checked; refused entries kept apart."""
         url = self.project_url(project)
-        response = self._request("GET", url, what=f"reading {url}")
-        if response.status_code == 404:
-            return {}
-        if response.status_code != 200:
-            raise IndexReadError(self._describe(response, f"reading {url}"))
-        parser = _Links(response.url or url)
-        parser.feed(response.text)
-        return parser.links
+        page, final_url = self._read_page(url)
+        parser = _Links(final_url)
+        parser.feed(page)
+        listing = Listing()
+        for filename, digest, link in parser.links:
+            problem = dist_filename_error(filename, project)
+            if problem is None and not self.transport.trusted(link):
+                problem = "points outside the repository"
+            if problem is None and digest is not None and not SHA256_RE.fullmatch(digest):
+                problem = "its sha256 fragment is not 64 hex digits"
+            if problem is None and filename in listing.files:
+                if listing.files[filename] != (digest, link):
+                    problem = "listed twice with different links"
+                continue
+            if problem is not None:
+                listing.rejected.append(f"{printable(filename)!r}: {problem}")
+                continue
+            listing.files[filename] = (digest, link)
+        return listing
 
     def hashes(self, project: str, filenames: Iterable[str] | None = None) -> dict[str, str]:
         """filename -> sha256 of what the index lists (only ``filenames`` if given).
 
-        Where the index gives no sha256 fragment the file is downloaded and hashed,
-        so a filter keeps that to the files this run is about.
+        Where the index gives no sha256 fragment the file is downloaded and hashed (at
+        most ``MAX_UNHASHED`` of them), so a filter keeps that to the files a run is about.
         """
         wanted = None if filenames is None else set(filenames)
-        result = {}
-        for filename, (digest, url) in self.links(project).items():
-            if wanted is None or filename in wanted:
-                result[filename] = digest or self.download(url, None)
-        return result
+        files = {name: entry for name, entry in self.listing(project).files.items()
+                 if wanted is None or name in wanted}
+        return {name: sha for name, (sha, _) in self.hash_all(files).items()}
 
-    def download(self, url: str, dest: Path | None) -> str:
-        """Stream ``url`` to ``dest`` (or nowhere) and return its sha256; memory stays flat."""
+    def hash_all(self, files: dict[str, tuple[str | None, str]]) -> dict[str, tuple[str, str]]:
+        """Fill in the sha256 of entries without a fragment by downloading them (bounded)."""
+        unhashed = [name for name, (digest, _) in files.items() if digest is None]
+        if len(unhashed) > MAX_UNHASHED:
+            raise IndexReadError(
+                f"{self.region}: the index lists {len(unhashed)} files without a sha256 "
+                f"fragment; at most {MAX_UNHASHED} are downloaded to hash. A CodeArtifact "
+                "index lists every sha256: check the repository endpoint.")
+        return {name: (digest or self.download(url, None), url)
+                for name, (digest, url) in files.items()}
+
+    def download(self, url: str, dest: Path | None, max_bytes: int = MAX_DOWNLOAD_BYTES) -> str:
+        """Stream ``url`` to ``dest`` (or nowhere) and return its sha256; memory stays flat.
+
+        ``dest`` is a path the caller chose; the index's name for the file is never one.
+        More than ``max_bytes`` (or than the answer's own Content-Length) fails the download.
+        """
         attempt = 0
         while True:
             attempt += 1
-            hasher = hashlib.sha256()
             self._reads.acquire()
+            retry_after: str | None = None
             try:
-                with self._send("GET", url, stream=True) as response:
+                with self.transport.open("GET", url) as response:
                     if response.status_code == 200:
-                        sink = dest.open("wb") if dest is not None else None
-                        try:
-                            for chunk in response.iter_content(CHUNK):
-                                hasher.update(chunk)
-                                if sink is not None:
-                                    sink.write(chunk)
-                        finally:
-                            if sink is not None:
-                                sink.close()
-                        return hasher.hexdigest()
+                        return self._stream(response, dest, max_bytes)
                     retry_after = response.headers.get("Retry-After")
                     if not self._should_retry(response.status_code, attempt):
                         raise IndexReadError(self._describe(response, f"downloading {url}"))
+            except (BodyTooLarge, RedirectRefused) as exc:
+                raise IndexReadError(redact(f"downloading {url}: {exc}")) from None
             except _TRANSIENT as exc:
                 if attempt >= self.policy.attempts:
                     raise IndexReadError(redact(f"downloading {url}: {_reason(exc)}")) from None
-                retry_after = None
-            self._sleep(self.policy.delay(attempt, retry_after))
+            self.sleep(self.policy.delay(attempt, retry_after))
+
+    def _stream(self, response: requests.Response, dest: Path | None, max_bytes: int) -> str:
+        declared = response.headers.get("Content-Length", "")
+        limit = min(max_bytes, int(declared)) if declared.isdigit() else max_bytes
+        if declared.isdigit() and int(declared) > max_bytes:
+            raise BodyTooLarge(f"the file is {int(declared)} bytes; at most {max_bytes} are read")
+        hasher = hashlib.sha256()
+        seen = 0
+        sink: IO[bytes] | None = dest.open("wb") if dest is not None else None
+        try:
+            for chunk in response.iter_content(CHUNK):
+                seen += len(chunk)
+                if seen > limit:
+                    raise BodyTooLarge(f"the answer runs past {limit} bytes; cut off")
+                hasher.update(chunk)
+                if sink is not None:
+                    sink.write(chunk)
+        finally:
+            if sink is not None:
+                sink.close()
+        return hasher.hexdigest()
 
     # uploading -----------------------------------------------------------
 
@@ -280,17 +276,16 @@ class Index:
             attempt += 1
             generation = self._token_generation
             self._writes.acquire()
+            retry_after: str | None = None
             try:
-                response = self._post(artifact)
+                status, reason, described = self._post(artifact)
             except _TRANSIENT as exc:
                 # The body may have arrived before the connection broke.
                 maybe_landed = True
                 problem = _reason(exc)
-                retry_after = None
             except requests.RequestException as exc:
                 return UploadResult(FAILED, attempt, redact(f"upload: {_reason(exc)}: {exc}"))
             else:
-                status = response.status_code
                 if 200 <= status < 300:
                     return UploadResult(UPLOADED, attempt)
                 if status in AUTH_STATUSES and self._refresh(generation):
@@ -299,14 +294,14 @@ class Index:
                     continue
                 if status in RETRY_STATUSES:
                     maybe_landed = maybe_landed or status >= 500
-                    problem = f"HTTP {status} {response.reason or ''}".strip()
-                    retry_after = response.headers.get("Retry-After")
+                    problem = f"HTTP {status} {reason}".strip()
+                    retry_after = described.get("Retry-After")
                 else:
                     # 400/409 may mean "already there"; only the index can say with what bytes.
                     found = self._lookup(artifact)
                     if found is not None:
                         return self._judge(artifact, found, attempt, maybe_landed)
-                    return UploadResult(FAILED, attempt, self._describe(response, "upload"))
+                    return UploadResult(FAILED, attempt, described["text"])
             if attempt >= self.policy.attempts:
                 # Look once more before giving up: the last attempt may have landed.
                 found = self._lookup(artifact) if maybe_landed else None
@@ -316,7 +311,7 @@ class Index:
                                     f"{problem} (gave up after {attempt} attempts)")
             if on_retry:
                 on_retry(attempt, problem)
-            self._sleep(self.policy.delay(attempt, retry_after))
+            self.sleep(self.policy.delay(attempt, retry_after))
             if maybe_landed:
                 found = self._lookup(artifact)
                 if found is not None:
@@ -339,24 +334,25 @@ class Index:
         except (IndexReadError, *_TRANSIENT):
             return None
 
-    def _post(self, artifact: Artifact) -> requests.Response:
+    def _post(self, artifact: Artifact) -> tuple[int, str, dict[str, str]]:
+        """POST the file; returns (status, reason, {"text": description, "Retry-After": ...})."""
         import requests_toolbelt
 
-        package = artifact.package
-        data = self.repository._convert_metadata_to_list_of_tuples(package.metadata_dictionary())
-        data += [(":action", "file_upload"), ("protocol_version", "1")]
-        with open(package.filename, "rb") as fh:
-            data.append(("content", (package.basefilename, fh, "application/octet-stream")))
+        data: list[tuple[str, Any]] = list(upload_form(artifact.package))
+        with open(artifact.path, "rb") as fh:
+            data.append(("content", (artifact.filename, fh, "application/octet-stream")))
             encoder = requests_toolbelt.MultipartEncoder(data)
-            response = self.session.post(
-                self.repository.url,
-                data=encoder,
-                allow_redirects=False,
-                headers={"Content-Type": encoder.content_type},
-                timeout=self.policy.timeout,
-            )
-        response.close()
-        return response
+            with self.transport.open("POST", self.endpoint.url, data=encoder,
+                                     headers={"Content-Type": encoder.content_type}) as response:
+                status = response.status_code
+                if 200 <= status < 300:
+                    # Read the (short) answer: one garbled in transit is worth another try.
+                    self.transport.read(response, 1 << 16)
+                described = {"text": "" if 200 <= status < 300 else
+                             self._describe(response, "upload")}
+                if "Retry-After" in response.headers:
+                    described["Retry-After"] = response.headers["Retry-After"]
+                return status, response.reason or "", described
 
     # plumbing ------------------------------------------------------------
 
@@ -372,47 +368,62 @@ class Index:
                 token = self.endpoint.refresh_token()
             except Exception:
                 return False
-            self.session.auth = ("aws", token)
+            self.transport.auth = ("aws", token)
             self._token_generation += 1
             return True
 
     def _should_retry(self, status: int, attempt: int) -> bool:
         return status in RETRY_STATUSES and attempt < self.policy.attempts
 
-    def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
-        return self.session.request(method, url, timeout=self.policy.timeout, **kwargs)
-
-    def _request(self, method: str, url: str, what: str) -> requests.Response:
+    def _read_page(self, url: str) -> tuple[str, str]:
+        """The project page's text and final URL ("" when the index has no such project)."""
+        what = f"reading {url}"
         attempt = 0
         while True:
             attempt += 1
             generation = self._token_generation
+            retry_after: str | None = None
             try:
-                response = self._send(method, url)
+                with self.transport.open("GET", url) as response:
+                    status = response.status_code
+                    if status == 200:
+                        body = self.transport.read(response, MAX_PAGE_BYTES)
+                        return body.decode(response.encoding or "utf-8", "replace"), response.url
+                    if status == 404:
+                        return "", url
+                    if status in AUTH_STATUSES and self._refresh(generation):
+                        continue
+                    if not self._should_retry(status, attempt):
+                        raise IndexReadError(self._describe(response, what))
+                    retry_after = response.headers.get("Retry-After")
+            except (BodyTooLarge, RedirectRefused) as exc:
+                raise IndexReadError(redact(f"{what}: {exc}")) from None
             except _TRANSIENT as exc:
                 if attempt >= self.policy.attempts:
                     raise IndexReadError(redact(
                         f"{what}: {_reason(exc)} (gave up after {attempt} attempts)")) from None
-                self._sleep(self.policy.delay(attempt))
-                continue
             except requests.RequestException as exc:
                 raise IndexReadError(redact(f"{what}: {_reason(exc)}: {exc}")) from None
-            if response.status_code in AUTH_STATUSES and self._refresh(generation):
-                continue
-            if not self._should_retry(response.status_code, attempt):
-                return response
-            self._sleep(self.policy.delay(attempt, response.headers.get("Retry-After")))
+            self.sleep(self.policy.delay(attempt, retry_after))
 
     def _describe(self, response: requests.Response, what: str) -> str:
+        """A one-line, redacted, printable account of an error answer (200 bytes of body)."""
+        try:
+            raw = self.transport.read(response, 4096).decode("utf-8", "replace")
+        except requests.RequestException:
+            raw = ""
         # Redact before cutting: a cut through a token would leave a prefix no redaction knows.
-        body = redact(" ".join(response.text.split()))[:200] if response.text else ""
-        text = f"{what}: HTTP {response.status_code} {response.reason or ''}".rstrip()
+        body = printable(redact(" ".join(raw.split())))[:200]
+        reason = printable(response.reason or "")[:100]
+        text = f"{what}: HTTP {response.status_code} {reason}".rstrip()
         if response.status_code in AUTH_STATUSES:
             text += " (the token was refused; check PublishPackageVersion/ReadFromRepository)"
         return redact(f"{text}: {body}" if body else text)
 
 
 def _reason(exc: BaseException) -> str:
+    if isinstance(exc, DeadlineExceeded):
+        return str(exc)
     if isinstance(exc, requests.Timeout):
         return f"timed out ({type(exc).__name__})"
     if isinstance(exc, requests.ConnectionError):

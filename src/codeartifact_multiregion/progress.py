@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from typing import Any, TextIO
 
-from .publish import Event
+from .engine import Event
+from .host import ERROR, INFO, SUCCESS, style_of
+from .report import CONFLICT, FAILED
 
-_STYLE = {"uploaded": "green", "identical": "cyan", "planned": "blue", "conflict": "red",
-          "failed": "red"}
+# The core's outcome meanings in rich's colours.
+_STYLE = {SUCCESS: "green", INFO: "cyan", ERROR: "red"}
 
 
 class PlainRenderer:
@@ -30,7 +32,7 @@ class PlainRenderer:
 
     def __call__(self, event: Event) -> None:
         line = describe(event, self.verbose)
-        if line and (not self.quiet or event.outcome in ("failed", "conflict")):
+        if line and (not self.quiet or event.outcome in (FAILED, CONFLICT)):
             self.stream.write(line + "\n")
             self.stream.flush()
 
@@ -80,18 +82,20 @@ class RichRenderer:
         from rich.markup import escape
 
         key = (event.region, event.filename)
+        # Event text is printable already (no control characters); markup is escaped here,
+        # so a file name like "[/bold]" prints as it is and cannot break the renderer.
+        where = f"{escape(event.region or '')}  {escape(event.filename or '')}"
         if event.kind == "start":
-            self._row(key, f"{event.region}  {event.filename}  [yellow]uploading[/]", None)
+            self._row(key, f"{where}  [yellow]uploading[/]", None)
         elif event.kind == "retry":
-            self._row(key, f"{event.region}  {event.filename}  [yellow]retry {event.attempt}: "
+            self._row(key, f"{where}  [yellow]retry {event.attempt}: "
                       f"{escape(event.message)}[/]", None)
         elif event.kind == "done":
-            style = _STYLE.get(event.outcome or "", "white")
+            style = _STYLE.get(style_of(event.outcome) or "", "white")
             extra = f": {escape(event.message)}" if event.message else ""
             if self.verbose and event.attempt:
                 extra += f" ({event.attempt} attempt(s), {event.elapsed_s:.2f}s)"
-            self._row(key, f"{event.region}  {event.filename}  [{style}]{event.outcome}[/]{extra}",
-                      1)
+            self._row(key, f"{where}  [{style}]{escape(str(event.outcome))}[/]{extra}", 1)
         elif event.kind in ("target-failed", "origin"):
             self.console.print(escape(describe(event) or ""))
 

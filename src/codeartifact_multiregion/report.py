@@ -1,54 +1,63 @@
-"""The outcome of a run, its text and JSON renderings, and secret redaction.
+"""The outcome of a publish or sync run, and its text and JSON renderings.
 
-Every string that leaves the core for a person or a file passes through
-``redact``: tokens are registered here the moment they are fetched, so no error
-path (an HTTP body echoing a header, a URL with credentials) can leak one.
+Everything rendered passes through ``redact`` (``secrets.py``) and, for the text
+view, ``printable`` (``text.py``): names and messages that came from an index or a
+server reach neither a report nor a terminal with a token or a control character in them.
 """
 
 from __future__ import annotations
 
 import json
-import re
-import threading
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from enum import Enum
+from typing import Any, Protocol
+
+from .secrets import redact
+from .text import printable
+
+
+class Outcome(str, Enum):
+    """What happened to one file in one region (the JSON report's ``outcome``)."""
+
+    UPLOADED = "uploaded"
+    IDENTICAL = "identical"
+    CONFLICT = "conflict"
+    FAILED = "failed"
+    PLANNED = "planned"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def ok(self) -> bool:
+        return self in (Outcome.UPLOADED, Outcome.IDENTICAL, Outcome.PLANNED)
+
 
 UPLOADED, IDENTICAL, CONFLICT, FAILED, PLANNED = (
-    "uploaded", "identical", "conflict", "failed", "planned",
+    Outcome.UPLOADED, Outcome.IDENTICAL, Outcome.CONFLICT, Outcome.FAILED, Outcome.PLANNED,
 )
-GOOD_OUTCOMES = frozenset({UPLOADED, IDENTICAL, PLANNED})
-MASK = "***"
-
-_secrets: set[str] = set()
-_secrets_lock = threading.Lock()
-_URL_CREDENTIALS = re.compile(r"(?<=://)[^/@\s:]+:[^/@\s]+@")
-_AUTH_HEADER = re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?)(basic|bearer)\s+[^\s'\",}]+")
 
 
-def register_secret(secret: str) -> None:
-    """Remember a token so that ``redact`` masks it from now on."""
-    if secret:
-        with _secrets_lock:
-            _secrets.add(secret)
+class RunReport(Protocol):
+    """What every host needs of a report, whichever command made it."""
 
+    @property
+    def ok(self) -> bool: ...
 
-def redact(text: Any) -> str:
-    """Mask every registered token, URL credentials and Authorization header values."""
-    out = str(text)
-    with _secrets_lock:
-        secrets = sorted(_secrets, key=len, reverse=True)
-    for secret in secrets:
-        out = out.replace(secret, MASK)
-    out = _URL_CREDENTIALS.sub(MASK + "@", out)
-    return _AUTH_HEADER.sub(lambda m: f"{m.group(1)}{m.group(2)} {MASK}", out)
+    @property
+    def exit_code(self) -> int: ...
+
+    def to_json(self) -> str: ...
+
+    def render_text(self) -> str: ...
 
 
 @dataclass
 class FileResult:
     filename: str
     sha256: str
-    outcome: str
+    outcome: Outcome
     bytes: int = 0
     attempts: int = 0
     error: str | None = None
@@ -57,7 +66,7 @@ class FileResult:
 
     @property
     def ok(self) -> bool:
-        return self.outcome in GOOD_OUTCOMES
+        return Outcome(self.outcome).ok
 
 
 @dataclass
@@ -99,7 +108,8 @@ class Report:
         counts: dict[str, int] = {}
         for target in self.targets:
             for result in target.files:
-                counts[result.outcome] = counts.get(result.outcome, 0) + 1
+                key = str(result.outcome)
+                counts[key] = counts.get(key, 0) + 1
         return counts
 
     def to_dict(self) -> dict[str, Any]:
@@ -108,6 +118,7 @@ class Report:
             files = []
             for result in target.files:
                 item = asdict(result)
+                item["outcome"] = str(result.outcome)
                 item["elapsed_s"] = round(result.elapsed_s, 3)
                 if self.command != "sync":
                     item.pop("source_region")
@@ -139,7 +150,7 @@ class Report:
         return redact(json.dumps(self.to_dict(), indent=2))
 
     def render_text(self) -> str:
-        return redact("\n".join(_text_lines(self)))
+        return printable(redact("\n".join(_text_lines(self))), keep_newlines=True)
 
 
 def _text_lines(report: Report) -> Iterable[str]:

@@ -6,7 +6,6 @@ lines and errors go to stderr, as with the standalone CLI.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +14,6 @@ from hatch.publish.plugin.interface import PublisherInterface
 # Options hatch always passes; not the user's to set.
 _HATCH_OWN = {"no_prompt", "initialize_auth"}
 OPTIONS = ("region", "dry-run", "json", "concurrency", "dist-dir")
-_TRUE = {"", "1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
 
 
 class CodeArtifactPublisher(PublisherInterface):
@@ -32,33 +29,31 @@ class CodeArtifactPublisher(PublisherInterface):
             raise  # abort exits; this only satisfies type checkers
 
     def publish(self, artifacts: list[str], options: dict[str, Any]) -> None:
-        from codeartifact_multiregion.errors import CodeArtifactError
-        from codeartifact_multiregion.host import NEXT_STEPS, concurrency_option, publish_project
-        from codeartifact_multiregion.report import redact
+        from codeartifact_multiregion import host
+        from codeartifact_multiregion.errors import EXIT_INTERRUPTED, CodeArtifactError
 
         as_json = self._wants_json(options)
         try:
             settings = self._settings(options)
             as_json = self._flag(settings, "json")
-            report = publish_project(
-                self.root,
-                files=artifacts,
-                regions=self._regions(settings.get("region")),
-                dist_dir=settings.get("dist-dir") or None,
-                concurrency=concurrency_option(settings.get("concurrency"), "-o concurrency"),
-                dry_run=self._flag(settings, "dry-run"),
-                on_event=None if as_json else self._render,
-            )
-        except CodeArtifactError as exc:
-            message = redact(exc)
+            config = host.load(
+                self.root, self._regions(settings.get("region")),
+                concurrency=host.concurrency_option(settings.get("concurrency"),
+                                                    "-o concurrency"),
+                dist_dir=settings.get("dist-dir") or None)
+            report = host.publish_project(config, files=artifacts,
+                                          dry_run=self._flag(settings, "dry-run"),
+                                          on_event=None if as_json else self._render)
+        except (CodeArtifactError, KeyboardInterrupt) as exc:
+            code = exc.exit_code if isinstance(exc, CodeArtifactError) else EXIT_INTERRUPTED
+            message = exc if isinstance(exc, CodeArtifactError) else "interrupted"
             if as_json:
-                self.app.display(json.dumps(
-                    {"ok": False, "error": message, "exit_code": exc.exit_code}))
-            self.app.abort(message, code=exc.exit_code)
+                self.app.display(host.error_document(message, code))
+            self.app.abort(host.safe_message(message), code=code)
             return
         self.app.display(report.to_json() if as_json else report.render_text())
         if not report.ok:
-            self.app.abort("" if as_json else NEXT_STEPS, code=report.exit_code)
+            self.app.abort("" if as_json else host.next_steps("publish"), code=report.exit_code)
 
     def _settings(self, options: dict[str, Any]) -> dict[str, Any]:
         """hatch's config ``[publish.codeartifact]``, then the project's
@@ -109,27 +104,21 @@ class CodeArtifactPublisher(PublisherInterface):
 
     @staticmethod
     def _flag(settings: dict[str, Any], key: str) -> bool:
-        from codeartifact_multiregion.errors import UsageError
+        from codeartifact_multiregion.host import flag_option
 
-        value = settings.get(key)
-        if value is None or isinstance(value, bool):
-            return bool(value)
-        text = str(value).strip().lower()
-        if text in _TRUE:
-            return True
-        if text in _FALSE:
-            return False
-        raise UsageError(f"-o {key}={value}: not a yes/no value. Use -o {key} or -o {key}=false.")
+        return flag_option(settings.get(key), f"-o {key}")
 
     def _render(self, event: Any) -> None:
+        from codeartifact_multiregion.host import ERROR, SUCCESS, style_of
         from codeartifact_multiregion.progress import describe
 
         text = describe(event, self.app.verbosity > 0)
         if text is None:
             return
-        if event.outcome in ("failed", "conflict") or event.kind == "target-failed":
+        style = style_of(event.outcome)
+        if style == ERROR or event.kind == "target-failed":
             self.app.display_error(text)
-        elif event.outcome == "uploaded":
+        elif style == SUCCESS:
             self.app.display_success(text)
         else:
             self.app.display_info(text)

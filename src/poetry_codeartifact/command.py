@@ -19,8 +19,8 @@ from cleo.helpers import option
 from cleo.io.outputs.output import Type, Verbosity
 from poetry.console.commands.command import Command
 
-_STYLE = {"uploaded": "info", "identical": "comment", "planned": "comment",
-          "conflict": "error", "failed": "error"}
+# The core's outcome meanings (host.SUCCESS/INFO/ERROR) in cleo's styles.
+_STYLE = {"success": "info", "info": "comment", "error": "error"}
 
 
 class PublishMultiregionCommand(Command):
@@ -54,44 +54,35 @@ Exit codes: 0 every region holds every file; 1 incomplete; 2 configuration or in
                     return self._publish()
             return self._publish()
         except CodeArtifactError as exc:
-            from codeartifact_multiregion.report import redact
+            return self._fail(exc, exc.exit_code)
+        except KeyboardInterrupt:
+            from codeartifact_multiregion.errors import EXIT_INTERRUPTED
 
-            return self._fail(redact(exc), exc.exit_code)
+            return self._fail("interrupted", EXIT_INTERRUPTED)
 
     def _publish(self) -> int:
-        from codeartifact_multiregion.config import load_config
-        from codeartifact_multiregion.host import concurrency_option, publish_project
+        from codeartifact_multiregion import host
 
-        root = self.poetry.pyproject_path.parent
-        regions = self.option("region")
-        concurrency = concurrency_option(self.option("concurrency"))
         # Check the configuration and the flags before building: a mistake there costs
         # nothing, and the build writes where the publish will look.
-        config = load_config(root, regions).with_overrides(
-            concurrency=concurrency, dist_dir=self.option("dist-dir"))
+        config = host.load(self.poetry.pyproject_path.parent, self.option("region"),
+                           concurrency=host.concurrency_option(self.option("concurrency")),
+                           dist_dir=self.option("dist-dir"))
         if self.option("build"):
             status = self._build(config.dist_dir)
             if status:
                 return status
         as_json = bool(self.option("json"))
-        report = publish_project(
-            root,
-            regions=regions,
-            dist_dir=config.dist_dir,
-            concurrency=concurrency,
-            dry_run=bool(self.option("dry-run")),
-            on_event=None if as_json else self._render,
-        )
+        report = host.publish_project(config, dry_run=bool(self.option("dry-run")),
+                                      on_event=None if as_json else self._render)
         if as_json:
             self._write_json(report.to_json())
             return report.exit_code
         self.line("")
         self.line(Formatter.escape(report.render_text()))
         if not report.ok:
-            from codeartifact_multiregion.host import NEXT_STEPS
-
-            self.io.write_error_line(f"<warning>{Formatter.escape(NEXT_STEPS)}</>",
-                                     Verbosity.QUIET)
+            self.io.write_error_line(
+                f"<warning>{Formatter.escape(host.next_steps('publish'))}</>", Verbosity.QUIET)
         return report.exit_code
 
     def _build(self, dist_dir: Path) -> int:
@@ -135,23 +126,25 @@ Exit codes: 0 every region holds every file; 1 incomplete; 2 configuration or in
     def _write_json(self, text: str) -> None:
         self.io.output.write_line(text, verbosity=Verbosity.QUIET, type=Type.RAW)
 
-    def _fail(self, message: str, exit_code: int) -> int:
+    def _fail(self, message: object, exit_code: int) -> int:
         """Errors show even with ``-q``; with ``--json`` stdout still gets a document."""
-        if self.option("json"):
-            import json
+        from codeartifact_multiregion.host import error_document, safe_message
 
-            self._write_json(json.dumps({"ok": False, "error": message, "exit_code": exit_code}))
-        self.io.write_error_line(f"<error>{Formatter.escape(message)}</>", Verbosity.QUIET)
+        if self.option("json"):
+            self._write_json(error_document(message, exit_code))
+        self.io.write_error_line(f"<error>{Formatter.escape(safe_message(message))}</>",
+                                 Verbosity.QUIET)
         return exit_code
 
     def _render(self, event: Any) -> None:
+        from codeartifact_multiregion.host import style_of
         from codeartifact_multiregion.progress import describe
 
         text = describe(event, self.io.is_verbose())
         if text is None:
             return
         text = Formatter.escape(text)
-        style = _STYLE.get(event.outcome or "", "")
+        style = _STYLE.get(style_of(event.outcome) or "", "")
         if event.kind == "target-failed" or style == "error":
             self.io.write_error_line(f"<error>{text}</>", Verbosity.QUIET)
         elif event.kind == "retry":

@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from codeartifact_multiregion.config import load_config
-from codeartifact_multiregion.index import RetryPolicy
-from codeartifact_multiregion.publish import Event, Publisher
+from codeartifact_multiregion.engine import Event
+from codeartifact_multiregion.publish import Publisher
 from codeartifact_multiregion.report import Report
+from codeartifact_multiregion.retry import RetryPolicy
 from tests.localaws.dists import make_wheel
 
 # Fast bounds: three tries, 50 ms first backoff, a read timeout a stall clearly exceeds.

@@ -155,10 +155,12 @@ CASES: dict[str, tuple[Callable[[Path, Path], list[str]], list[str], dict[str, s
     "sdist with another project's metadata": (
         _dist_file(sdist_other_name), [SDIST, "metadata says 'other-project'", "Rebuild"], {}),
     "wheel with another version's metadata": (
-        _dist_file(wheel_other_version), [WHEEL, "metadata says 1.0.1", "Rebuild"], {}),
+        _dist_file(wheel_other_version), [WHEEL, "metadata says '1.0.1'", "Rebuild"], {}),
     "invalid wheel file name": (_dist_file(bad_wheel_name),
                                 ["hello_internal.whl", "not a valid distribution name"], {}),
-    "dangling symlink": (_dist_file(dangling_symlink), [WHEEL, "no such file"], {}),
+    "dangling symlink": (_dist_file(dangling_symlink),
+                         [WHEEL, "a symbolic link to", "which does not exist", "Remove the link"],
+                         {}),
     "unreadable file": (_dist_file(unreadable), [WHEEL, "permission", "permissions"], {}),
     "mixed versions": (mixed_versions, ["different versions", "1.1.0", "one version at a time"],
                        {}),
@@ -191,10 +193,11 @@ CASES: dict[str, tuple[Callable[[Path, Path], list[str]], list[str], dict[str, s
     "profile missing from AWS config": (_append('profile = "nobody"'),
                                         ["profile 'nobody'", "aws configure"], {}),
     "retry variable not a number": (
-        _args(), ["CODEARTIFACT_MULTIREGION_ATTEMPTS='many'", "Set it to a number"],
+        _args(), ["CODEARTIFACT_MULTIREGION_ATTEMPTS='many'",
+                  "Set CODEARTIFACT_MULTIREGION_ATTEMPTS to a positive whole number"],
         {"CODEARTIFACT_MULTIREGION_ATTEMPTS": "many"}),
     "--concurrency not a number": (_args("--concurrency", "lots"),
-                                   ["--concurrency", "invalid int value"], {}),
+                                   ["--concurrency", "is not a whole number", "from 1 to 64"], {}),
 }
 
 

@@ -17,7 +17,7 @@ import time
 import pytest
 
 from codeartifact_multiregion.errors import ResolveError
-from codeartifact_multiregion.index import RetryPolicy
+from codeartifact_multiregion.retry import RetryPolicy
 from tests.faults.helpers import FAST, cli, cli_env, extra_wheels, publish
 from tests.faults.proxy import DELAY, DROP_RESPONSE, GARBLE, PASS, RESET, STALL, STATUS, Rule
 from tests.helpers import sha256s

@@ -15,8 +15,8 @@ import pytest
 
 from codeartifact_multiregion.aws import TOKEN_REQUESTS_PER_SECOND, Resolver
 from codeartifact_multiregion.config import load_config
-from codeartifact_multiregion.index import RateLimiter, RetryPolicy
-from codeartifact_multiregion.replicate import Syncer
+from codeartifact_multiregion.retry import RateLimiter, RetryPolicy
+from codeartifact_multiregion.sync import Syncer
 from tests.faults.helpers import extra_wheels, publish
 from tests.faults.proxy import FaultProxy
 from tests.helpers import sha256s

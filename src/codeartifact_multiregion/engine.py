@@ -1,0 +1,216 @@
+"""The steps publish and sync share: sessions, events, uploads, verify, origin controls.
+
+``publish`` sends a release's files and ``sync`` copies files between regions, but both
+end the same way for every file in every region: upload it with retries (one file's
+surprise never stops the others), read the index again until it lists the file with its
+sha256, and set the origin controls where asked. Keeping those steps here, once, is what
+keeps the two commands from drifting apart.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TypeVar
+
+from .artifacts import Artifact
+from .aws import Endpoint, Resolver, put_origin_block
+from .config import Config
+from .errors import CodeArtifactError, IndexReadError, Interrupted
+from .index import Index
+from .report import FAILED, IDENTICAL, UPLOADED, FileResult, Outcome, TargetReport
+from .retry import STOP, RetryPolicy
+from .secrets import redact
+from .text import printable
+from .transport import abort_all
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class Event:
+    """A step of a run, for hosts to render; ``kind`` says which step.
+
+    Every text field is redacted and printable by construction (see ``Emitter``), so a
+    host may print it as it is (escaping only its own markup).
+    """
+
+    kind: str  # resolved | planned | start | retry | done | verified | origin | target-failed
+    region: str | None = None
+    filename: str | None = None
+    outcome: Outcome | None = None
+    message: str = ""
+    attempt: int = 0
+    bytes: int = 0
+    elapsed_s: float = 0.0
+
+
+EventSink = Callable[[Event], None]
+
+
+class Emitter:
+    """Serializes events from worker threads so no host renderer needs a lock."""
+
+    def __init__(self, sink: EventSink | None) -> None:
+        self._sink = sink
+        self._lock = threading.Lock()
+
+    def __call__(self, kind: str, *, region: str | None = None, filename: str | None = None,
+                 outcome: Outcome | None = None, message: str = "", attempt: int = 0,
+                 bytes: int = 0, elapsed_s: float = 0.0) -> None:
+        if self._sink is None:
+            return
+        event = Event(kind, region=region,
+                      filename=None if filename is None else printable(filename),
+                      outcome=outcome, message=printable(redact(message)), attempt=attempt,
+                      bytes=bytes, elapsed_s=elapsed_s)
+        with self._lock:
+            self._sink(event)
+
+
+def parallel(func: Callable[[T], R], items: Sequence[T], workers: int) -> list[R]:
+    """Map ``func`` over ``items`` with up to ``workers`` threads, keeping order.
+
+    On an interrupt (in the main thread) nothing new starts, waits end and requests in
+    flight are cut off, so the run stops in a moment instead of finishing its uploads.
+    """
+    if not items:
+        return []
+    if len(items) == 1 or workers <= 1:
+        return [func(item) for item in items]
+    pool = ThreadPoolExecutor(max_workers=min(workers, len(items)))
+    try:
+        results = list(pool.map(func, items))
+    except (KeyboardInterrupt, Interrupted):
+        stop()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+    return results
+
+
+def stop() -> None:
+    """Stop the run: no new request starts, sleeps end, requests in flight are cut off."""
+    STOP.set()
+    abort_all()
+
+
+class Session:
+    """The resolved targets of one run, each with its index; closes them on exit."""
+
+    def __init__(self, config: Config, endpoints: list[Endpoint], policy: RetryPolicy,
+                 resolver: Resolver) -> None:
+        self.config = config
+        self.resolver = resolver
+        self.indexes = [Index(e, policy, pool_size=config.concurrency) for e in endpoints]
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for index in self.indexes:
+            index.close()
+
+
+def open_session(config: Config, *, policy: RetryPolicy | None = None,
+                 resolver: Resolver | None = None, emit: Emitter | None = None) -> Session:
+    """Resolve every target (in parallel; all or nothing) and open its index."""
+    STOP.clear()
+    policy = policy or RetryPolicy.from_env()  # a bad override is a usage error: before AWS
+    resolver = resolver or Resolver(config.token_duration, policy)
+    endpoints = resolver.resolve_all(config.targets)
+    for endpoint in endpoints:
+        if emit:
+            emit("resolved", region=endpoint.region, message=endpoint.url)
+    return Session(config, endpoints, policy, resolver)
+
+
+def target_report(endpoint: Endpoint) -> TargetReport:
+    target = endpoint.target
+    return TargetReport(region=target.region, domain=target.domain,
+                        domain_owner=endpoint.domain_owner, repository=target.repository)
+
+
+def upload(index: Index, artifact: Artifact, result: FileResult, emit: Emitter) -> None:
+    """Upload one file to one region and record the outcome in ``result``.
+
+    Whatever goes wrong is this file's failure in this region alone: an exception is
+    recorded, never raised, so the other files and regions carry on.
+    """
+    emit("start", region=index.region, filename=artifact.filename, bytes=artifact.size)
+    started = time.monotonic()
+
+    def on_retry(attempt: int, problem: str) -> None:
+        emit("retry", region=index.region, filename=artifact.filename, attempt=attempt,
+             message=problem)
+
+    try:
+        outcome = index.upload(artifact, on_retry=on_retry)
+    except Exception as exc:
+        detail = str(exc) if isinstance(exc, CodeArtifactError) else f"{type(exc).__name__}: {exc}"
+        result.outcome, result.error = FAILED, redact(detail)
+    else:
+        result.outcome, result.attempts, result.error = (outcome.outcome, outcome.attempts,
+                                                         outcome.error)
+    result.bytes = artifact.size
+    result.elapsed_s = time.monotonic() - started
+    emit("done", region=index.region, filename=artifact.filename, outcome=result.outcome,
+         attempt=result.attempts, elapsed_s=result.elapsed_s, bytes=artifact.size,
+         message=result.error or (f"from {result.source_region}" if result.source_region
+                                  else ""))
+
+
+def verify(index: Index, report: TargetReport, project: str, emit: Emitter) -> None:
+    """Every uploaded or identical file of ``report`` must be listed with its sha256.
+
+    A repository may list a fresh upload a moment late, so a missing file is looked for
+    again with backoff before it counts as failed; a wrong sha256 is final.
+    """
+    if report.error:
+        return
+    checked = [r for r in report.files if r.outcome in (UPLOADED, IDENTICAL)]
+    if not checked:
+        return
+    names = [r.filename for r in checked]
+    policy = index.policy
+    for attempt in range(1, policy.attempts + 1):
+        try:
+            listed = index.hashes(project, names)
+        except IndexReadError as exc:
+            report.error = f"could not verify: {exc}"
+            emit("target-failed", region=index.region, message=report.error)
+            return
+        if all(name in listed for name in names) or attempt == policy.attempts:
+            break
+        index.sleep(policy.delay(attempt))
+    for result in checked:
+        found = listed.get(result.filename)
+        if found != result.sha256:
+            result.outcome = FAILED
+            result.error = ("not in the index after upload" if found is None else
+                            f"the index lists sha256 {found[:12]}… after upload")
+    emit("verified", region=index.region, outcome=None if report.ok else FAILED,
+         message="ok" if report.ok else "")
+
+
+def block_upstream(session: Session, index: Index, report: TargetReport, project: str,
+                   emit: Emitter) -> None:
+    """Allow publishing, block upstream versions (the dependency-confusion guard).
+
+    Set only where the region is complete and holds the package, so a failed run never
+    leaves a guard on a package that is not there.
+    """
+    if not report.ok or not report.files:
+        return
+    try:
+        report.origin = put_origin_block(index.endpoint, session.resolver, project)
+    except CodeArtifactError as exc:
+        report.error = f"origin controls not set: {exc}"
+    emit("origin", region=index.region, message=report.error or "publish=ALLOW, upstream=BLOCK")

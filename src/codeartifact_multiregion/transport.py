@@ -1,0 +1,238 @@
+"""HTTP to one repository: credentials only to its origin, a deadline on every request.
+
+An index is a remote party. It chooses the links we follow, the redirects we get and
+how fast it answers, so this module, not its callers, enforces what it may make us do:
+
+- the token goes only to the origin (scheme, host, port) of the repository endpoint
+  CodeArtifact returned; a request or a redirect hop anywhere else carries no
+  credentials, and redirects are followed here, hop by hop, never by requests itself;
+- every request ends by its deadline, however slowly the server trickles bytes (the
+  read timeout restarts with each byte): a watchdog shuts the socket down;
+- bodies are read with a size cap, so a huge page or file cannot fill memory or disk.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+from . import __version__
+from .retry import RetryPolicy, check_stop
+
+CHUNK = 1 << 20
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 5
+USER_AGENT = f"codeartifact-multiregion/{__version__}"
+
+Origin = tuple[str, str, int]
+
+
+class DeadlineExceeded(requests.Timeout):
+    """The request as a whole took longer than the policy's deadline."""
+
+
+class BodyTooLarge(requests.RequestException):
+    """A response body exceeded what this request may read."""
+
+
+class RedirectRefused(requests.RequestException):
+    """A redirect went to a scheme we do not follow, or there were too many."""
+
+
+def origin_of(url: str) -> Origin:
+    """(scheme, host, port) with the scheme's default port filled in."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    port = parts.port or (443 if scheme == "https" else 80)
+    return scheme, (parts.hostname or "").lower(), port
+
+
+# --- the watchdog --------------------------------------------------------------------
+
+_current = threading.local()
+# Every request in flight, so a stop can end them all at once.
+_active: set[_Watch] = set()
+_active_lock = threading.Lock()
+
+
+def abort_all() -> None:
+    """Shut down the sockets of every request in flight (on SIGINT/SIGTERM)."""
+    with _active_lock:
+        watches = list(_active)
+    for watch in watches:
+        watch.fire()
+
+
+class _Watch:
+    """Shuts down the sockets of one request when its deadline passes."""
+
+    def __init__(self, seconds: float) -> None:
+        self.expired = False
+        self._conns: list[HTTPConnection] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self.fire)
+        self._timer.daemon = True
+
+    def add(self, conn: HTTPConnection) -> None:
+        with self._lock:
+            self._conns.append(conn)
+            expired = self.expired
+        if expired:
+            _shutdown(conn)
+
+    def fire(self) -> None:
+        with self._lock:
+            self.expired = True
+            conns = list(self._conns)
+        for conn in conns:
+            _shutdown(conn)
+
+    def __enter__(self) -> _Watch:
+        with _active_lock:
+            _active.add(self)
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+        with _active_lock:
+            _active.discard(self)
+
+
+def _shutdown(conn: HTTPConnection) -> None:
+    sock = getattr(conn, "sock", None)
+    if sock is not None:
+        with suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+def _watched(cls: type[HTTPConnection]) -> type[HTTPConnection]:
+    """A connection class that tells the current request's watchdog about itself."""
+
+    class Watched(cls):  # type: ignore[valid-type,misc]
+        def request(self, *args: Any, **kwargs: Any) -> Any:
+            watch = getattr(_current, "watch", None)
+            if watch is not None:
+                watch.add(self)
+            return super().request(*args, **kwargs)
+
+    Watched.__name__ = f"Watched{cls.__name__}"
+    return Watched
+
+
+class _WatchedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _watched(HTTPConnection)
+
+
+class _WatchedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _watched(HTTPSConnection)  # type: ignore[assignment]
+
+
+class _Adapter(HTTPAdapter):
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _WatchedHTTPPool,
+                                                   "https": _WatchedHTTPSPool}
+
+
+# --- the transport -------------------------------------------------------------------
+
+
+class Transport:
+    """One keep-alive session to one repository, with its credentials kept to its origin."""
+
+    def __init__(self, base_url: str, auth: tuple[str, str], policy: RetryPolicy,
+                 pool_size: int = 8) -> None:
+        self.origin = origin_of(base_url)
+        self.auth = auth
+        self.policy = policy
+        self.session = requests.Session()
+        self.session.headers["User-Agent"] = USER_AGENT
+        adapter = _Adapter(max_retries=0, pool_connections=1, pool_maxsize=max(pool_size, 1))
+        for scheme in ("http://", "https://"):
+            self.session.mount(scheme, adapter)
+
+    def close(self) -> None:
+        self.session.close()
+
+    def trusted(self, url: str) -> bool:
+        """Whether ``url`` is on the repository's own origin (and may get the token)."""
+        return origin_of(url) == self.origin
+
+    @contextmanager
+    def open(self, method: str, url: str, *, data: Any = None,
+             headers: dict[str, str] | None = None) -> Iterator[requests.Response]:
+        """Send a request and yield its (streamed) response; the deadline covers the body.
+
+        GET redirects are followed here, each hop checked: credentials only on the
+        repository's origin, no https -> http downgrade, at most ``MAX_REDIRECTS`` hops.
+        """
+        check_stop()
+        started = time.monotonic()
+        with _Watch(self.policy.deadline) as watch:
+            _current.watch = watch
+            try:
+                response = self._follow(method, url, data, headers, watch)
+                try:
+                    yield response
+                finally:
+                    response.close()
+                if watch.expired:
+                    check_stop()
+                    raise DeadlineExceeded(self._overdue(started))
+            except requests.RequestException:
+                check_stop()  # a stop shut the socket: say so, not "connection reset"
+                if watch.expired:
+                    raise DeadlineExceeded(self._overdue(started)) from None
+                raise
+            finally:
+                _current.watch = None
+
+    def read(self, response: requests.Response, limit: int) -> bytes:
+        """The whole body, refusing one larger than ``limit`` bytes."""
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise BodyTooLarge(f"the answer is {int(declared)} bytes; at most {limit} are read")
+        body = bytearray()
+        for chunk in response.iter_content(CHUNK):
+            body += chunk
+            if len(body) > limit:
+                raise BodyTooLarge(f"the answer exceeds {limit} bytes")
+        return bytes(body)
+
+    def _follow(self, method: str, url: str, data: Any, headers: dict[str, str] | None,
+                watch: _Watch) -> requests.Response:
+        for _ in range(MAX_REDIRECTS + 1):
+            auth = self.auth if self.trusted(url) else None
+            response = self.session.request(
+                method, url, data=data, headers=headers, auth=auth, stream=True,
+                allow_redirects=False, timeout=self.policy.timeout)
+            if watch.expired:
+                response.close()
+                raise DeadlineExceeded("deadline passed")
+            location = response.headers.get("Location")
+            if method != "GET" or response.status_code not in REDIRECTS or not location:
+                return response
+            response.close()
+            target = urljoin(url, location)
+            scheme = urlsplit(target).scheme.lower()
+            if scheme not in ("http", "https") or (urlsplit(url).scheme == "https"
+                                                   and scheme == "http"):
+                raise RedirectRefused(f"refused a redirect to a {scheme or 'relative'}: URL")
+            url = target
+        raise RedirectRefused(f"more than {MAX_REDIRECTS} redirects")
+
+    def _overdue(self, started: float) -> str:
+        return (f"no complete answer within the {self.policy.deadline:g} s deadline "
+                f"({time.monotonic() - started:.1f} s); set CODEARTIFACT_MULTIREGION_DEADLINE "
+                "to allow longer")

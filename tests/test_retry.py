@@ -1,0 +1,73 @@
+"""The retry policy's bounds and settings, and the rate limiter's guarantee, on a fake clock."""
+
+from __future__ import annotations
+
+import pytest
+
+from codeartifact_multiregion.errors import UsageError
+from codeartifact_multiregion.retry import RateLimiter, RetryPolicy
+
+
+def test_backoff_grows_with_jitter_and_stays_under_the_cap() -> None:
+    policy = RetryPolicy(backoff=0.5, backoff_max=4.0)
+    for attempt, ceiling in [(1, 0.5), (2, 1.0), (3, 2.0), (4, 4.0), (9, 4.0)]:
+        delays = [policy.delay(attempt) for _ in range(200)]
+        assert all(ceiling / 2 <= d <= ceiling for d in delays)
+        assert len(set(delays)) > 1, "jitter spreads retries of many clients"
+
+
+def test_retry_after_wins_but_is_capped() -> None:
+    policy = RetryPolicy(retry_after_max=30)
+    assert policy.delay(1, "7") == 7
+    assert policy.delay(1, "3600") == 30
+    assert 0.25 <= policy.delay(1, "Wed, 21 Oct 2015 07:28:00 GMT") <= 0.5
+
+
+def test_policy_from_env_reads_overrides_and_refuses_garbage() -> None:
+    policy = RetryPolicy.from_env({"CODEARTIFACT_MULTIREGION_ATTEMPTS": "3",
+                                   "CODEARTIFACT_MULTIREGION_READ_TIMEOUT": "2.5"})
+    assert (policy.attempts, policy.timeout) == (3, (10.0, 2.5))
+    with pytest.raises(UsageError, match="CODEARTIFACT_MULTIREGION_ATTEMPTS='x' is not a number"):
+        RetryPolicy.from_env({"CODEARTIFACT_MULTIREGION_ATTEMPTS": "x"})
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "inf", "-inf", "", "1e999"])
+@pytest.mark.parametrize("var", ["CODEARTIFACT_MULTIREGION_ATTEMPTS",
+                                 "CODEARTIFACT_MULTIREGION_READ_TIMEOUT",
+                                 "CODEARTIFACT_MULTIREGION_DEADLINE"])
+def test_every_setting_must_be_positive_and_finite(var: str, value: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        RetryPolicy.from_env({var: value})
+    message = str(caught.value)
+    assert message.startswith(f"{var}={value!r}") and f"Set {var} to a positive" in message
+
+
+def test_attempts_must_be_whole() -> None:
+    with pytest.raises(UsageError, match=r"ATTEMPTS='2\.5' is not a number"):
+        RetryPolicy.from_env({"CODEARTIFACT_MULTIREGION_ATTEMPTS": "2.5"})
+
+
+class FakeClock:
+    """Time that moves only when the limiter sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def test_rate_limiter_grants_at_most_limit_in_any_window() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(5, period=1.0, sleep=clock.sleep, clock=clock)
+    grants = [limiter.acquire() for _ in range(23)]
+    assert grants[:5] == [100.0] * 5, "the first window's worth goes at once"
+    for i, start in enumerate(grants):
+        inside = [g for g in grants if start <= g < start + 1.0]
+        assert len(inside) <= 5, (i, grants)
+    assert grants[-1] - grants[0] == pytest.approx(4.0), "23 grants at 5/s take four windows"
