@@ -25,7 +25,9 @@ files the way CodeArtifact documents them to act on a package manager:
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
+import os
 import re
 import shutil
 import threading
@@ -45,6 +47,7 @@ def pep503(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+@functools.lru_cache(maxsize=65536)
 def parse_filename(filename: str) -> tuple[str, str] | None:
     """(normalized package, version) of a wheel or sdist file name; None for anything else."""
     if filename.endswith(".whl"):
@@ -125,53 +128,71 @@ class PackageStore:
             self._hashes[key] = digest.hexdigest()
         return digest.hexdigest()
 
-    def _files(self, directory: Path) -> Iterable[tuple[str, str, Asset, float]]:
-        if not directory.is_dir():
+    def _entries(self, directory: Path, wanted: str | None
+                 ) -> Iterable[tuple[str, str, os.DirEntry[str]]]:
+        """(package, version, entry) per distribution file, narrowed to package ``wanted``.
+
+        Names are parsed before anything is stat'ed, so asking about one package of a
+        10,000-file repository stats only that package's files.
+        """
+        try:
+            entries = list(os.scandir(directory))
+        except FileNotFoundError:
             return
-        for path in directory.iterdir():
-            parsed = parse_filename(path.name)
-            if parsed is None:
+        for entry in entries:
+            parsed = parse_filename(entry.name)
+            if parsed is None or wanted not in (None, parsed[0]):
                 continue
             try:
-                stat = path.stat()
+                if entry.is_file():
+                    yield parsed[0], parsed[1], entry
             except FileNotFoundError:  # removed while we looked
                 continue
-            if not path.is_file():
-                continue
-            sha = self._sha256(path, stat.st_mtime_ns, stat.st_size)
-            yield parsed[0], parsed[1], Asset(path.name, stat.st_size, sha, path), stat.st_mtime
 
-    def all_versions(self) -> dict[tuple[str, str], Version]:
-        """Every existing version, keyed by (normalized package, version)."""
+    def _collect(self, wanted: str | None) -> dict[tuple[str, str], Version]:
         found: dict[tuple[str, str], Version] = {}
         with self._lock:
             marks = dict(self._marks)
         for directory in (self.live, self.held):
-            for package, version, asset, mtime in self._files(directory):
-                entry = found.get((package, version))
-                if entry is None:
+            for package, version, entry in self._entries(directory, wanted):
+                try:
+                    stat = entry.stat()
+                except FileNotFoundError:
+                    continue
+                path = directory / entry.name
+                asset = Asset(entry.name, stat.st_size,
+                              self._sha256(path, stat.st_mtime_ns, stat.st_size), path)
+                item = found.get((package, version))
+                if item is None:
                     mark = marks.get((package, version), _Mark())
-                    entry = found[(package, version)] = Version(
-                        package, version, mark.status, mark.origin, [], mtime)
-                entry.assets.append(asset)
-                entry.published = min(entry.published, mtime)
+                    item = found[(package, version)] = Version(
+                        package, version, mark.status, mark.origin, [], stat.st_mtime)
+                item.assets.append(asset)
+                item.published = min(item.published, stat.st_mtime)
         for key, mark in marks.items():
-            if mark.status == "Disposed" and key not in found:
+            if mark.status == "Disposed" and key not in found and wanted in (None, key[0]):
                 found[key] = Version(key[0], key[1], "Disposed", mark.origin, [], 0.0)
-        for entry in found.values():
-            entry.assets.sort(key=lambda a: a.name)
+        for item in found.values():
+            item.assets.sort(key=lambda a: a.name)
         return found
 
+    def all_versions(self) -> dict[tuple[str, str], Version]:
+        """Every existing version, keyed by (normalized package, version)."""
+        return self._collect(None)
+
     def packages(self) -> list[str]:
-        """Normalized names of every package with at least one version, sorted."""
-        return sorted({package for package, _ in self.all_versions()})
+        """Normalized names of every package with at least one version, sorted (no stat)."""
+        names = {package for directory in (self.live, self.held)
+                 for package, _, _ in self._entries(directory, None)}
+        with self._lock:
+            names |= {p for (p, _), m in self._marks.items() if m.status == "Disposed"}
+        return sorted(names)
 
     def versions(self, package: str) -> list[Version]:
-        wanted = pep503(package)
-        return [v for (p, _), v in self.all_versions().items() if p == wanted]
+        return list(self._collect(pep503(package)).values())
 
     def version(self, package: str, version: str) -> Version | None:
-        return self.all_versions().get((pep503(package), version))
+        return self._collect(pep503(package)).get((pep503(package), version))
 
     # test controls and status changes ------------------------------------------
 
@@ -188,7 +209,7 @@ class PackageStore:
             raise ValueError(f"unknown origin type {origin!r}; one of {ORIGIN_TYPES}")
         key = (pep503(package), version)
         with self._lock:
-            current = self.all_versions().get(key)
+            current = self._collect(key[0]).get(key)
             if current is None:
                 raise KeyError(f"{package} {version} has no files in {self.live}")
             mark = self._marks.setdefault(key, _Mark(current.status, current.origin))

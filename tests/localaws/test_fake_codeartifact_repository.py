@@ -376,3 +376,37 @@ def test_events_have_the_documented_shape(regions: LocalAWS,
     regions.regions["us-east-1"].set_version("alpha", "2.0", status="Archived")
     assert regions.version_event("us-east-1", "alpha", "2.0")["detail"][
         "packageVersionState"] == "Archived"
+
+
+def test_hash_cache_sees_a_file_rewritten_in_place(regions: LocalAWS, tmp_path: Path) -> None:
+    """Cached by (path, mtime, size): bytes changed behind the index's back are rehashed."""
+    region = regions.regions["eu-west-1"]
+    wheel = make_wheel(tmp_path / "a", "tampered", "1.0", payload_bytes=1000, seed=1)
+    twine_upload(region, [wheel])
+    ca = Raw("eu-west-1").client
+    query = {**PYPI, "package": "tampered", "packageVersion": "1.0"}
+
+    def listed() -> tuple[str, str]:
+        answer = ca.list_package_version_assets(**query)
+        return answer["assets"][0]["hashes"]["SHA-256"], answer["versionRevision"]
+
+    before = listed()
+    assert before[0] == sha256(wheel)
+    other = make_wheel(tmp_path / "b", "tampered", "1.0", payload_bytes=1000, seed=2)
+    stored = region.packages / wheel.name
+    stored.write_bytes(other.read_bytes())  # same name and size, other bytes
+    stamp = stored.stat().st_mtime + 5
+    os.utime(stored, (stamp, stamp))
+    after = listed()
+    assert after[0] == sha256(other) and after[1] != before[1]
+
+
+def test_only_distribution_file_names_make_versions(regions: LocalAWS, tmp_path: Path) -> None:
+    region = regions.regions["ap-southeast-2"]
+    for junk in ("notes.txt", "no_version.whl", "x.tar.gz.part", "-1.0.tar.gz"):
+        (region.packages / junk).write_bytes(b"junk")
+    (region.packages / "dir-1.0.tar.gz").mkdir()
+    make_sdist(region.packages, "Real_Name", "0.3")
+    names = [p["package"] for p in Raw("ap-southeast-2").client.list_packages(
+        **WHERE, maxResults=10)["packages"]]
+    assert names == ["real-name"]
