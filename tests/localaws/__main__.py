@@ -26,7 +26,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--owner", default=OWNER)
     serve.add_argument("--repository", default=REPOSITORY)
     serve.add_argument("--page-size", type=int, default=100,
-                       help="most items per List* page (default: %(default)s, as AWS)")
+                       help="most items per List* page (default: %(default)s)")
     serve.add_argument("--pyproject", metavar="DIR",
                        help="also write DIR/pyproject.toml targeting these regions")
     args = parser.parse_args(argv)
