@@ -25,6 +25,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--domain", default=DOMAIN)
     serve.add_argument("--owner", default=OWNER)
     serve.add_argument("--repository", default=REPOSITORY)
+    serve.add_argument("--page-size", type=int, default=100,
+                       help="most items per List* page (default: %(default)s)")
     serve.add_argument("--pyproject", metavar="DIR",
                        help="also write DIR/pyproject.toml targeting these regions")
     args = parser.parse_args(argv)
@@ -32,7 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with LocalAWS(names, domain=args.domain, owner=args.owner,
-                  repository=args.repository) as aws:
+                  repository=args.repository, page_size=args.page_size) as aws:
         for key, value in aws.env().items():
             print(f"export {key}={shlex.quote(value)}")
         print("unset AWS_PROFILE")

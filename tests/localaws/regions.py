@@ -30,7 +30,9 @@ from typing import Any
 
 import requests
 
-from .fake_codeartifact import FakeCodeArtifact, RegionSpec
+from .events import package_version_state_change
+from .fake_codeartifact import DEFAULT_PAGE_SIZE, FakeCodeArtifact, RegionSpec
+from .repository import PackageStore, Version
 
 DEFAULT_REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-2")
 DOMAIN, OWNER, REPOSITORY = "acme", "111122223333", "python"
@@ -68,7 +70,9 @@ class LocalRegion:
     """A real pypiserver on 127.0.0.1 standing in for one region's repository.
 
     Storage is a plain directory (``packages``) read on every request, so ``files()`` and
-    ``clear()`` act on exactly what the server serves.
+    ``clear()`` act on exactly what the server serves. ``store`` is the same directory as
+    CodeArtifact's API sees it (plus ``held``, where Archived versions' files wait);
+    ``set_version`` marks a version's status and origin for the fake's List* answers.
     """
 
     def __init__(self, name: str, root: Path, token: str | None = None) -> None:
@@ -76,6 +80,8 @@ class LocalRegion:
         self.root = root
         self.packages = root / "packages"
         self.packages.mkdir(parents=True, exist_ok=True)
+        self.held = root / "held"
+        self.store = PackageStore(self.packages, self.held)
         self.htpasswd = root / "htpasswd"
         self.log = root / "server.log"
         self.port = free_port()
@@ -198,8 +204,17 @@ class LocalRegion:
                 return True
         return False
 
+    def set_version(self, package: str, version: str, *, status: str | None = None,
+                    origin: str | None = None) -> Version:
+        """Mark a stored version's status (Published, Unlisted, Archived, Disposed, Deleted,
+        Unfinished) and/or origin type (INTERNAL, EXTERNAL, UNKNOWN), as CodeArtifact would
+        report them; files move as ``repository`` documents (Archived: out of the index).
+        KeyError if no file of that version is stored."""
+        return self.store.set_version(package, version, status=status, origin=origin)
+
     def clear(self) -> None:
-        """Empty the repository (between tests)."""
+        """Empty the repository and forget status/origin marks (between tests)."""
+        self.store.clear()
         for path in self.packages.iterdir():
             if path.is_dir():
                 shutil.rmtree(path)
@@ -227,7 +242,8 @@ class LocalAWS:
     """
 
     def __init__(self, regions: Sequence[str] = DEFAULT_REGIONS, *, domain: str = DOMAIN,
-                 owner: str = OWNER, repository: str = REPOSITORY) -> None:
+                 owner: str = OWNER, repository: str = REPOSITORY,
+                 page_size: int | None = DEFAULT_PAGE_SIZE) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="localaws-"))
         self.domain, self.owner, self.repository = domain, owner, repository
         self.regions: dict[str, LocalRegion] = {
@@ -235,9 +251,10 @@ class LocalAWS:
         self.fake = FakeCodeArtifact({
             name: RegionSpec(domain, owner, {repository: region.url}, region.token,
                              on_token=region.set_token,
-                             has_package=lambda _repo, pkg, r=region: r.has_package(pkg))
+                             has_package=lambda _repo, pkg, r=region: r.has_package(pkg),
+                             stores={repository: region.store})
             for name, region in self.regions.items()
-        })
+        }, page_size=page_size)
         self._sts: Any = None
         self.sts_url = ""
         self.startup_seconds = 0.0
@@ -415,6 +432,23 @@ class LocalAWS:
     def rotate_token(self, region: str) -> str:
         """A new token for ``region``: the fake issues it and the index accepts only it."""
         return self.fake.rotate_token(region)
+
+    def version_event(self, region: str, package: str, version: str, **fields: Any
+                      ) -> dict[str, Any]:
+        """The EventBridge event CodeArtifact would send for ``package`` ``version`` as it is
+        now in ``region`` (state and revision from the store; a version with no files is
+        sent as Disposed). ``fields`` go to ``events.package_version_state_change``
+        (operation_type, assets_added, sequence_number, ...)."""
+        found = self.regions[region].store.version(package, version)
+        keys: dict[str, Any] = {
+            "region": region, "domain": self.domain, "domain_owner": self.owner,
+            "repository": self.repository, "package": found.package if found else package,
+            "version": version, "state": found.status if found else "Disposed",
+        }
+        if found is not None:
+            keys["revision"] = found.revision
+        keys.update(fields)
+        return package_version_state_change(**keys)
 
     def write_pyproject(self, project_dir: str | Path, regions: Sequence[str] | None = None,
                         *, name: str = "hello-internal", version: str = "1.0.0",

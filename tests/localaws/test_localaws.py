@@ -19,7 +19,8 @@ from twine.repository import Repository
 from tests.localaws.dists import make_sdist, make_wheel
 from tests.localaws.regions import LocalAWS
 
-NO_RETRY = Config(retries={"max_attempts": 1, "mode": "standard"})
+# total_max_attempts: "max_attempts" counts retries, so 1 would still mean two attempts.
+NO_RETRY = Config(retries={"total_max_attempts": 1, "mode": "standard"})
 
 
 def codeartifact(region: str) -> object:
