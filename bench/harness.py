@@ -39,6 +39,23 @@ TAGS = [f"cp3{minor}-cp3{minor}-{plat}" for minor in range(9, 14)
                      "macosx_11_0_arm64", "win_amd64")]
 
 
+UV = str(Path(PY).with_name("uv"))
+# The AWS CLI lives in a venv of its own: awscli pins an exact botocore, which must not
+# move the project's boto3/botocore (``aws_cli()`` creates it on first use).
+AWS_CLI_VENV = ROOT / "bench" / "results" / "awscli-venv"
+
+
+def aws_cli() -> str:
+    """The ``aws`` executable of the bench's AWS CLI venv (v1 from PyPI, pinned in
+    bench/requirements-awscli.txt), installed on first use."""
+    exe = AWS_CLI_VENV / "bin" / "aws"
+    if not exe.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(AWS_CLI_VENV)], check=True)
+        subprocess.run([str(AWS_CLI_VENV / "bin" / "pip"), "install", "-q", "-r",
+                        str(ROOT / "bench" / "requirements-awscli.txt")], check=True)
+    return str(exe)
+
+
 @dataclass
 class Run:
     wall: float
@@ -192,6 +209,46 @@ class World:
         runs = [self.twine(files, r) for r in regions]
         return Run(sum(r.wall for r in runs), max(r.maxrss_kb for r in runs), 0,
                    cpu_s=sum(r.cpu_s for r in runs))
+
+    def uv_argv(self, files: Sequence[Path], region: str) -> list[str]:
+        """``uv publish`` with the token handed over for free (as twine above)."""
+        return [UV, "publish", "--publish-url", self.urls[region], "--username", "aws",
+                "--password", self.aws.regions[region].token, "--no-progress", *map(str, files)]
+
+    def uv(self, files: Sequence[Path], region: str) -> Run:
+        return self.check(run(self.uv_argv(files, region), self.env), files, [region], "uv")
+
+    def uv_sequential(self, files: Sequence[Path], regions: Sequence[str]) -> Run:
+        """The three-line loop: ``for r in regions: uv publish --publish-url ... files``."""
+        runs = [self.uv(files, r) for r in regions]
+        return Run(sum(r.wall for r in runs), max(r.maxrss_kb for r in runs), 0,
+                   cpu_s=sum(r.cpu_s for r in runs))
+
+    def recipe(self, files: Sequence[Path], regions: Sequence[str]) -> Run:
+        """The documented recipe, region after region, every step a new process:
+        ``aws codeartifact get-authorization-token``, ``get-repository-endpoint``, then
+        ``twine upload`` with that token to that URL. The AWS CLI reaches the fake control
+        plane through AWS_ENDPOINT_URL_CODEARTIFACT, as our publisher does."""
+        aws = aws_cli()
+        total, rss, cpu = 0.0, 0, 0.0
+        for region in regions:
+            common = ["--domain", self.aws.domain, "--domain-owner", self.aws.owner,
+                      "--region", region, "--output", "text"]
+            token = run([aws, "codeartifact", "get-authorization-token", *common,
+                         "--query", "authorizationToken"], self.env)
+            url = run([aws, "codeartifact", "get-repository-endpoint", *common,
+                       "--repository", self.aws.repository, "--format", "pypi",
+                       "--query", "repositoryEndpoint"], self.env)
+            for step in (token, url):
+                if step.rc:
+                    raise RuntimeError(f"aws cli failed (rc {step.rc}):\n{step.out[-2000:]}")
+            argv = [PY, "-m", "twine", "upload", "--repository-url", url.out.strip(),
+                    "-u", "aws", "-p", token.out.strip(), "--disable-progress-bar",
+                    "--non-interactive", *map(str, files)]
+            upload = self.check(run(argv, self.env), files, [region], "recipe twine")
+            for step in (token, url, upload):
+                total, rss, cpu = total + step.wall, max(rss, step.maxrss_kb), cpu + step.cpu_s
+        return Run(total, rss, 0, cpu_s=cpu)
 
     def twine_parallel(self, files: Sequence[Path], regions: Sequence[str]) -> Run:
         result = run_parallel([self.twine_argv(files, r) for r in regions], self.env)

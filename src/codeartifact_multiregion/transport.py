@@ -130,11 +130,40 @@ def _watched(cls: type[HTTPConnection]) -> type[HTTPConnection]:
     return Watched
 
 
-class _WatchedHTTPPool(HTTPConnectionPool):
+class _Warm:
+    """Pool mixin: open connections ahead of the first request (a TCP/TLS handshake each).
+
+    A connection is taken from the pool, connected and put back, so the request that
+    needs it finds it open. Nothing is sent on it, so no credentials travel; a failed
+    connect is dropped silently and the request connects (and reports) as usual.
+    """
+
+    def warm(self, count: int, connect_timeout: float) -> list[threading.Thread]:
+        pool: Any = self
+        conns = [pool._get_conn() for _ in range(count)]
+
+        def connect(conn: Any) -> None:
+            try:
+                if getattr(conn, "sock", None) is None:
+                    conn.timeout = connect_timeout
+                    conn.connect()
+            except Exception:
+                conn.close()
+            finally:
+                pool._put_conn(conn)
+
+        threads = [threading.Thread(target=connect, args=(conn,), daemon=True,
+                                    name="warm-connection") for conn in conns]
+        for thread in threads:
+            thread.start()
+        return threads
+
+
+class _WatchedHTTPPool(_Warm, HTTPConnectionPool):
     ConnectionCls = _watched(HTTPConnection)
 
 
-class _WatchedHTTPSPool(HTTPSConnectionPool):
+class _WatchedHTTPSPool(_Warm, HTTPSConnectionPool):
     ConnectionCls = _watched(HTTPSConnection)  # type: ignore[assignment]
 
 
@@ -153,6 +182,7 @@ class Transport:
 
     def __init__(self, base_url: str, auth: tuple[str, str], policy: RetryPolicy,
                  pool_size: int = 8) -> None:
+        self.base_url = base_url
         self.origin = origin_of(base_url)
         self.auth = auth
         self.policy = policy
@@ -164,6 +194,29 @@ class Transport:
 
     def close(self) -> None:
         self.session.close()
+
+    def warm(self, count: int) -> list[threading.Thread]:
+        """Start opening ``count`` connections to the repository in the background.
+
+        Each costs a round trip (more with TLS) that would otherwise come before a
+        request's first byte; warmed while the plan read is in flight, parallel uploads
+        all start on open connections. The pool is the one requests itself will use
+        (same TLS settings, found through the adapter's public API); no request is sent.
+        """
+        if count <= 0:
+            return []
+        request = requests.Request("GET", self.base_url).prepare()
+        settings = self.session.merge_environment_settings(self.base_url, {}, None, None, None)
+        if requests.utils.select_proxy(self.base_url, settings["proxies"]):
+            return []  # through a proxy: connect only the way requests will
+        adapter = self.session.get_adapter(self.base_url)
+        if not isinstance(adapter, _Adapter):
+            return []
+        pool = adapter.get_connection_with_tls_context(request, settings["verify"],
+                                                       cert=settings["cert"])
+        if not isinstance(pool, _Warm):
+            return []  # a proxy's pool: leave it to requests
+        return pool.warm(count, self.policy.connect_timeout)
 
     def trusted(self, url: str) -> bool:
         """Whether ``url`` is on the repository's own origin (and may get the token)."""
