@@ -11,21 +11,21 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypeVar
 
 from .artifacts import Artifact
 from .aws import Endpoint, Resolver, put_origin_block
-from .config import Config
+from .config import Config, Target
 from .errors import CodeArtifactError, IndexReadError, Interrupted
 from .index import Index
 from .report import FAILED, IDENTICAL, UPLOADED, FileResult, Outcome, TargetReport
 from .retry import STOP, RetryPolicy
 from .secrets import redact
 from .text import printable
-from .transport import abort_all
+from .transport import Transport, abort_all
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -106,10 +106,13 @@ class Session:
     """The resolved targets of one run, each with its index; closes them on exit."""
 
     def __init__(self, config: Config, endpoints: list[Endpoint], policy: RetryPolicy,
-                 resolver: Resolver) -> None:
+                 resolver: Resolver, transports: Mapping[Target, Transport] | None = None
+                 ) -> None:
         self.config = config
         self.resolver = resolver
-        self.indexes = [Index(e, policy, pool_size=config.concurrency) for e in endpoints]
+        transports = transports or {}
+        self.indexes = [Index(e, policy, pool_size=config.concurrency,
+                              transport=transports.get(e.target)) for e in endpoints]
 
     def __enter__(self) -> Session:
         return self
@@ -120,16 +123,55 @@ class Session:
 
 
 def open_session(config: Config, *, policy: RetryPolicy | None = None,
-                 resolver: Resolver | None = None, emit: Emitter | None = None) -> Session:
-    """Resolve every target (in parallel; all or nothing) and open its index."""
+                 resolver: Resolver | None = None, emit: Emitter | None = None,
+                 connections: int = 1) -> Session:
+    """Resolve every target (in parallel; all or nothing) and open its index.
+
+    ``connections`` per region are opened as soon as its URL is known, during the rest
+    of the resolve: as many as the run will have requests in flight at once.
+    """
     STOP.clear()
     policy = policy or RetryPolicy.from_env()  # a bad override is a usage error: before AWS
     resolver = resolver or Resolver(config.token_duration, policy)
-    endpoints = resolver.resolve_all(config.targets)
+    early = _EarlyTransports(policy, config.concurrency, connections)
+    try:
+        endpoints = resolver.resolve_all(config.targets, on_endpoint=early.open)
+    except BaseException:
+        early.close()
+        raise
     for endpoint in endpoints:
         if emit:
             emit("resolved", region=endpoint.region, message=endpoint.url)
-    return Session(config, endpoints, policy, resolver)
+    return Session(config, endpoints, policy, resolver, early.transports)
+
+
+class _EarlyTransports:
+    """Each region's transport, opened as soon as its repository URL is known.
+
+    The endpoint arrives while the token (and other regions) are still being fetched;
+    its first connection's handshake, a round trip to the region, overlaps that wait
+    instead of following it. Only a TCP (and TLS) handshake happens here: no request, no
+    credentials, and the URL has passed ``aws._endpoint_url``'s checks.
+    """
+
+    def __init__(self, policy: RetryPolicy, pool_size: int, connections: int) -> None:
+        self.policy = policy
+        self.pool_size = pool_size
+        self.connections = max(1, min(connections, pool_size))
+        self.transports: dict[Target, Transport] = {}
+        self._lock = threading.Lock()
+
+    def open(self, target: Target, url: str) -> None:
+        transport = Transport(url, ("aws", ""), self.policy, self.pool_size)
+        with self._lock:
+            self.transports[target] = transport
+        transport.warm(self.connections)
+
+    def close(self) -> None:
+        with self._lock:
+            transports = list(self.transports.values())
+        for transport in transports:
+            transport.close()
 
 
 def target_report(endpoint: Endpoint) -> TargetReport:

@@ -120,11 +120,20 @@ class Index:
         policy: RetryPolicy | None = None,
         pool_size: int = 8,
         sleep: Sleep = interruptible_sleep,
+        transport: Transport | None = None,
     ) -> None:
         self.endpoint = endpoint
         self.policy = policy or RetryPolicy()
         self.sleep = sleep
-        self.transport = Transport(endpoint.url, ("aws", endpoint.token), self.policy, pool_size)
+        # ``transport``: one opened for this endpoint's URL before its token came (its
+        # connections warmed meanwhile); it gets the token here.
+        if transport is not None and transport.base_url != endpoint.url:
+            transport.close()  # for another URL: its origin must never get this token
+            transport = None
+        if transport is None:
+            transport = Transport(endpoint.url, ("aws", ""), self.policy, pool_size)
+        transport.auth = ("aws", endpoint.token)
+        self.transport = transport
         self._auth_lock = threading.Lock()
         self._token_generation = 0
         self._refreshed = False

@@ -58,20 +58,17 @@ class Publisher:
             self.emit("planned", filename=artifact.filename, bytes=artifact.size,
                       message=artifact.sha256)
         report = Report(project=project, version=version, dry_run=dry_run)
+        # Connections each region's uploads want at once, opened while resolving.
+        connections = 1 if dry_run else min(self.config.concurrency, len(artifacts))
         with open_session(self.config, policy=self.policy, resolver=self.resolver,
-                          emit=self.emit) as session:
+                          emit=self.emit, connections=connections) as session:
 
             if not dry_run:
                 _preload_upload_modules()
-            # Connections the uploads will want at once beyond the one the plan read opens.
-            extra = 0 if dry_run else min(self.config.concurrency, len(artifacts)) - 1
 
             def pipeline(index: Index) -> TargetReport:
                 # Preflight is over; from here each region goes plan -> upload -> verify on
                 # its own, so the slowest region sets the wall time and delays no other.
-                # The upload connections open during the plan read: one round trip saved
-                # on every multi-file release (the verify reuses a warm one too).
-                index.transport.warm(extra)
                 target = self._plan(index, artifacts, dry_run)
                 if not dry_run:
                     self._execute(index, target, artifacts)

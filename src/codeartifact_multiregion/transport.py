@@ -30,6 +30,10 @@ from . import __version__
 from .retry import RetryPolicy, check_stop
 
 CHUNK = 1 << 20
+# An unread rest of an answer up to this size is read and dropped so its keep-alive
+# connection goes back to the pool (a 404 plan read of a new package, an error page);
+# a larger or unsized rest closes the connection, as before.
+DRAIN_LIMIT = 64 << 10
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 5
 USER_AGENT = f"codeartifact-multiregion/{__version__}"
@@ -109,6 +113,22 @@ class _Watch:
             _active.discard(self)
 
 
+def _release(response: requests.Response) -> None:
+    """Close ``response``, keeping its connection open for the next request if cheap.
+
+    urllib3 returns a connection to the pool only once its answer is read to the end;
+    closing an answer with body left unread closes the connection, and the next request
+    pays a new handshake (a round trip). Runs inside the request's watchdog, so a
+    trickling server cannot hold it past the deadline.
+    """
+    declared = response.headers.get("Content-Length", "")
+    raw = response.raw
+    if declared.isdigit() and int(declared) <= DRAIN_LIMIT and raw is not None:
+        with suppress(Exception):
+            raw.drain_conn()
+    response.close()
+
+
 def _shutdown(conn: HTTPConnection) -> None:
     sock = getattr(conn, "sock", None)
     if sock is not None:
@@ -183,6 +203,7 @@ class Transport:
     def __init__(self, base_url: str, auth: tuple[str, str], policy: RetryPolicy,
                  pool_size: int = 8) -> None:
         self.base_url = base_url
+        self._warming: list[threading.Thread] = []
         self.origin = origin_of(base_url)
         self.auth = auth
         self.policy = policy
@@ -216,7 +237,21 @@ class Transport:
                                                        cert=settings["cert"])
         if not isinstance(pool, _Warm):
             return []  # a proxy's pool: leave it to requests
-        return pool.warm(count, self.policy.connect_timeout)
+        threads = pool.warm(count, self.policy.connect_timeout)
+        self._warming += threads
+        return threads
+
+    def _await_warm(self) -> None:
+        """Let a handshake already under way finish rather than start another beside it.
+
+        A warming connection is out of the pool until it is open, so a request starting
+        meanwhile would open a new one and pay a whole round trip; joining the warm-up
+        costs at most what is left of its. Bounded by the connect timeout; a failed
+        warm-up leaves the request to connect (and report) as usual.
+        """
+        while self._warming:
+            thread = self._warming.pop()
+            thread.join(self.policy.connect_timeout)
 
     def trusted(self, url: str) -> bool:
         """Whether ``url`` is on the repository's own origin (and may get the token)."""
@@ -232,6 +267,7 @@ class Transport:
         """
         check_stop()
         started = time.monotonic()
+        self._await_warm()
         with _Watch(self.policy.deadline) as watch:
             _current.watch = watch
             try:
@@ -239,7 +275,7 @@ class Transport:
                 try:
                     yield response
                 finally:
-                    response.close()
+                    _release(response)
                 if watch.expired:
                     check_stop()
                     raise DeadlineExceeded(self._overdue(started))
