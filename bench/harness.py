@@ -198,8 +198,11 @@ class World:
                 "-p", self.aws.regions[region].token, "--disable-progress-bar",
                 "--non-interactive", *map(str, files)]
 
-    def ours(self, files: Sequence[Path], regions: Sequence[str]) -> Run:
-        return self.check(run(self.ours_argv(files, regions), self.env), files, regions, "ours")
+    def ours(self, files: Sequence[Path], regions: Sequence[str], src: Path | None = None
+             ) -> Run:
+        """Our publisher; ``src``: another checkout's ``src/`` (a before/after in one run)."""
+        env = self.env if src is None else {**self.env, "PYTHONPATH": str(src)}
+        return self.check(run(self.ours_argv(files, regions), env), files, regions, "ours")
 
     def twine(self, files: Sequence[Path], region: str) -> Run:
         return self.check(run(self.twine_argv(files, region), self.env), files, [region],

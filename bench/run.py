@@ -63,8 +63,8 @@ def log(msg: str) -> None:
 
 # case 1 ---------------------------------------------------------------------
 
-def case_compare(world: World, versions: Versions, rounds: int, sizes: dict[str, int]
-                 ) -> dict[str, dict[str, dict[str, float]]]:
+def case_compare(world: World, versions: Versions, rounds: int, sizes: dict[str, int],
+                 baseline: Path | None = None) -> dict[str, dict[str, dict[str, float]]]:
     regions = world.regions[:3]
     slowest = max(regions, key=world.rtt)
     methods: dict[str, Callable[[list[Path]], Run]] = {
@@ -76,6 +76,8 @@ def case_compare(world: World, versions: Versions, rounds: int, sizes: dict[str,
         "uv x3 seq": lambda f: world.uv_sequential(f, regions),
         "recipe x3 seq": lambda f: world.recipe(f, regions),
     }
+    if baseline is not None:  # the publisher of another checkout, in the same rounds
+        methods["ours before"] = lambda f: world.ours(f, regions, src=baseline)
     out: dict[str, dict[str, dict[str, float]]] = {}
     for label, payload in sizes.items():
         times: dict[str, list[float]] = defaultdict(list)
@@ -237,6 +239,15 @@ def render(results: dict, args: argparse.Namespace) -> str:
             cells = [f"{r[k]['median_s']:.2f} s (ours {ours / r[k]['median_s']:.2f}x)"
                      for k in ("uv slowest", "uv x3 seq", "recipe x3 seq")]
             lines.append(f"| {label} | {ours:.2f} s | " + " | ".join(cells) + " |")
+        if any("ours before" in r for r in results["compare"].values()):
+            lines += ["", f"Before/after in the same rounds (before: `{args.baseline_src}`):",
+                      "", "| case | ours before | ours now | now / before | CPU s before / now |",
+                      "|---|---|---|---|---|"]
+            for label, r in results["compare"].items():
+                b, n = r["ours before"], r["ours x3"]
+                lines.append(f"| {label} | {b['median_s']:.2f} s | {n['median_s']:.2f} s | "
+                             f"{n['median_s'] / b['median_s']:.2f}x | {b['cpu_s']:.2f} / "
+                             f"{n['cpu_s']:.2f} |")
         lines += ["", "Beside them, twine (token for free):", "",
                   "| case | twine slowest | twine x3 seq | twine x3 par | ours / twine slowest "
                   "| peak RSS ours / twine | CPU s ours / uv x3 / twine x3 |",
@@ -332,6 +343,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="links for case 3 (memory does not depend on it; time does)")
     parser.add_argument("--no-readme", action="store_true", help="do not update bench/README.md")
     parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--baseline-src", type=Path, default=None, metavar="DIR",
+                        help="also run the publisher of another checkout's src/ in case 1 "
+                        "(a before/after in the same interleaved rounds)")
     args = parser.parse_args(argv)
     q = args.quick
     args.rounds = args.rounds or (1 if q else 5)
@@ -353,10 +367,10 @@ def main(argv: list[str] | None = None) -> int:
             if "1" in cases:
                 log("case 1: 3 regions vs twine")
                 results["compare"] = case_compare(world, versions, args.rounds,
-                                                  {"tiny wheel + sdist": 0})
+                                                  {"tiny wheel + sdist": 0}, args.baseline_src)
                 results["compare"].update(case_compare(
                     world, versions, args.large_rounds,
-                    {f"{large / MIB:g} MiB wheel + sdist": large}))
+                    {f"{large / MIB:g} MiB wheel + sdist": large}, args.baseline_src))
             if "2" in cases:
                 log("case 2: scale")
                 results["scale"] = case_scale(
