@@ -1,6 +1,6 @@
 """Poetry loads this module on every command: it must stay trivial and import nothing heavy.
 
-The command class (cleo options, the core, boto3, twine) is imported only when
+The command class (cleo options, the core, botocore, twine) is imported only when
 ``publish-multiregion`` actually runs, through a lazy command-loader factory.
 """
 
