@@ -29,6 +29,7 @@ import requests
 from packaging.utils import canonicalize_name
 
 from .errors import IndexReadError
+from .multipart import MultipartBody
 from .names import filename_error as dist_filename_error
 from .report import CONFLICT, FAILED, IDENTICAL, UPLOADED, Outcome
 from .retry import RetryPolicy, Sleep, shared_limiter
@@ -316,12 +317,9 @@ class Index:
 
     def _post(self, artifact: Artifact) -> tuple[int, str, dict[str, str]]:
         """POST the file; returns (status, reason, {"text": description, "Retry-After": ...})."""
-        import requests_toolbelt
-
-        data: list[tuple[str, Any]] = list(upload_form(artifact.package))
         with open(artifact.path, "rb") as fh:
-            data.append(("content", (artifact.filename, fh, "application/octet-stream")))
-            encoder = requests_toolbelt.MultipartEncoder(data)
+            encoder = MultipartBody(upload_form(artifact.package), "content", artifact.filename,
+                                    fh)
             with self.transport.open("POST", self.endpoint.url, data=encoder,
                                      headers={"Content-Type": encoder.content_type}) as response:
                 status = response.status_code

@@ -8,8 +8,6 @@ delays only itself and never stops the others.
 
 from __future__ import annotations
 
-import contextlib
-import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -63,9 +61,6 @@ class Publisher:
         with open_session(self.config, policy=self.policy, resolver=self.resolver,
                           emit=self.emit, connections=connections) as session:
 
-            if not dry_run:
-                _preload_upload_modules()
-
             def pipeline(index: Index) -> TargetReport:
                 # Preflight is over; from here each region goes plan -> upload -> verify on
                 # its own, so the slowest region sets the wall time and delays no other.
@@ -110,20 +105,6 @@ class Publisher:
         pending = [(a, r) for a, r in zip(artifacts, report.files) if r.outcome == PLANNED]
         parallel(lambda pair: upload(index, pair[0], pair[1], self.emit), pending,
                  self.config.concurrency)
-
-
-def _preload_upload_modules() -> None:
-    """Import what the first upload needs while the plan reads wait on the network.
-
-    The upload form's encoder (requests_toolbelt) is imported on first use; left to the
-    first upload thread, its import would sit between the plan read and the first byte.
-    """
-
-    def load() -> None:
-        with contextlib.suppress(ImportError):  # the upload reports a real failure itself
-            import requests_toolbelt  # noqa: F401
-
-    threading.Thread(target=load, daemon=True, name="preload-uploads").start()
 
 
 def _result(artifact: Artifact, outcome: Outcome, error: str | None = None) -> FileResult:
