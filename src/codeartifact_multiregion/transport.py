@@ -249,8 +249,11 @@ class Transport:
         costs at most what is left of its. Bounded by the connect timeout; a failed
         warm-up leaves the request to connect (and report) as usual.
         """
-        while self._warming:
-            thread = self._warming.pop()
+        while True:
+            try:
+                thread = self._warming.pop()  # atomic: requests in other threads pop too
+            except IndexError:
+                return
             thread.join(self.policy.connect_timeout)
 
     def trusted(self, url: str) -> bool:
