@@ -232,9 +232,11 @@ class Resolver:
         try:
             base = BotoSession(profile=target.profile)
             base.get_scoped_config()  # an unknown profile fails here, as boto3's did
-        except ProfileNotFound:
+        except ProfileNotFound as exc:
+            # botocore names the profile it looked for: the key's, or AWS_PROFILE's.
+            name = printable(str(exc.kwargs.get("profile") or target.profile))
             raise UsageError(
-                f"[tool.codeartifact] profile '{target.profile}' (region {target.region}) is not "
+                f"[tool.codeartifact] profile '{name}' (region {target.region}) is not "
                 "in your AWS config. Add the profile (`aws configure --profile NAME`) or fix "
                 "the key."
             ) from None
