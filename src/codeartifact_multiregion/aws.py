@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from . import __version__
@@ -63,6 +64,11 @@ class Endpoint:
     @property
     def simple_url(self) -> str:
         return self.url + "simple/"
+
+    @property
+    def expiration(self) -> datetime | None:
+        """When the current token expires (GetAuthorizationToken's ``expiration``), if known."""
+        return getattr(self._fetch_token, "expiration", None)
 
     def refresh_token(self) -> str:
         """Fetch a new token; used once when the index answers 401/403."""
@@ -124,6 +130,9 @@ class Resolver:
                 response = _call(target, "GetAuthorizationToken",
                                  client.get_authorization_token, **kwargs)
             token = response["authorizationToken"]
+            expiration = response.get("expiration")
+            fetch_token.expiration = (  # type: ignore[attr-defined]
+                expiration if isinstance(expiration, datetime) else None)
             register_secret(token)
             # As it travels in a Basic Authorization header, which servers may echo back.
             register_secret(base64.b64encode(f"aws:{token}".encode()).decode())

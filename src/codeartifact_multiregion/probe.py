@@ -1,0 +1,112 @@
+"""Measure each region's repository: one authenticated request, in parallel, with a deadline.
+
+A consumer asks "which region answers, and how fast?" before handing a URL to pip or
+uv, because uv does not move past an index that refuses or resets the connection. The
+measure is what the tool itself would meet first: an authenticated GET of the
+repository's simple index, timed to the response headers (the body is never read).
+
+The token goes only to the endpoint's own origin: redirects are not followed (a 3xx
+answer counts as an answer), and the request carries no credentials anywhere else.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any
+
+from .report import redact
+
+DEFAULT_TIMEOUT = 2.0
+# Answers that prove the repository is up and the token opens it. CodeArtifact serves no
+# root /simple/ listing (404), a local index does (200); both are a working region.
+_HEALTHY = frozenset({200, 204, 301, 302, 303, 307, 308, 404})
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One region's answer: its round trip in seconds, or why it is left out."""
+
+    region: str
+    round_trip_s: float | None
+    error: str | None = None
+
+    @property
+    def healthy(self) -> bool:
+        return self.error is None
+
+
+Fetch = Callable[[str, str, float], int]
+
+
+def http_status(url: str, token: str, timeout: float) -> int:
+    """The status of an authenticated GET of ``url``; headers only, no redirect followed."""
+    import requests
+
+    with requests.get(url, auth=("aws", token), timeout=(timeout, timeout), stream=True,
+                      allow_redirects=False, headers={"Accept": "text/html"}) as response:
+        return int(response.status_code)
+
+
+def probe(region: str, url: str, token: str, *, timeout: float = DEFAULT_TIMEOUT,
+          fetch: Fetch = http_status, clock: Callable[[], float] = time.monotonic) -> Probe:
+    """Time one request to ``url``; any failure becomes a reason a person can read."""
+    began = clock()
+    try:
+        status = fetch(url, token, timeout)
+    except Exception as exc:  # a down region shows itself in many shapes; all mean "skip it"
+        return Probe(region, None, _reason(exc))
+    elapsed = clock() - began
+    if status in (401, 403):
+        return Probe(region, elapsed, f"HTTP {status}: the token does not open the repository")
+    if status not in _HEALTHY:
+        return Probe(region, elapsed, f"HTTP {status}")
+    return Probe(region, elapsed)
+
+
+def probe_all(targets: Sequence[tuple[str, str, str]], *, timeout: float = DEFAULT_TIMEOUT,
+              fetch: Fetch = http_status, clock: Callable[[], float] = time.monotonic
+              ) -> dict[str, Probe]:
+    """Probe every (region, url, token) at once; a region past the deadline is a failure.
+
+    The overall deadline is twice the per-request timeout (connect, then headers), so a
+    region that trickles its answer cannot hold the others up.
+    """
+    if not targets:
+        return {}
+    results: dict[str, Probe] = {}
+    pool = ThreadPoolExecutor(max_workers=min(len(targets), 16))
+    try:
+        futures = {pool.submit(probe, region, url, token, timeout=timeout, fetch=fetch,
+                               clock=clock): region for region, url, token in targets}
+        done, _late = wait(futures, timeout=2 * timeout + 0.5)
+        for future, region in futures.items():
+            if future in done:
+                results[region] = future.result()
+            else:
+                results[region] = Probe(region, None, f"no answer within {2 * timeout:g}s")
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    return results
+
+
+def _reason(exc: BaseException) -> str:
+    """A short, token-free and printable reason: the exception's kind and its last cause."""
+    kind = _kind(exc)
+    detail = redact(str(exc))
+    if len(detail) > 200:
+        detail = detail[:200] + "..."
+    return printable(f"{kind}: {detail}" if detail else kind)
+
+
+def _kind(exc: BaseException) -> str:
+    names: dict[str, str] = {"ConnectTimeout": "connect timeout", "ReadTimeout": "read timeout",
+                             "SSLError": "TLS error", "ConnectionError": "connection failed"}
+    return names.get(type(exc).__name__, type(exc).__name__)
+
+
+def printable(text: Any) -> str:
+    """Text from outside, safe for a terminal or a log: control characters escaped."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
