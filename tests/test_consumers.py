@@ -24,6 +24,7 @@ from codeartifact_multiregion.consumers import (
     child_env,
     order,
     render,
+    run_child,
     run_with_failover,
     select,
     with_credentials,
@@ -153,6 +154,11 @@ def test_region_whose_control_plane_fails_is_left_out_not_fatal(regions, project
     assert [s.region for s in selection.used] == [SECOND, THIRD]
     warning = next(w for w in selection.warnings() if PRIMARY in w)
     assert "left out" in warning and "GetAuthorizationToken" in warning
+
+
+def test_region_flag_narrows_to_configured_regions(regions, project: Path) -> None:
+    selection = select(load_config(project, [THIRD]), "pip")
+    assert [s.region for s in selection.used] == [THIRD]
 
 
 def test_no_healthy_region_is_exit_1_naming_every_region(regions, project: Path) -> None:
@@ -302,6 +308,11 @@ def test_exec_exits_with_the_last_code_when_every_region_failed() -> None:
     code = run_with_failover(_three(), ["x"], io.StringIO(), runner=child, base_env={},
                              fetch=lambda *_: 503)
     assert (code, len(child.indexes)) == (7, 3)
+
+
+def test_a_command_that_cannot_start_is_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="command not found"):
+        run_child([str(tmp_path / "no-such-tool")], {})
 
 
 def test_exec_without_a_command_is_a_usage_error() -> None:

@@ -93,18 +93,38 @@ def probe_all(targets: Sequence[tuple[str, str, str]], *, timeout: float = DEFAU
 
 
 def _reason(exc: BaseException) -> str:
-    """A short, token-free and printable reason: the exception's kind and its last cause."""
+    """A short, token-free and printable reason: what failed, and the socket's own words."""
     kind = _kind(exc)
-    detail = redact(str(exc))
-    if len(detail) > 200:
-        detail = detail[:200] + "..."
-    return printable(f"{kind}: {detail}" if detail else kind)
+    root = _root_cause(exc)
+    detail = ""
+    if isinstance(root, OSError) and root.strerror:
+        detail = root.strerror.lower()
+    elif root is not exc:
+        detail = str(root)
+    detail = redact(detail)[:200]
+    return printable(f"{kind}: {detail}" if detail and detail != kind else kind)
 
 
 def _kind(exc: BaseException) -> str:
     names: dict[str, str] = {"ConnectTimeout": "connect timeout", "ReadTimeout": "read timeout",
                              "SSLError": "TLS error", "ConnectionError": "connection failed"}
     return names.get(type(exc).__name__, type(exc).__name__)
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    """The innermost error under requests' and urllib3's wrappers (``reason``, args, causes)."""
+    seen: set[int] = set()
+    current = exc
+    while id(current) not in seen and len(seen) < 10:
+        seen.add(id(current))
+        inner = (getattr(current, "reason", None) if isinstance(
+            getattr(current, "reason", None), BaseException) else None)
+        inner = inner or next((a for a in current.args if isinstance(a, BaseException)), None)
+        inner = inner or current.__cause__ or current.__context__
+        if inner is None:
+            break
+        current = inner
+    return current
 
 
 def printable(text: Any) -> str:
