@@ -129,19 +129,42 @@ def test_eval_env_for_uv_then_uv_installs(regions, published: Path, home: Path,
     assert installed(target)
 
 
-def test_uv_uses_our_index_over_indexes_named_in_uv_toml(regions, published: Path, home: Path,
-                                                         tmp_path: Path) -> None:
-    """A user's uv.toml names a default index and another index, both dead: ours wins."""
-    work = tmp_path / "work"
-    work.mkdir()
-    (work / "uv.toml").write_text(
-        '[[index]]\nname = "corp"\nurl = "http://127.0.0.1:9/simple/"\ndefault = true\n\n'
-        '[[index]]\nname = "mirror"\nurl = "http://127.0.0.1:7/simple/"\n')
+def outside_the_project(factory) -> Path:
+    """A directory no pyproject.toml encloses: uv reads a workspace root's config, not ours."""
+    return Path(factory.mktemp("work"))
+
+
+UV_INDEXES = ('[[index]]\nname = "corp"\nurl = "http://127.0.0.1:9/simple/"\ndefault = true\n\n'
+              '[[index]]\nname = "mirror"\nurl = "http://127.0.0.1:7/simple/"\n')
+
+
+@pytest.mark.parametrize("config_file", ["uv.toml", "pyproject.toml"])
+def test_uv_uses_our_index_over_indexes_named_in_its_config(
+        regions, published: Path, home: Path, tmp_path: Path, tmp_path_factory,
+        config_file: str) -> None:
+    """The user's uv config names a default index and another index, both dead: ours wins."""
+    work = outside_the_project(tmp_path_factory)
+    if config_file == "uv.toml":
+        (work / "uv.toml").write_text(UV_INDEXES)
+    else:
+        (work / "pyproject.toml").write_text(
+            '[project]\nname = "app"\nversion = "0"\n\n'
+            + UV_INDEXES.replace("[[index]]", "[[tool.uv.index]]"))
     target = tmp_path / "site"
     result = bash(f'eval "$({cli_command("env --tool uv --project", str(published))})"\n'
                   f"{uv_install(target)}", regions, home, work)
     assert result.code == 0, result.err
     assert installed(target)
+
+
+def test_without_our_variables_that_uv_config_fails(regions, published: Path, home: Path,
+                                                    tmp_path: Path, tmp_path_factory) -> None:
+    """The control for the test above: the dead indexes really are what uv would use."""
+    work = outside_the_project(tmp_path_factory)
+    (work / "uv.toml").write_text(UV_INDEXES)
+    result = bash(f"{uv_install(tmp_path / 'site')}", regions, home, work)
+    assert result.code != 0
+    assert "127.0.0.1:7" in result.err or "127.0.0.1:9" in result.err
 
 
 def test_env_from_a_standalone_codeartifact_toml(regions, published: Path, home: Path,

@@ -202,13 +202,15 @@ class Selection:
             return self.healthy[:1]
         return [s for s in self.sources if s.simple_url is not None and s.error is None]
 
-    def warnings(self) -> list[str]:
+    def warnings(self, *, healthy_only: bool = False) -> list[str]:
+        """One line per region not used first; ``healthy_only``: exec uses none of them."""
         lines = []
         for source in self.sources:
             if source.healthy:
                 continue
             usable = source.simple_url is not None and source.error is None
-            fate = "put last" if usable and self.tool != "uv" else "left out"
+            kept = usable and self.tool != "uv" and not healthy_only
+            fate = "put last" if kept else "left out"
             lines.append(f"warning: {source.region} {fate}: {source.reason}")
         return lines
 
@@ -444,6 +446,6 @@ def run_command(args: Any, out: TextIO, err: TextIO) -> int:
         raise UsageError("exec: no command given. Usage: codeartifact-multiregion exec "
                          "[--tool pip|uv] -- COMMAND [ARGS...]")
     selection = select(config, args.tool, nearest=args.nearest, timeout=timeout)
-    for line in selection.warnings():
+    for line in selection.warnings(healthy_only=True):
         err.write(line + "\n")
     return run_with_failover(selection, argv, err, timeout=timeout)
