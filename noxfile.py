@@ -75,8 +75,8 @@ def _run_core(session: nox.Session) -> None:
     session.run(
         "python",
         "-c",
-        "import codeartifact_multiregion as m, sys; "
-        "sys.exit(0 if 'site-packages' in m.__file__ else 'imported from the checkout: ' + m.__file__)",
+        "import codeartifact_multiregion as m, sys; sys.exit(0 if 'site-packages' in m.__file__"
+        " else 'imported from the checkout: ' + m.__file__)",
     )
     session.run(
         "python", "-m", "pytest", "-n", "2", "-q", "-p", "no:cacheprovider",
