@@ -183,9 +183,9 @@ class PackageMatrix:
             kinds.setdefault(cell.kind, set()).add(cell.region)
         parts = []
         for version, kinds in by_version.items():
-            said = [f"{kind} in {', '.join(r for r in self.regions if r in regions)}"
+            said = [f"{kind}: {', '.join(r for r in self.regions if r in regions)}"
                     for kind, regions in sorted(kinds.items())]
-            parts.append(f"{version} " + "; ".join(said))
+            parts.append(f"{version} ({'; '.join(said)})")
         skipped = [v.version for v in self.ordered()
                    if v.skip_reason(self.regions, include_external)]
         text = "; ".join(parts) if parts else "in sync"

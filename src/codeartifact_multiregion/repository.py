@@ -151,9 +151,10 @@ class Repository:
                 raise
 
         check_stop()
-        self._limits[operation].acquire()
         try:
-            response = _call(self.target, operation, call, **kwargs)
+            # Held until the answer's headers are in: the quota counts requests arriving.
+            with self._limits[operation].slot():
+                response = _call(self.target, operation, call, **kwargs)
         except CodeArtifactError as exc:
             raise RepositoryError(str(exc)) from None
         if missing:
