@@ -257,3 +257,34 @@ def test_flag_mixes_are_usage_errors(regions: LocalAWS, project: Path, args: lis
     assert needle in result.err
     assert json.loads(result.out)["exit_code"] == 2
     assert not regions.fake.recorded()
+
+
+def test_an_unreadable_region_is_named_and_the_others_still_fill(
+        regions: LocalAWS, project: Path, tmp_path: Path) -> None:
+    files = build(tmp_path, "theta", "1.0") + build(tmp_path, "iota", "2.0")
+    twine_upload(regions.regions[PRIMARY], files)
+    regions.fake.fail(SECOND, "ListPackageVersions", "AccessDeniedException", 403, times=0)
+    status = cli(regions, project, "status", "--all")
+    assert status.code == 1
+    assert f"{SECOND}: UNREADABLE" in status.out
+    assert "codeartifact:ListPackageVersions" in status.out
+    sync = cli(regions, project, "sync", "--all", "--json")
+    assert sync.code == 1
+    doc = json.loads(sync.out)
+    second = next(t for t in doc["targets"] if t["region"] == SECOND)
+    assert second["ok"] is False
+    assert {f["outcome"] for f in second["files"]} == {"failed"}
+    assert regions.regions[SECOND].files() == {}
+    assert regions.regions[THIRD].files() == {p.name: sha256(p) for p in files}
+
+
+def test_control_characters_in_an_event_are_refused_and_shown_escaped(
+        regions: LocalAWS, project: Path, tmp_path: Path) -> None:
+    event = regions.version_event(PRIMARY, "alpha", "1.0", package_format="npm")
+    event["detail"]["packageName"] = "evil\x1b]0;owned\x07"
+    path = tmp_path / "npm.json"
+    path.write_text(json.dumps(event))
+    result = cli(regions, project, "sync", "--event", str(path))
+    assert result.code == 2
+    assert "key detail.packageName" in result.err
+    assert "\x1b" not in result.err and "\\x1b" in result.err

@@ -33,6 +33,11 @@ _PERMISSIONS = {
     "GetRepositoryEndpoint": "codeartifact:GetRepositoryEndpoint",
     "PutPackageOriginConfiguration": "codeartifact:PutPackageOriginConfiguration",
     "DescribePackage": "codeartifact:DescribePackage",
+    "ListPackages": "codeartifact:ListPackages",
+    "ListPackageVersions": "codeartifact:ListPackageVersions",
+    "ListPackageVersionAssets": "codeartifact:ListPackageVersionAssets",
+    "GetPackageVersionAsset": "codeartifact:ReadFromRepository",
+    "UpdatePackageVersionsStatus": "codeartifact:UpdatePackageVersionsStatus",
     "sts:AssumeRole": "sts:AssumeRole on the role (and a trust policy that allows the caller)",
     "sts:GetCallerIdentity": "sts:GetCallerIdentity (or set domain-owner)",
 }
