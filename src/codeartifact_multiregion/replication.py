@@ -588,19 +588,32 @@ class Replicator:
         order = [r for r in run.order if r in readable and r not in broken]
         dests = [r for r in run.dests if r in order]
         local = {r: target_report(run.indexes[r].endpoint) for r in dests}
+        copied: list[tuple[VersionCells, str, dict[str, list[FileResult]]]] = []
         for cells in matrix.ordered():
             reason = cells.skip_reason(order, self.include_external)
             if reason is not None:
                 summary.skipped.append((cells.version, reason))
                 continue
-            self._sync_version(run, name, cells, order, dests, local)
+            copied.append(self._copy_version(run, name, cells, order, dests, local))
+        if not run.dry_run:
+            # One index read per region for the whole package, not one per version.
+            parallel(lambda region: self._verify(run, name, region, local[region]), dests,
+                     len(dests))
+        for cells, src, results in copied:
+            self._mirror_status(run, name, cells, src, results)
         with run.lock:
             for region, target in local.items():
                 run.targets[region].files.extend(target.files)
+                if target.error and not run.targets[region].error:
+                    run.targets[region].error = target.error
+                if target.origin:
+                    run.targets[region].origin = target.origin
         return summary
 
-    def _sync_version(self, run: _Run, package: str, cells: VersionCells, order: list[str],
-                      dests: list[str], local: dict[str, TargetReport]) -> None:
+    def _copy_version(self, run: _Run, package: str, cells: VersionCells, order: list[str],
+                      dests: list[str], local: dict[str, TargetReport]
+                      ) -> tuple[VersionCells, str, dict[str, list[FileResult]]]:
+        """Copy the files of one version where they are missing; results per region."""
         src = cells.source(order)
         assert src is not None
         dests = [r for r in dests if r != src] if run.report.mode == "event" else dests
@@ -612,31 +625,33 @@ class Replicator:
                                                   dests):
                 results[region].append(result)
                 local[region].files.append(result)
-        if not run.dry_run:
-            def check(region: str) -> None:
-                uploaded = [r for r in results[region] if r.outcome == UPLOADED]
-                if uploaded:
-                    probe = target_report(run.indexes[region].endpoint)
-                    probe.files = uploaded
-                    verify(run.indexes[region], probe, package, self.emit)
-                    if probe.error:
-                        local[region].error = probe.error
-            parallel(check, dests, len(dests))
-            if self.config.block_upstream:
-                for region in dests:
-                    if any(r.outcome == UPLOADED for r in results[region]):
-                        probe = target_report(run.indexes[region].endpoint)
-                        probe.files = results[region]
-                        block_upstream(run.session, run.indexes[region], probe, package,
-                                       self.emit)
-                        local[region].origin = probe.origin
+        return cells, src, results
+
+    def _verify(self, run: _Run, package: str, region: str, target: TargetReport) -> None:
+        """The index must list every uploaded file with its sha256; then origin controls."""
+        uploaded = [r for r in target.files if r.outcome == UPLOADED]
+        if not uploaded:
+            return
+        probe = target_report(run.indexes[region].endpoint)
+        probe.files = uploaded
+        verify(run.indexes[region], probe, package, self.emit)
+        if probe.error:
+            target.error = probe.error
+        elif self.config.block_upstream:
+            block_upstream(run.session, run.indexes[region], probe, package, self.emit)
+            target.origin = probe.origin
+            target.error = probe.error
+
+    def _mirror_status(self, run: _Run, package: str, cells: VersionCells, src: str,
+                       results: dict[str, list[FileResult]]) -> None:
+        """Give each replica holding every file of the version the source's status."""
         wanted = cells.status[src]
-        for region in dests:
+        for region, held in results.items():
             if region == src or wanted not in SETTABLE:
                 continue
-            if not all(r.outcome in (UPLOADED, IDENTICAL, PLANNED) for r in results[region]):
+            if not all(r.outcome in (UPLOADED, IDENTICAL, PLANNED) for r in held):
                 continue  # a file is not there: its status waits for the next run
-            have = cells.status.get(region) or ("Published" if results[region] else None)
+            have = cells.status.get(region) or ("Published" if held else None)
             if have is None or have == wanted:
                 continue
             self._set_status(run, region, package, cells.version, have, wanted)
