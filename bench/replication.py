@@ -68,7 +68,25 @@ def run_cli(aws: LocalAWS, project: Path, *args: str) -> dict[str, Any]:
     if proc.returncode not in (0, 1):
         sys.stderr.write(err.decode()[-3000:])
     return {"exit_code": proc.returncode, "wall_s": round(wall, 2),
+            "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
             "peak_rss_mib": round(usage.ru_maxrss / divisor, 1), "doc": doc}
+
+
+def stand_in_cpu(aws: LocalAWS) -> float:
+    """CPU seconds used so far by the stand-ins: this process (the fake control plane,
+    moto) and every pypiserver, so a reader can tell the tool's time from theirs."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = time.process_time()
+    for region in aws.regions.values():
+        if region.process is None:
+            continue
+        try:
+            fields = Path(f"/proc/{region.process.pid}/stat").read_text().rsplit(")", 1)[1]
+        except OSError:
+            continue
+        utime, stime = fields.split()[11:13]
+        total += (int(utime) + int(stime)) / tick
+    return total
 
 
 def floor_seconds(aws: LocalAWS, since: int, uploads: int) -> tuple[float, dict[str, Any]]:
@@ -133,7 +151,9 @@ def main(argv: list[str] | None = None) -> int:
                             ("sync", ["sync", "--all"]),
                             ("status_after", ["status", "--all"])):
             since = len(aws.fake.calls)
+            cpu_before = stand_in_cpu(aws)
             run = run_cli(aws, project, *argv_)
+            run["stand_ins_cpu_s"] = round(stand_in_cpu(aws) - cpu_before, 2)
             doc = run.pop("doc")
             uploads = sum(1 for t in doc.get("targets", []) for f in t["files"]
                           if f["outcome"] == "uploaded") if step == "sync" else 0
@@ -143,7 +163,8 @@ def main(argv: list[str] | None = None) -> int:
                        uploads=uploads, **log)
             results[step] = run
             print(f"{step}: exit {run['exit_code']}, {run['wall_s']} s (quota floor "
-                  f"{run['quota_floor_s']} s, x{run['wall_over_floor']}), peak RSS "
+                  f"{run['quota_floor_s']} s, x{run['wall_over_floor']}), CPU "
+                  f"{run['cpu_s']} s (stand-ins {run['stand_ins_cpu_s']} s), peak RSS "
                   f"{run['peak_rss_mib']} MiB, throttled {run['throttled']}", flush=True)
         expected = {"status_before": 1, "sync": 0, "status_after": 0}
         ok = all(results[s]["exit_code"] == code for s, code in expected.items())

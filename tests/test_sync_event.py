@@ -205,3 +205,15 @@ def test_a_missing_event_file_exits_2(regions: LocalAWS, project: Path, tmp_path
     result = sync_event(regions, project, tmp_path / "nope.json")
     assert result.code == 2
     assert f"--event {tmp_path / 'nope.json'}: cannot read it" in result.err
+
+
+def test_an_unreadable_event_region_fails_the_run(regions: LocalAWS, project: Path,
+                                                  tmp_path: Path,
+                                                  alpha: dict[str, list[Path]]) -> None:
+    regions.fake.fail(PRIMARY, "ListPackageVersions", "AccessDeniedException", 403, times=0)
+    event = write_event(tmp_path, regions.version_event(PRIMARY, "alpha", "1.1"))
+    result = sync_event(regions, project, event)
+    assert result.code == 1
+    assert f"could not read alpha in {PRIMARY}" in result.out
+    assert "codeartifact:ListPackageVersions" in result.out
+    assert not any(n.startswith("alpha-1.1") for n in regions.regions[THIRD].files())

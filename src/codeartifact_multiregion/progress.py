@@ -159,7 +159,7 @@ class BarRenderer:
         loud = event.outcome in (FAILED, CONFLICT) or event.kind in (
             "target-failed", "status") or (self.verbose and event.kind == "done")
         if loud:
-            self.console.print(escape(describe(event, self.verbose) or ""))
+            self.console.print(escape(describe(event, self.verbose) or ""), highlight=False)
 
     def _counts(self) -> str:
         return ", ".join(f"{n} {k}" for k, n in sorted(self.counts.items()))

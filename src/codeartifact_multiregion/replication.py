@@ -585,6 +585,12 @@ class Replicator:
                 run.targets[region].files.append(FileResult(
                     filename=f"{name} (package)", sha256="", outcome=FAILED,
                     error=f"could not read {name}: {matrix.errors[region]}"))
+        if run.report.event is not None and run.report.event.region in broken:
+            # The event's region is the one source: without it there is nothing to compare.
+            for target in run.targets.values():
+                target.error = (f"could not read {name} in {run.report.event.region}: "
+                                f"{matrix.errors[run.report.event.region]}")
+            return summary
         order = [r for r in run.order if r in readable and r not in broken]
         dests = [r for r in run.dests if r in order]
         local = {r: target_report(run.indexes[r].endpoint) for r in dests}
