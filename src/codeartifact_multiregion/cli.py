@@ -98,10 +98,14 @@ def build_parser() -> argparse.ArgumentParser:
     syn.add_argument("--dry-run", action="store_true", help="print what would be copied")
     syn.add_argument("--all", action="store_true",
                      help="replicate every package of the repository: files and version "
-                     "status (Unlisted/Archived); Deleted/Disposed versions never")
+                     "status (Unlisted/Archived); EXTERNAL-origin versions only with "
+                     "--include-external, Deleted/Disposed never. Every configured region is "
+                     "read; --region narrows the regions written")
     syn.add_argument("--event", metavar="FILE", default=None,
                      help="replicate the package version named by this EventBridge "
-                     "'CodeArtifact Package Version State Change' event (- = stdin)")
+                     "'CodeArtifact Package Version State Change' event (- = stdin), from "
+                     "its region to the others; a replay, or an event for another repository "
+                     "or region, is a no-op (exit 0); a file that is not such an event exits 2")
     syn.add_argument("--include-external", action="store_true",
                      help="with --all/--event: also copy versions cached from an upstream "
                      "(origin EXTERNAL)")

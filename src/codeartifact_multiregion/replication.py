@@ -34,6 +34,7 @@ from typing import Any
 from packaging.utils import canonicalize_name
 
 from .artifacts import select_artifacts
+from .aws import Resolver
 from .config import Config, Target
 from .engine import (
     Emitter,
@@ -67,9 +68,6 @@ from .status import DIFFERENT, PRESENT, FileState, version_key
 from .text import printable
 
 NEVER_COPIED = frozenset({"Deleted", "Disposed", "Unfinished"})
-# Packages read or copied at once; each reads every region in parallel. Kept at or under
-# botocore's connection pool (10 per client) so no connection is dropped and re-made.
-MAX_PACKAGE_WORKERS = 8
 SET, STATUS_PLANNED, STATUS_FAILED = "set", "planned", "failed"
 
 
@@ -471,6 +469,17 @@ class Replicator:
 
     # reading ---------------------------------------------------------------
 
+    def _open(self, config: Config) -> Session:
+        """Resolve the targets with clients that keep a connection per package worker.
+
+        ``--concurrency`` packages are worked on at once, each with at most one call to a
+        region's control plane and one upload to its index in flight, so both pools (the
+        index's and botocore's) are sized to it and no connection is dropped and re-made.
+        """
+        policy = self.policy or RetryPolicy.from_env()
+        resolver = Resolver(config.token_duration, policy, max_connections=config.concurrency)
+        return open_session(config, policy=policy, resolver=resolver, emit=self.emit)
+
     def _repos(self, session: Session) -> dict[str, Repository]:
         return {ix.region: Repository(ix.endpoint, session.resolver, ix.policy)
                 for ix in session.indexes}
@@ -499,7 +508,7 @@ class Replicator:
 
     def status_all(self) -> RepositoryStatus:
         """The matrix of every package x version x region (no bytes are read)."""
-        with open_session(self.config, policy=self.policy, emit=self.emit) as session:
+        with self._open(self.config) as session:
             repos = list(self._repos(session).values())
             names, errors, refused = self._packages(repos)
             first = self.config.targets[0]
@@ -517,8 +526,7 @@ class Replicator:
                 self.emit("package", message=name, done=counter.next(), total=len(names))
                 return matrix
 
-            result.packages = parallel(one, names, min(self.config.concurrency,
-                                                       MAX_PACKAGE_WORKERS))
+            result.packages = parallel(one, names, self.config.concurrency)
         return result
 
     # sync --all ------------------------------------------------------------
@@ -535,7 +543,7 @@ class Replicator:
     def sync_all(self, dry_run: bool = False) -> ReplicationReport:
         started = time.monotonic()
         dests = self.config.regions
-        with open_session(self._full_config(), policy=self.policy, emit=self.emit) as session:
+        with self._open(self._full_config()) as session:
             repos = self._repos(session)
             names, errors, refused = self._packages(list(repos.values()))
             with tempfile.TemporaryDirectory(prefix="codeartifact-sync-") as tmp:
@@ -552,8 +560,7 @@ class Replicator:
                     self.emit("package", message=name, done=counter.next(), total=len(names))
                     return summary
 
-                run.report.packages = parallel(one, names, min(self.config.concurrency,
-                                                               MAX_PACKAGE_WORKERS))
+                run.report.packages = parallel(one, names, self.config.concurrency)
         run.report.report.elapsed_s = time.monotonic() - started
         return run.report
 
@@ -762,7 +769,7 @@ class Replicator:
             targets: tuple[Target, ...] = (source, *(t for t in self.config.targets
                                                      if t.region in dests))
             config = replace(self.config, targets=targets)
-            with open_session(config, policy=self.policy, emit=self.emit) as session:
+            with self._open(config) as session:
                 repos = self._repos(session)
                 owner = session.indexes[0].endpoint.domain_owner
                 if owner and owner != event.domain_owner:
