@@ -90,7 +90,7 @@ def repository(regions: LocalAWS, project: Path, tmp_path: Path
     twine_upload(regions.regions[PRIMARY], [p for paths in built.values() for p in paths])
     other_delta = make_wheel(dist / "other", "delta", "1.0", payload_bytes=128, seed=7)
     twine_upload(regions.regions[SECOND],
-                 files_of(built, ("alpha", "1.0"), ("beta", "0.1")) + [other_delta])
+                 [*files_of(built, ("alpha", "1.0"), ("beta", "0.1")), other_delta])
     primary = regions.regions[PRIMARY]
     primary.set_version("epsilon", "0.9", origin="EXTERNAL")
     primary.set_version("beta", "0.2", status="Unlisted")
