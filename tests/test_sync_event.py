@@ -216,3 +216,15 @@ def test_an_unreadable_event_region_fails_the_run(regions: LocalAWS, project: Pa
     assert f"could not read alpha in {PRIMARY}" in result.out
     assert "codeartifact:ListPackageVersions" in result.out
     assert not any(n.startswith("alpha-1.1") for n in regions.regions[THIRD].files())
+
+
+def test_event_report_names_the_version(regions: LocalAWS, project: Path, tmp_path: Path,
+                                        alpha: dict[str, list[Path]]) -> None:
+    event = write_event(tmp_path, regions.version_event(PRIMARY, "alpha", "1.1"))
+    planned = json.loads(sync_event(regions, project, event, "--dry-run", "--json").out)
+    assert (planned["project"], planned["version"], planned["dry_run"]) == ("alpha", "1.1", True)
+    assert {f["outcome"] for t in planned["targets"] for f in t["files"]} == {"planned"}
+    assert not any(n.startswith("alpha-1.1") for n in regions.regions[THIRD].files())
+    text = sync_event(regions, project, event)
+    assert text.code == 0
+    assert text.out.startswith(f"Sync of alpha 1.1 from {PRIMARY} to 2 region(s):")

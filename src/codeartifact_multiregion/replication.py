@@ -571,6 +571,9 @@ class Replicator:
         first = self.config.targets[0]
         report = Report(project=f"{first.domain}/{first.repository}", version=None,
                         dry_run=dry_run, command="sync")
+        if event is not None:
+            report.project = str(canonicalize_name(event.package))
+            report.version = event.version
         report.targets = [target_report(indexes[r].endpoint) for r in dests]
         result = ReplicationReport(report, "event" if event else "all", event=event)
         result.statuses = {r: [] for r in dests}
