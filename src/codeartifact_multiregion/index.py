@@ -26,15 +26,10 @@ from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
 import requests
-from packaging.utils import (
-    InvalidSdistFilename,
-    InvalidWheelFilename,
-    canonicalize_name,
-    parse_sdist_filename,
-    parse_wheel_filename,
-)
+from packaging.utils import canonicalize_name
 
 from .errors import IndexReadError
+from .names import filename_error as dist_filename_error
 from .report import CONFLICT, FAILED, IDENTICAL, UPLOADED, Outcome
 from .retry import RetryPolicy, Sleep, shared_limiter
 from .retry import sleep as interruptible_sleep
@@ -73,30 +68,6 @@ class Listing:
 
     files: dict[str, tuple[str | None, str]] = field(default_factory=dict)  # name -> (sha, url)
     rejected: list[str] = field(default_factory=list)  # printable, for the report
-
-
-def dist_filename_error(filename: str, project: str) -> str | None:
-    """Why ``filename`` is not a plain distribution file name of ``project`` (None if it is).
-
-    The only names ever used for a path, an upload or a report key: no separators, no
-    NUL or control characters, a valid wheel or sdist name of this very package.
-    """
-    if not filename or filename in (".", "..") or any(c in filename for c in "/\\\0"):
-        return "not a plain file name"
-    if printable(filename) != filename or filename.strip() != filename:
-        return "contains control or invisible characters"
-    try:
-        if filename.endswith(".whl"):
-            name = parse_wheel_filename(filename)[0]
-        elif filename.endswith((".tar.gz", ".zip")):
-            name = parse_sdist_filename(filename)[0]
-        else:
-            return "not a wheel or sdist"
-    except (InvalidWheelFilename, InvalidSdistFilename, ValueError):
-        return "not a valid distribution file name"
-    if canonicalize_name(name) != canonicalize_name(project):
-        return f"a file of another package ({name})"
-    return None
 
 
 class _Links(HTMLParser):
