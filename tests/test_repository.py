@@ -41,7 +41,7 @@ def stubbed() -> Any:
                           aws_access_key_id="AKIATESTING", aws_secret_access_key="x")
     with Stubber(client) as stub:
         endpoint = Endpoint(TARGET, "https://example.invalid/", "111122223333", "token",
-                            lambda: "token")
+                            lambda: ("token", None))
         repo = Repository(endpoint, OneClient(client),  # type: ignore[arg-type]
                           RetryPolicy(attempts=2, backoff=0.0), sleep=lambda s: None)
         yield repo, stub

@@ -30,7 +30,8 @@ from packaging.version import InvalidVersion, Version
 
 from .aws import Endpoint, Resolver, _call
 from .errors import CodeArtifactError
-from .index import dist_filename_error
+from .names import filename_error as dist_filename_error
+from .names import parse_filename
 from .retry import RetryPolicy, check_stop, shared_limiter
 from .retry import sleep as interruptible_sleep
 from .secrets import redact
@@ -93,13 +94,11 @@ def valid_package_name(name: object) -> str | None:
 
 def _same_version(filename: str, version: str) -> bool:
     """Whether a file name carries ``version`` (PEP 440 equality where both parse)."""
-    from .status import version_of
-
-    found = version_of(filename)
     try:
-        return Version(found) == Version(version)
-    except InvalidVersion:
-        return found == version
+        found = parse_filename(filename).version
+        return found == Version(version)
+    except (ValueError, InvalidVersion):
+        return False
 
 
 class Repository:
