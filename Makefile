@@ -56,6 +56,7 @@ test: $(VENV)/.all infra_cdk/node_modules/.bin/cdk
 bench: $(VENV)/.all
 	$(BIN)/pip install -q -r bench/requirements.txt
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/replication.py
 
 synth: $(VENV)/.all
 	cd infra_cdk && ../$(BIN)/python app.py -c pyproject=../examples/hello-internal/pyproject.toml

@@ -34,6 +34,11 @@ _PERMISSIONS = {
     "GetRepositoryEndpoint": "codeartifact:GetRepositoryEndpoint",
     "PutPackageOriginConfiguration": "codeartifact:PutPackageOriginConfiguration",
     "DescribePackage": "codeartifact:DescribePackage",
+    "ListPackages": "codeartifact:ListPackages",
+    "ListPackageVersions": "codeartifact:ListPackageVersions",
+    "ListPackageVersionAssets": "codeartifact:ListPackageVersionAssets",
+    "GetPackageVersionAsset": "codeartifact:ReadFromRepository",
+    "UpdatePackageVersionsStatus": "codeartifact:UpdatePackageVersionsStatus",
     "sts:AssumeRole": "sts:AssumeRole on the role (and a trust policy that allows the caller)",
     "sts:GetCallerIdentity": "sts:GetCallerIdentity (or set domain-owner)",
 }
@@ -79,9 +84,12 @@ class Endpoint:
 class Resolver:
     """Creates one boto3 session per distinct (profile, role) and shares it across regions."""
 
-    def __init__(self, token_duration: int = 900, policy: RetryPolicy | None = None) -> None:
+    def __init__(self, token_duration: int = 900, policy: RetryPolicy | None = None,
+                 max_connections: int = 10) -> None:
         self.token_duration = token_duration
         self.policy = policy or RetryPolicy()
+        # Connections each client keeps: at least the calls a run has in flight at once.
+        self.max_connections = max(max_connections, 10)
         self._sessions: dict[tuple[str | None, str | None], Any] = {}
         self._accounts: dict[tuple[str | None, str | None], str] = {}
         self._clients: dict[Target, Any] = {}
@@ -170,6 +178,7 @@ class Resolver:
             connect_timeout=self.policy.connect_timeout,
             read_timeout=min(self.policy.read_timeout, 30.0),
             user_agent_extra=f"{SESSION_NAME}/{__version__}",
+            max_pool_connections=self.max_connections,
         )
         return self.session(target).client("codeartifact", region_name=target.region,
                                            config=config)

@@ -76,6 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
                           formatter_class=argparse.RawDescriptionHelpFormatter)
     stat.add_argument("--package", metavar="NAME", default=None,
                       help="package to inspect (default: the project's own name)")
+    stat.add_argument("--all", action="store_true",
+                      help="every package of the repository (CodeArtifact's API), with each "
+                      "version's status per region")
+    stat.add_argument("--include-external", action="store_true",
+                      help="with --all: count versions cached from an upstream (origin "
+                      "EXTERNAL) as drift too")
     _common(stat)
 
     syn = sub.add_parser("sync", help="copy files a region lacks from a region that has them",
@@ -90,6 +96,19 @@ def build_parser() -> argparse.ArgumentParser:
     syn.add_argument("--from", dest="source", metavar="REGION", default=None,
                      help="copy from this region (default: the primary, else any that has it)")
     syn.add_argument("--dry-run", action="store_true", help="print what would be copied")
+    syn.add_argument("--all", action="store_true",
+                     help="replicate every package of the repository: files and version "
+                     "status (Unlisted/Archived); EXTERNAL-origin versions only with "
+                     "--include-external, Deleted/Disposed never. Every configured region is "
+                     "read; --region narrows the regions written")
+    syn.add_argument("--event", metavar="FILE", default=None,
+                     help="replicate the package version named by this EventBridge "
+                     "'CodeArtifact Package Version State Change' event (- = stdin), from "
+                     "its region to the others; a replay, or an event for another repository "
+                     "or region, is a no-op (exit 0); a file that is not such an event exits 2")
+    syn.add_argument("--include-external", action="store_true",
+                     help="with --all/--event: also copy versions cached from an upstream "
+                     "(origin EXTERNAL)")
     _common(syn)
     _add_consumer_commands(sub)
     return parser
@@ -180,6 +199,26 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def _replication_flags(args: argparse.Namespace) -> None:
+    """--all and --event replace the per-package flags; a mix is a usage error."""
+    whole = getattr(args, "all", False)
+    event = getattr(args, "event", None)
+    if whole and event is not None:
+        raise UsageError("--all and --event exclude each other: --all replicates every "
+                         "package, --event one package version. Pass one of them.")
+    if whole or event is not None:
+        used = [flag for flag, value in (("--package", args.package),
+                                         ("--version", getattr(args, "versions", None)),
+                                         ("--from", getattr(args, "source", None)))
+                if value is not None]
+        if used:
+            raise UsageError(f"{'--all' if whole else '--event'} cannot be combined with "
+                             f"{', '.join(used)}: it chooses the packages itself. Drop "
+                             f"{'them' if len(used) > 1 else 'it'}.")
+    elif getattr(args, "include_external", False):
+        raise UsageError("--include-external applies only with --all or --event. Add one.")
+
+
 def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.command in CONSUMER_COMMANDS:
         from .consumers import run_command
@@ -188,14 +227,32 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from . import host
     from .progress import make_renderer
 
+    _replication_flags(args)
     config = host.load(args.project, args.region,
                        concurrency=host.concurrency_option(args.concurrency),
                        dist_dir=getattr(args, "dist_dir", None))
-    renderer = make_renderer(err, quiet=args.quiet or False, verbose=args.verbose)
+    event = None
+    if getattr(args, "event", None) is not None:
+        from .eventbridge import read_event
+
+        event = read_event(args.event)
+    renderer = make_renderer(err, quiet=args.quiet or False, verbose=args.verbose,
+                             bar=getattr(args, "all", False))
     with renderer:
         if args.command == "publish":
             report: RunReport = host.publish_project(config, files=args.files,
                                                      dry_run=args.dry_run, on_event=renderer)
+        elif args.command in ("status", "sync") and (args.all or event is not None):
+            from .replication import Replicator
+
+            replicator = Replicator(config, on_event=renderer,
+                                    include_external=args.include_external)
+            if args.command == "status":
+                report = replicator.status_all()
+            elif event is not None:
+                report = replicator.sync_event(event, dry_run=args.dry_run)
+            else:
+                report = replicator.sync_all(dry_run=args.dry_run)
         elif args.command == "status":
             from .status import status
 

@@ -51,6 +51,10 @@ def describe(event: Event, verbose: bool = False) -> str | None:
         return f"{where}FAILED: {event.message}"
     if event.kind == "origin":
         return f"{where}origin controls: {event.message}"
+    if event.kind == "status":
+        return f"{where}status {event.filename}: {event.message}"
+    if event.kind == "package":
+        return f"[{event.done}/{event.total}] {event.message} done"
     if verbose and event.kind == "start":
         return f"{where}{event.filename} uploading ({event.bytes} bytes)"
     if verbose and event.kind == "resolved":
@@ -105,8 +109,80 @@ class RichRenderer:
         self.progress.update(self.rows[key], description=text, completed=completed or 0)
 
 
-def make_renderer(stream: TextIO, quiet: bool = False, verbose: bool = False
-                  ) -> PlainRenderer | RichRenderer:
+class BarRenderer:
+    """A whole-repository run on a terminal: one bar of packages, with counts and ETA.
+
+    Thousands of files would make a row each unreadable, so files only add to the counts;
+    conflicts, failures and status changes are printed above the bar as they happen.
+    """
+
+    def __init__(self, stream: TextIO, verbose: bool = False) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.verbose = verbose
+        self.console = Console(file=stream)
+        self.progress = Progress(TextColumn("packages"), BarColumn(), MofNCompleteColumn(),
+                                 TextColumn("{task.description}"), TimeElapsedColumn(),
+                                 TextColumn("ETA"), TimeRemainingColumn(),
+                                 console=self.console, transient=False)
+        self.task = self.progress.add_task("", total=None)
+        self.counts: dict[str, int] = {}
+
+    def __enter__(self) -> BarRenderer:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def __call__(self, event: Event) -> None:
+        from rich.markup import escape
+
+        if event.kind == "package":
+            self.progress.update(self.task, total=event.total, completed=event.done,
+                                 description=self._counts())
+            return
+        if event.kind == "done" and event.outcome is not None:
+            key = str(event.outcome)
+            self.counts[key] = self.counts.get(key, 0) + 1
+            self.progress.update(self.task, description=self._counts())
+        if event.kind == "status":
+            self.counts["status set"] = self.counts.get("status set", 0) + 1
+        loud = event.outcome in (FAILED, CONFLICT) or event.kind in (
+            "target-failed", "status") or (self.verbose and event.kind == "done")
+        if loud:
+            self.console.print(escape(describe(event, self.verbose) or ""), highlight=False)
+
+    def _counts(self) -> str:
+        return ", ".join(f"{n} {k}" for k, n in sorted(self.counts.items()))
+
+
+class PackageLines(PlainRenderer):
+    """A whole-repository run in a log: a line per package finished and per copied file."""
+
+    def __call__(self, event: Event) -> None:
+        from .report import IDENTICAL
+
+        if event.kind == "done" and event.outcome == IDENTICAL and not self.verbose:
+            return  # thousands of files already in place say nothing new
+        super().__call__(event)
+
+
+def make_renderer(stream: TextIO, quiet: bool = False, verbose: bool = False,
+                  bar: bool = False) -> PlainRenderer | RichRenderer | BarRenderer:
+    """Rich on a terminal, plain lines otherwise; ``bar`` for whole-repository runs."""
+    if bar:
+        if not quiet and stream.isatty():
+            return BarRenderer(stream, verbose)
+        return PackageLines(stream, quiet, verbose)
     if not quiet and stream.isatty():
         return RichRenderer(stream, verbose)
     return PlainRenderer(stream, quiet, verbose)
