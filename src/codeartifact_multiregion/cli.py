@@ -25,11 +25,16 @@ any region); 2 usage, configuration or input error (nothing was uploaded).
 Configuration is read from [tool.codeartifact] in the project's pyproject.toml."""
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
+def _where(parser: argparse.ArgumentParser) -> None:
+    """``--project`` and ``--region``: which config, and which of its regions."""
     parser.add_argument("--project", metavar="DIR", default=None,
                         help="project directory holding pyproject.toml (default: current)")
     parser.add_argument("--region", metavar="R", action="append", default=None,
                         help="only this configured region; repeat for several")
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    _where(parser)
     parser.add_argument("--json", action="store_true",
                         help="print the machine report on stdout, and nothing else there")
     parser.add_argument("--concurrency", metavar="N", default=None,
@@ -125,12 +130,9 @@ def _add_consumer_commands(sub: Any) -> None:
               "last exit code); 2 usage or configuration error.")
 
     def shared(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--project", metavar="DIR", default=None,
-                            help="project directory holding pyproject.toml (default: current)")
+        _where(parser)
         parser.add_argument("--config", metavar="FILE", default=None,
                             help="a standalone codeartifact.toml instead of a project")
-        parser.add_argument("--region", metavar="R", action="append", default=None,
-                            help="only this configured region; repeat for several")
         parser.add_argument("--nearest", action="store_true",
                             help="order healthy regions by one measured round trip each")
         parser.add_argument("--probe-timeout", metavar="S", type=float,

@@ -62,25 +62,33 @@ def describe(event: Event, verbose: bool = False) -> str | None:
     return None
 
 
-class RichRenderer:
-    """A live table of target x file rows on a terminal."""
+class _Live:
+    """A rich console and live progress display on ``stream``, started and stopped with ``with``."""
 
-    def __init__(self, stream: TextIO, verbose: bool = False) -> None:
+    def __init__(self, stream: TextIO, verbose: bool, *columns: Any) -> None:
         from rich.console import Console
-        from rich.progress import Progress, SpinnerColumn, TextColumn
+        from rich.progress import Progress
 
         self.verbose = verbose
         self.console = Console(file=stream)
-        self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"),
-                                 console=self.console, transient=False)
-        self.rows: dict[tuple[str | None, str | None], Any] = {}
+        self.progress = Progress(*columns, console=self.console, transient=False)
 
-    def __enter__(self) -> RichRenderer:
+    def __enter__(self) -> _Live:
         self.progress.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.progress.stop()
+
+
+class RichRenderer(_Live):
+    """A live table of target x file rows on a terminal."""
+
+    def __init__(self, stream: TextIO, verbose: bool = False) -> None:
+        from rich.progress import SpinnerColumn, TextColumn
+
+        super().__init__(stream, verbose, SpinnerColumn(), TextColumn("{task.description}"))
+        self.rows: dict[tuple[str | None, str | None], Any] = {}
 
     def __call__(self, event: Event) -> None:
         from rich.markup import escape
@@ -109,7 +117,7 @@ class RichRenderer:
         self.progress.update(self.rows[key], description=text, completed=completed or 0)
 
 
-class BarRenderer:
+class BarRenderer(_Live):
     """A whole-repository run on a terminal: one bar of packages, with counts and ETA.
 
     Thousands of files would make a row each unreadable, so files only add to the counts;
@@ -117,31 +125,13 @@ class BarRenderer:
     """
 
     def __init__(self, stream: TextIO, verbose: bool = False) -> None:
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
+        from rich import progress as p
 
-        self.verbose = verbose
-        self.console = Console(file=stream)
-        self.progress = Progress(TextColumn("packages"), BarColumn(), MofNCompleteColumn(),
-                                 TextColumn("{task.description}"), TimeElapsedColumn(),
-                                 TextColumn("ETA"), TimeRemainingColumn(),
-                                 console=self.console, transient=False)
+        super().__init__(stream, verbose, p.TextColumn("packages"), p.BarColumn(),
+                         p.MofNCompleteColumn(), p.TextColumn("{task.description}"),
+                         p.TimeElapsedColumn(), p.TextColumn("ETA"), p.TimeRemainingColumn())
         self.task = self.progress.add_task("", total=None)
         self.counts: dict[str, int] = {}
-
-    def __enter__(self) -> BarRenderer:
-        self.progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.progress.stop()
 
     def __call__(self, event: Event) -> None:
         from rich.markup import escape

@@ -51,7 +51,6 @@ from .errors import CodeArtifactError
 from .eventbridge import VersionEvent
 from .index import Index
 from .report import (
-    CONFLICT,
     FAILED,
     IDENTICAL,
     PLANNED,
@@ -64,7 +63,7 @@ from .report import (
 from .repository import SETTABLE, AssetInfo, Refused, Repository, RepositoryError
 from .retry import RetryPolicy
 from .secrets import redact
-from .status import DIFFERENT, PRESENT, FileState, version_key
+from .status import PRESENT, FileState, version_key
 from .text import printable
 
 NEVER_COPIED = frozenset({"Deleted", "Disposed", "Unfinished"})
@@ -690,7 +689,6 @@ class Replicator:
     def _sync_file(self, run: _Run, package: str, cells: VersionCells, file: FileState,
                    order: list[str], dests: list[str]) -> list[tuple[str, FileResult]]:
         holders = [r for r in order if file.shas.get(r)]
-        lacking = [r for r in dests if not file.shas.get(r)]
         reference = file.reference(order)
         out: list[tuple[str, FileResult]] = []
 
@@ -706,22 +704,7 @@ class Replicator:
                           message=error or (f"from {src}" if src else ""))
             return result
 
-        if file.diverged:
-            shas = ", ".join(f"{r}={(file.shas[r] or '')[:12]}…" for r in holders)
-            for region in dests:
-                state = file.state(region, order)
-                if state == PRESENT:
-                    record(region, IDENTICAL)
-                elif state == DIFFERENT:
-                    record(region, CONFLICT, f"this region holds other bytes under this name "
-                                             f"({shas}); left unchanged")
-                else:
-                    record(region, CONFLICT, f"sha256 differs between regions ({shas}); "
-                                             "not copied")
-            return out
-        for region in dests:
-            if file.shas.get(region):
-                record(region, IDENTICAL)
+        lacking = file.settle(dests, order, record)
         if not lacking:
             return out
         # Archived files cannot be downloaded: take them from a region where they can be.
