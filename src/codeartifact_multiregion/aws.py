@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -33,6 +34,11 @@ _PERMISSIONS = {
     "GetRepositoryEndpoint": "codeartifact:GetRepositoryEndpoint",
     "PutPackageOriginConfiguration": "codeartifact:PutPackageOriginConfiguration",
     "DescribePackage": "codeartifact:DescribePackage",
+    "ListPackages": "codeartifact:ListPackages",
+    "ListPackageVersions": "codeartifact:ListPackageVersions",
+    "ListPackageVersionAssets": "codeartifact:ListPackageVersionAssets",
+    "GetPackageVersionAsset": "codeartifact:ReadFromRepository",
+    "UpdatePackageVersionsStatus": "codeartifact:UpdatePackageVersionsStatus",
     "sts:AssumeRole": "sts:AssumeRole on the role (and a trust policy that allows the caller)",
     "sts:GetCallerIdentity": "sts:GetCallerIdentity (or set domain-owner)",
 }
@@ -57,7 +63,9 @@ class Endpoint:
     url: str
     domain_owner: str | None
     token: str = field(repr=False)
-    _fetch_token: Callable[[], str] = field(repr=False)
+    _fetch_token: Callable[[], tuple[str, datetime | None]] = field(repr=False)
+    # When the current token expires (GetAuthorizationToken's ``expiration``), if known.
+    expiration: datetime | None = None
 
     @property
     def region(self) -> str:
@@ -69,16 +77,19 @@ class Endpoint:
 
     def refresh_token(self) -> str:
         """Fetch a new token; used once when the index answers 401/403."""
-        self.token = self._fetch_token()
+        self.token, self.expiration = self._fetch_token()
         return self.token
 
 
 class Resolver:
     """Creates one botocore session per distinct (profile, role), shared across regions."""
 
-    def __init__(self, token_duration: int = 900, policy: RetryPolicy | None = None) -> None:
+    def __init__(self, token_duration: int = 900, policy: RetryPolicy | None = None,
+                 max_connections: int = 10) -> None:
         self.token_duration = token_duration
         self.policy = policy or RetryPolicy()
+        # Connections each client keeps: at least the calls a run has in flight at once.
+        self.max_connections = max(max_connections, 10)
         self._sessions: dict[tuple[str | None, str | None], Any] = {}
         self._accounts: dict[tuple[str | None, str | None], str] = {}
         self._clients: dict[Target, Any] = {}
@@ -134,7 +145,7 @@ class Resolver:
         client = self.client(target)
         owner = target.domain_owner or self.account(target)
 
-        def fetch_token() -> str:
+        def fetch_token() -> tuple[str, datetime | None]:
             kwargs: dict[str, Any] = {"domain": target.domain,
                                       "durationSeconds": self.token_duration}
             if owner:
@@ -148,10 +159,11 @@ class Resolver:
             if not isinstance(token, str) or not token:
                 raise ResolveError(f"{target.region}: GetAuthorizationToken answered without a "
                                    "token. Run again; if it persists, check the endpoint.")
+            expiration = response.get("expiration")
             register_secret(token)
             # As it travels in a Basic Authorization header, which servers may echo back.
             register_secret(base64.b64encode(f"aws:{token}".encode()).decode())
-            return token
+            return token, expiration if isinstance(expiration, datetime) else None
 
         def fetch_url() -> str:
             kwargs: dict[str, Any] = {"domain": target.domain, "repository": target.repository,
@@ -168,7 +180,7 @@ class Resolver:
 
         pending = pool.submit(fetch_url) if pool is not None else None
         try:
-            token = fetch_token()
+            token, expiration = fetch_token()
         except BaseException:
             if pending is not None:  # the token's error is the one to report
                 with contextlib.suppress(Exception):
@@ -176,7 +188,7 @@ class Resolver:
             raise
         url = pending.result() if pending is not None else fetch_url()
         return Endpoint(target=target, url=url, domain_owner=owner, token=token,
-                        _fetch_token=fetch_token)
+                        _fetch_token=fetch_token, expiration=expiration)
 
     def client(self, target: Target) -> Any:
         """The target's CodeArtifact client, made once and reused for origin controls."""
@@ -198,6 +210,7 @@ class Resolver:
             connect_timeout=self.policy.connect_timeout,
             read_timeout=min(self.policy.read_timeout, 30.0),
             user_agent_extra=f"{SESSION_NAME}/{__version__}",
+            max_pool_connections=self.max_connections,
         )
         return self.session(target).create_client("codeartifact", region_name=target.region,
                                                   config=config)

@@ -40,6 +40,7 @@ class Event:
     """
 
     kind: str  # resolved | planned | start | retry | done | verified | origin | target-failed
+    #            | package (replication: one package finished, ``done`` of ``total``)
     region: str | None = None
     filename: str | None = None
     outcome: Outcome | None = None
@@ -47,6 +48,8 @@ class Event:
     attempt: int = 0
     bytes: int = 0
     elapsed_s: float = 0.0
+    done: int = 0
+    total: int = 0
 
 
 EventSink = Callable[[Event], None]
@@ -61,13 +64,14 @@ class Emitter:
 
     def __call__(self, kind: str, *, region: str | None = None, filename: str | None = None,
                  outcome: Outcome | None = None, message: str = "", attempt: int = 0,
-                 bytes: int = 0, elapsed_s: float = 0.0) -> None:
+                 bytes: int = 0, elapsed_s: float = 0.0, done: int = 0, total: int = 0
+                 ) -> None:
         if self._sink is None:
             return
         event = Event(kind, region=region,
                       filename=None if filename is None else printable(filename),
                       outcome=outcome, message=printable(redact(message)), attempt=attempt,
-                      bytes=bytes, elapsed_s=elapsed_s)
+                      bytes=bytes, elapsed_s=elapsed_s, done=done, total=total)
         with self._lock:
             self._sink(event)
 

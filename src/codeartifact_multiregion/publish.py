@@ -12,19 +12,11 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from . import engine
 from .artifacts import Artifact, select_artifacts
 from .aws import Resolver
 from .config import Config
-from .engine import (
-    Emitter,
-    EventSink,
-    block_upstream,
-    open_session,
-    parallel,
-    target_report,
-    upload,
-    verify,
-)
+from .engine import Emitter, EventSink, parallel
 from .errors import IndexReadError
 from .index import Index
 from .report import CONFLICT, FAILED, IDENTICAL, PLANNED, FileResult, Outcome, Report, TargetReport
@@ -58,8 +50,8 @@ class Publisher:
         report = Report(project=project, version=version, dry_run=dry_run)
         # Connections each region's uploads want at once, opened while resolving.
         connections = 1 if dry_run else min(self.config.concurrency, len(artifacts))
-        with open_session(self.config, policy=self.policy, resolver=self.resolver,
-                          emit=self.emit, connections=connections) as session:
+        with engine.open_session(self.config, policy=self.policy, resolver=self.resolver,
+                                 emit=self.emit, connections=connections) as session:
 
             def pipeline(index: Index) -> TargetReport:
                 # Preflight is over; from here each region goes plan -> upload -> verify on
@@ -67,9 +59,9 @@ class Publisher:
                 target = self._plan(index, artifacts, dry_run)
                 if not dry_run:
                     self._execute(index, target, artifacts)
-                    verify(index, target, project, self.emit)
+                    engine.verify(index, target, project, self.emit)
                     if self.config.block_upstream:
-                        block_upstream(session, index, target, project, self.emit)
+                        engine.block_upstream(session, index, target, project, self.emit)
                 return target
 
             report.targets = parallel(pipeline, session.indexes, len(session.indexes))
@@ -77,7 +69,7 @@ class Publisher:
         return report
 
     def _plan(self, index: Index, artifacts: list[Artifact], dry_run: bool) -> TargetReport:
-        report = target_report(index.endpoint)
+        report = engine.target_report(index.endpoint)
         try:
             existing = index.hashes(artifacts[0].project, [a.filename for a in artifacts])
         except IndexReadError as exc:
@@ -103,7 +95,7 @@ class Publisher:
 
     def _execute(self, index: Index, report: TargetReport, artifacts: list[Artifact]) -> None:
         pending = [(a, r) for a, r in zip(artifacts, report.files) if r.outcome == PLANNED]
-        parallel(lambda pair: upload(index, pair[0], pair[1], self.emit), pending,
+        parallel(lambda pair: engine.upload(index, pair[0], pair[1], self.emit), pending,
                  self.config.concurrency)
 
 

@@ -13,7 +13,8 @@ import random
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -138,6 +139,7 @@ class RateLimiter:
         self._sleep = sleep
         self._clock = clock
         self._stamps: deque[float] = deque()
+        self._inflight = 0
         self._lock = threading.Lock()
         # Held around acquire-and-call by callers whose requests should also arrive in order
         # (token requests), so slow threads cannot bunch two windows' worth together.
@@ -148,13 +150,45 @@ class RateLimiter:
         while True:
             with self._lock:
                 now = self._clock()
-                while self._stamps and now - self._stamps[0] >= self.period:
-                    self._stamps.popleft()
-                if len(self._stamps) < self.limit:
+                if self._free(now):
                     self._stamps.append(now)
                     return now
-                wait = self.period - (now - self._stamps[0])
+                wait = self._wait(now)
             self._sleep(wait)
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        """Hold a slot for the whole call; it counts as used from when the call returns.
+
+        A request reaches the server somewhere between its start and its answer, so
+        stamping the answer's time (and counting calls in flight meanwhile) keeps the
+        server's own count under ``limit`` in every window, however the requests' delays
+        vary; stamping the start would let a slow first request and a fast later one
+        land in one window.
+        """
+        while True:
+            with self._lock:
+                if self._free(self._clock()):
+                    self._inflight += 1
+                    break
+                wait = self._wait(self._clock())
+            self._sleep(wait)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._inflight -= 1
+                self._stamps.append(self._clock())
+
+    def _free(self, now: float) -> bool:
+        while self._stamps and now - self._stamps[0] >= self.period:
+            self._stamps.popleft()
+        return len(self._stamps) + self._inflight < self.limit
+
+    def _wait(self, now: float) -> float:
+        if self._stamps:
+            return self.period - (now - self._stamps[0])
+        return self.period / 100  # every slot is held by a call in flight: look again soon
 
 
 _limiters: dict[tuple[str, str | None, str, float], RateLimiter] = {}

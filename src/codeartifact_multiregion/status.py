@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +24,7 @@ from .engine import Emitter, EventSink, Session, open_session, parallel
 from .errors import CodeArtifactError, IndexReadError, UsageError
 from .index import Index
 from .names import parse_filename
+from .report import CONFLICT, IDENTICAL
 from .retry import RetryPolicy
 from .secrets import redact
 from .text import printable
@@ -62,6 +63,33 @@ class FileState:
     @property
     def diverged(self) -> bool:
         return len({s for s in self.shas.values() if s}) > 1
+
+    def settle(self, dests: Sequence[str], regions: Sequence[str],
+               record: Callable[..., object]) -> list[str]:
+        """Record what needs no copy; return the regions of ``dests`` that still lack the file.
+
+        Where regions hold different bytes under this name, every destination is settled
+        (``identical`` where it holds the reference, ``conflict`` elsewhere) and nothing is
+        copied: which bytes are right is a person's call. ``record(region, outcome, error)``.
+        """
+        holders = [r for r in regions if self.shas.get(r)]
+        if self.diverged:
+            shas = ", ".join(f"{r}={(self.shas[r] or '')[:12]}…" for r in holders)
+            for region in dests:
+                state = self.state(region, regions)
+                if state == PRESENT:
+                    record(region, IDENTICAL)
+                elif state == DIFFERENT:
+                    record(region, CONFLICT, f"this region holds other bytes under this name "
+                                             f"({shas}); left unchanged")
+                else:
+                    record(region, CONFLICT, f"sha256 differs between regions ({shas}); "
+                                             "not copied")
+            return []
+        for region in dests:
+            if self.shas.get(region):
+                record(region, IDENTICAL)
+        return [r for r in dests if not self.shas.get(r)]
 
 
 @dataclass

@@ -23,11 +23,9 @@ from .config import Config, Target
 from .engine import Emitter, EventSink, parallel
 from .errors import CodeArtifactError, IndexReadError, UsageError
 from .index import Index
-from .report import CONFLICT, FAILED, IDENTICAL, PLANNED, FileResult, Outcome, Report, TargetReport
+from .report import FAILED, PLANNED, FileResult, Outcome, Report, TargetReport
 from .retry import RetryPolicy
 from .status import (
-    DIFFERENT,
-    PRESENT,
     FileState,
     StatusReport,
     collect,
@@ -122,7 +120,6 @@ class Syncer:
         readable = [r for r in matrix.regions if r not in matrix.errors]
         dests = [r for r in targets if r not in matrix.errors]
         holders = [r for r in readable if file.shas.get(r)]
-        lacking = [r for r in dests if not file.shas.get(r)]
         reference = file.reference(matrix.regions)
 
         def record(region: str, outcome: Outcome, error: str | None = None,
@@ -137,22 +134,7 @@ class Syncer:
                           message=error or (f"from {src}" if src else ""))
             return result
 
-        if file.diverged:
-            shas = ", ".join(f"{r}={(file.shas[r] or '')[:12]}…" for r in holders)
-            for region in dests:
-                state = matrix.state(file, region)
-                if state == PRESENT:
-                    record(region, IDENTICAL)
-                elif state == DIFFERENT:
-                    record(region, CONFLICT, f"this region holds other bytes under this name "
-                                             f"({shas}); left unchanged")
-                else:
-                    record(region, CONFLICT, f"sha256 differs between regions ({shas}); "
-                                             "not copied")
-            return
-        for region in dests:
-            if file.shas.get(region):
-                record(region, IDENTICAL)
+        lacking = file.settle(dests, matrix.regions, record)
         if not lacking:
             return
         if source is not None:
