@@ -138,6 +138,13 @@ def target_report(endpoint: Endpoint) -> TargetReport:
                         domain_owner=endpoint.domain_owner, repository=target.repository)
 
 
+def rejected_error(project: str, entries: Sequence[str]) -> str:
+    """A region's error for the entries its index listed that were refused (never used)."""
+    shown = "; ".join(entries[:5]) + (" …" if len(entries) > 5 else "")
+    return (f"the index lists {len(entries)} entr{'y' if len(entries) == 1 else 'ies'} that "
+            f"are not files of {project} and were ignored: {shown}")
+
+
 def upload(index: Index, artifact: Artifact, result: FileResult, emit: Emitter) -> None:
     """Upload one file to one region and record the outcome in ``result``.
 

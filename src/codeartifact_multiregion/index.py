@@ -53,6 +53,7 @@ _TRANSIENT = (requests.ConnectionError, requests.Timeout, requests.exceptions.Ch
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 AUTH_STATUSES = frozenset({401, 403})
 SHA256_RE = re.compile(r"[0-9a-f]{64}")
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+!-]*")
 
 # What an index may make one run do (per package listing).
 MAX_PAGE_BYTES = 32 << 20          # a simple page: about 100,000 links
@@ -85,6 +86,10 @@ def dist_filename_error(filename: str, project: str) -> str | None:
         return "not a plain file name"
     if printable(filename) != filename or filename.strip() != filename:
         return "contains control or invisible characters"
+    if not _PLAIN_NAME.fullmatch(filename):
+        # Markup ([bold], <error>), spaces, % or & never appear in a wheel or sdist name
+        # (PEP 427/625, PEP 440 versions); a name with them is not one, whatever it parses as.
+        return "contains characters no distribution file name has"
     try:
         if filename.endswith(".whl"):
             name = parse_wheel_filename(filename)[0]
@@ -188,11 +193,11 @@ class Index:
             if problem is None and digest is not None and not SHA256_RE.fullmatch(digest):
                 problem = "its sha256 fragment is not 64 hex digits"
             if problem is None and filename in listing.files:
-                if listing.files[filename] != (digest, link):
-                    problem = "listed twice with different links"
-                continue
+                if listing.files[filename] == (digest, link):
+                    continue
+                problem = "listed twice with different links"  # the first one is kept
             if problem is not None:
-                listing.rejected.append(f"{printable(filename)!r}: {problem}")
+                listing.rejected.append(f"'{printable(filename)}': {problem}")
                 continue
             listing.files[filename] = (digest, link)
         return listing
@@ -203,10 +208,17 @@ class Index:
         Where the index gives no sha256 fragment the file is downloaded and hashed (at
         most ``MAX_UNHASHED`` of them), so a filter keeps that to the files a run is about.
         """
+        return self.lookup(project, filenames)[0]
+
+    def lookup(self, project: str, filenames: Iterable[str] | None = None
+               ) -> tuple[dict[str, str], list[str]]:
+        """``hashes`` and the entries the index listed that were refused (for the report)."""
         wanted = None if filenames is None else set(filenames)
-        files = {name: entry for name, entry in self.listing(project).files.items()
+        listing = self.listing(project)
+        files = {name: entry for name, entry in listing.files.items()
                  if wanted is None or name in wanted}
-        return {name: sha for name, (sha, _) in self.hash_all(files).items()}
+        return ({name: sha for name, (sha, _) in self.hash_all(files).items()},
+                listing.rejected)
 
     def hash_all(self, files: dict[str, tuple[str | None, str]]) -> dict[str, tuple[str, str]]:
         """Fill in the sha256 of entries without a fragment by downloading them (bounded)."""
@@ -219,12 +231,15 @@ class Index:
         return {name: (digest or self.download(url, None), url)
                 for name, (digest, url) in files.items()}
 
-    def download(self, url: str, dest: Path | None, max_bytes: int = MAX_DOWNLOAD_BYTES) -> str:
+    def download(self, url: str, dest: Path | None, max_bytes: int | None = None) -> str:
         """Stream ``url`` to ``dest`` (or nowhere) and return its sha256; memory stays flat.
 
         ``dest`` is a path the caller chose; the index's name for the file is never one.
-        More than ``max_bytes`` (or than the answer's own Content-Length) fails the download.
+        More than ``max_bytes`` (default ``MAX_DOWNLOAD_BYTES``, read at call time), or than
+        the answer's own Content-Length, fails the download.
         """
+        if max_bytes is None:
+            max_bytes = MAX_DOWNLOAD_BYTES
         attempt = 0
         while True:
             attempt += 1

@@ -25,6 +25,7 @@ from .engine import (
     block_upstream,
     open_session,
     parallel,
+    rejected_error,
     target_report,
     upload,
     verify,
@@ -81,10 +82,7 @@ class Syncer:
                     by_region[region].error = error
             for region, entries in matrix.rejected.items():
                 if region in by_region and not by_region[region].error:
-                    by_region[region].error = (
-                        f"the index lists {len(entries)} entr{'y' if len(entries) == 1 else 'ies'}"
-                        f" that are not files of {name} and were ignored: "
-                        + "; ".join(entries[:5]))
+                    by_region[region].error = rejected_error(name, entries)
             with tempfile.TemporaryDirectory(prefix="codeartifact-sync-") as tmp:
                 parallel(lambda f: self._sync_file(f, matrix, indexes, by_region, source,
                                                    dry_run, Path(tmp)),
