@@ -30,10 +30,11 @@ from .engine import (
     upload,
     verify,
 )
-from .errors import CodeArtifactError, IndexReadError, UsageError
+from .errors import CodeArtifactError, IndexReadError, Interrupted, UsageError
 from .index import Index
 from .report import CONFLICT, FAILED, IDENTICAL, PLANNED, FileResult, Outcome, Report, TargetReport
 from .retry import RetryPolicy
+from .scratch import private_dir
 from .status import (
     DIFFERENT,
     PRESENT,
@@ -83,9 +84,9 @@ class Syncer:
             for region, entries in matrix.rejected.items():
                 if region in by_region and not by_region[region].error:
                     by_region[region].error = rejected_error(name, entries)
-            with tempfile.TemporaryDirectory(prefix="codeartifact-sync-") as tmp:
+            with private_dir() as tmp:
                 parallel(lambda f: self._sync_file(f, matrix, indexes, by_region, source,
-                                                   dry_run, Path(tmp)),
+                                                   dry_run, tmp),
                          files, self.config.concurrency)
             for target in report.targets:
                 target.files.sort(key=lambda r: (version_key(version_of(r.filename)),
@@ -178,6 +179,8 @@ class Syncer:
             return
         try:
             artifact = self._fetch(file, indexes[src], tmp)
+        except Interrupted:
+            raise
         except CodeArtifactError as exc:
             for region in lacking:
                 record(region, FAILED, f"could not copy from {src}: {exc}", src)

@@ -221,3 +221,18 @@ def endless(index: HostileIndex, path: str, limit: int, chunk: int = 1 << 20,
             pass
         handler.close_connection = True
     return answer
+
+
+def partial(body: bytes, upto: int, hold: float) -> Responder:
+    """Declare all of ``body``, send ``upto`` bytes, then hold the connection ``hold`` s."""
+    def answer(handler: BaseHTTPRequestHandler) -> None:
+        head = (f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n"
+                "Content-Type: application/octet-stream\r\n\r\n").encode()
+        try:
+            handler.wfile.write(head + body[:upto])
+            handler.wfile.flush()
+            time.sleep(hold)
+        except OSError:
+            pass
+        handler.close_connection = True
+    return answer
