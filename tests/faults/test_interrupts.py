@@ -75,7 +75,7 @@ def test_signal_mid_upload_stops_new_uploads_and_prints_one_json_document(
     stalled = {name: proxies(name) for name in regions.regions}
     for proxy in stalled.values():
         proxy.add(Rule(STALL, "POST", seconds=120, times=0))
-    proc, env = start(regions, tmp_path, "publish", "--project", str(project), "--json",
+    proc, _ = start(regions, tmp_path, "publish", "--project", str(project), "--json",
                       "--concurrency", "1")
     for proxy in stalled.values():
         proxy.wait_for("POST", n=1, timeout=60)  # one upload in flight in every region
@@ -97,7 +97,7 @@ def test_signal_mid_upload_stops_new_uploads_and_prints_one_json_document(
 
 def test_signal_before_any_upload_in_text_mode_exits_130(regions, project, sample_dists,
                                                          proxies, tmp_path):
-    proxy = proxies(list(regions.regions)[0])
+    proxy = proxies(next(iter(regions.regions)))
     proxy.add(Rule(STALL, "GET", seconds=120, times=0))  # the plan's index read hangs
     proc, _ = start(regions, tmp_path, "publish", "--project", str(project))
     proxy.wait_for("GET", n=1, timeout=60)
@@ -113,7 +113,7 @@ def test_signal_before_any_upload_in_text_mode_exits_130(regions, project, sampl
 
 def _stalled_copy(regions, sample_dists: Path, hostile) -> Path:
     """The primary holds the release; its wheel's download stops halfway and hangs."""
-    primary = list(regions.regions)[0]
+    primary = next(iter(regions.regions))
     files = sorted(sample_dists.iterdir())
     seed(regions, primary, files)
     bad = hostile(primary)
@@ -156,7 +156,7 @@ def test_a_killed_syncs_leftovers_are_removed_by_the_next_run(regions, project, 
     assert len(left) == 1 and _partial_download(env), "SIGKILL leaves its download behind"
     assert left[0].name.startswith(f"{PREFIX}{proc.pid}-")
 
-    primary = list(regions.regions)[0]
+    primary = next(iter(regions.regions))
     regions.route(primary, regions.regions[primary].url)  # the source serves its files again
     result = run_checked([*CLI, "sync", "--project", str(project), "--json"], regions,
                          env=env, cwd=tmp_path)

@@ -11,7 +11,6 @@ still pass through it raw. Neither may show a raw ESC/OSC/BEL from the index, no
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
