@@ -118,8 +118,11 @@ class _Links(HTMLParser):
         href = dict(attrs).get("href")
         if not href:
             return
-        url, fragment = urldefrag(urljoin(self.base, href))
-        filename = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+        try:
+            url, fragment = urldefrag(urljoin(self.base, href))
+            filename = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+        except ValueError:  # an unclosed IPv6 bracket and the like: kept, to be refused
+            url, fragment, filename = "", "", unquote(href.rsplit("/", 1)[-1].split("#")[0])
         algo, _, digest = fragment.partition("=")
         self.links.append((filename, digest.lower() if algo == "sha256" else None, url))
 
@@ -403,7 +406,7 @@ class Index:
                     status = response.status_code
                     if status == 200:
                         body = self.transport.read(response, MAX_PAGE_BYTES)
-                        return body.decode(response.encoding or "utf-8", "replace"), response.url
+                        return _decode(body, response.encoding), response.url
                     if status == 404:
                         return "", url
                     if status in AUTH_STATUSES and self._refresh(generation):
@@ -434,6 +437,14 @@ class Index:
         if response.status_code in AUTH_STATUSES:
             text += " (the token was refused; check PublishPackageVersion/ReadFromRepository)"
         return redact(f"{text}: {body}" if body else text)
+
+
+def _decode(body: bytes, charset: str | None) -> str:
+    """A page's text in the charset it declares; UTF-8 where it names no codec we know."""
+    try:
+        return body.decode(charset or "utf-8", "replace")
+    except LookupError:
+        return body.decode("utf-8", "replace")
 
 
 def _reason(exc: BaseException) -> str:

@@ -50,10 +50,17 @@ class RedirectRefused(requests.RequestException):
 
 
 def origin_of(url: str) -> Origin:
-    """(scheme, host, port) with the scheme's default port filled in."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    port = parts.port or (443 if scheme == "https" else 80)
+    """(scheme, host, port) with the scheme's default port filled in.
+
+    A URL that does not parse (an unclosed IPv6 bracket, a port out of range) has no
+    origin: ``("", "", 0)``, which equals no repository's, so it is never trusted.
+    """
+    try:
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        port = parts.port or (443 if scheme == "https" else 80)
+    except ValueError:
+        return "", "", 0
     return scheme, (parts.hostname or "").lower(), port
 
 
@@ -214,9 +221,16 @@ class Transport:
                 watch: _Watch) -> requests.Response:
         for _ in range(MAX_REDIRECTS + 1):
             auth = self.auth if self.trusted(url) else None
-            response = self.session.request(
-                method, url, data=data, headers=headers, auth=auth, stream=True,
-                allow_redirects=False, timeout=self.policy.timeout)
+            try:
+                response = self.session.request(
+                    method, url, data=data, headers=headers, auth=auth, stream=True,
+                    allow_redirects=False, timeout=self.policy.timeout)
+            except requests.RequestException:
+                raise
+            except ValueError:
+                # requests parses a redirect's Location even when not following it; one
+                # that does not parse (a bad port, an unclosed IPv6 bracket) lands here.
+                raise RedirectRefused("refused a redirect to a malformed URL") from None
             if watch.expired:
                 response.close()
                 raise DeadlineExceeded("deadline passed")
@@ -224,15 +238,30 @@ class Transport:
             if method != "GET" or response.status_code not in REDIRECTS or not location:
                 return response
             response.close()
-            target = urljoin(url, location)
-            scheme = urlsplit(target).scheme.lower()
-            if scheme not in ("http", "https") or (urlsplit(url).scheme == "https"
-                                                   and scheme == "http"):
-                raise RedirectRefused(f"refused a redirect to a {scheme or 'relative'}: URL")
-            url = target
+            url = _redirect_target(url, location)
         raise RedirectRefused(f"more than {MAX_REDIRECTS} redirects")
 
     def _overdue(self, started: float) -> str:
         return (f"no complete answer within the {self.policy.deadline:g} s deadline "
                 f"({time.monotonic() - started:.1f} s); set CODEARTIFACT_MULTIREGION_DEADLINE "
                 "to allow longer")
+
+
+def _redirect_target(url: str, location: str) -> str:
+    """The absolute URL a redirect points at, if it is one we follow (RedirectRefused if not).
+
+    Only http(s), never https -> http, and never a Location that does not parse: a
+    malformed header is the server's error, not a crash of ours.
+    """
+    try:
+        target = urljoin(url, location)
+        scheme = urlsplit(target).scheme.lower()
+        origin_ok = origin_of(target) != ("", "", 0)
+    except ValueError:
+        target, scheme, origin_ok = "", "", False
+    if not origin_ok:
+        raise RedirectRefused("refused a redirect to a malformed URL")
+    if scheme not in ("http", "https") or (urlsplit(url).scheme == "https"
+                                           and scheme == "http"):
+        raise RedirectRefused(f"refused a redirect to a {scheme or 'relative'}: URL")
+    return target

@@ -352,3 +352,45 @@ def test_a_download_larger_than_declared_or_allowed_is_cut_off(regions, project,
         assert regions.regions[region].files() == {k: v for k, v in expected.items()
                                                   if k != WHEEL}
     assert bad.sent[path] < 64 << 20
+
+
+# -- malformed answers: a bad link, Location or charset is that region's error, not a crash ----
+
+MALFORMED = {
+    "a link to an unclosed IPv6 host": lambda bad: bad.links.append(
+        f'<a href="http://[::1/files/{WHEEL}#sha256={"0" * 64}">x</a>'),
+    "a link with a port out of range": lambda bad: bad.links.append(
+        f'<a href="http://127.0.0.1:99999/files/{WHEEL}">x</a>'),
+    "a redirect to an unclosed IPv6 host": lambda bad: bad.routes.__setitem__(
+        PAGE, redirect(302, "http://[::1/simple/")),
+    "a redirect to a port out of range": lambda bad: bad.routes.__setitem__(
+        PAGE, redirect(302, "http://127.0.0.1:99999/simple/")),
+    "a redirect to file:": lambda bad: bad.routes.__setitem__(
+        PAGE, redirect(302, "file:///etc/passwd")),
+    "a page in an unknown charset": lambda bad: bad.routes.__setitem__(
+        PAGE, serve(f'<a href="/x/{WHEEL}">x</a>'.encode(),
+                    content_type="text/html; charset=x-no-such-codec")),
+}
+
+
+@pytest.mark.parametrize("command", ["status", "publish", "sync"])
+@pytest.mark.parametrize("case", list(MALFORMED))
+def test_a_malformed_answer_fails_that_region_only(case, command, regions, project,
+                                                   sample_dists, hostile, tmp_path):
+    primary, victim, bystander = names(regions)
+    if command != "publish":
+        seed(regions, primary, sample_dists)
+    MALFORMED[case](hostile(victim))
+
+    result = run(regions, tmp_path, command, "--project", str(project), "--json")
+
+    assert result.code == 1, result.out + result.err
+    doc = json.loads(result.out)
+    if command == "status":
+        assert victim in doc["errors"] or victim in doc["rejected"], doc
+        assert primary not in doc["errors"]
+        return
+    assert target(doc, victim)["ok"] is False
+    for region in (primary, bystander):
+        assert regions.regions[region].files() == sha256s(sample_dists)
+        assert target(doc, region)["ok"] is True
