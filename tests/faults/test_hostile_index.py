@@ -394,3 +394,60 @@ def test_a_malformed_answer_fails_that_region_only(case, command, regions, proje
     for region in (primary, bystander):
         assert regions.regions[region].files() == sha256s(sample_dists)
         assert target(doc, region)["ok"] is True
+
+
+def test_a_download_redirected_to_another_origin_is_fetched_without_the_token(
+        regions, project, sample_dists, hostile, elsewhere, tmp_path):
+    """As CodeArtifact sends asset downloads to S3: the copy works, the token stays home."""
+    primary, victim, bystander = names(regions)
+    expected = seed(regions, primary, sample_dists)
+    bad = hostile(primary)
+    for path in sample_dists.iterdir():
+        bad.routes[f"/packages/{path.name}"] = redirect(302, f"{elsewhere.origin}/s3/{path.name}")
+        elsewhere.routes[f"/s3/{path.name}"] = serve(path.read_bytes())
+
+    result = run(regions, tmp_path, "sync", "--project", str(project), "--json")
+
+    assert result.code == 0, result.err
+    assert len(elsewhere.requests("GET", "/s3/")) == len(expected), "the copies came from S3"
+    assert elsewhere.credentials_seen() == []
+    for region in (victim, bystander):
+        assert regions.regions[region].files() == expected
+
+
+@pytest.mark.parametrize("code", [301, 302, 307, 308])
+def test_an_upload_redirected_to_another_origin_is_not_followed(code, regions, project,
+                                                                sample_dists, hostile,
+                                                                elsewhere, tmp_path):
+    primary, victim, bystander = names(regions)
+    bad = hostile(victim)
+    bad.routes["/"] = redirect(code, f"{elsewhere.origin}/")
+
+    result = run(regions, tmp_path, "publish", "--project", str(project), "--json")
+
+    assert result.code == 1
+    assert elsewhere.requests() == [], "a redirected upload is never sent on"
+    doc = json.loads(result.out)
+    assert {f["outcome"] for f in target(doc, victim)["files"]} == {"failed"}
+    assert all(str(code) in f["error"] for f in target(doc, victim)["files"])
+    for region in (primary, bystander):
+        assert regions.regions[region].files() == sha256s(sample_dists)
+
+
+def test_a_compressed_page_is_capped_after_decompression(regions, project, sample_dists,
+                                                          hostile, monkeypatch):
+    """A 64 MB page gzipped to 64 KB: the cap counts what it unpacks to."""
+    import gzip
+
+    primary, victim, _ = names(regions)
+    seed(regions, primary, sample_dists)
+    bad = hostile(victim)
+    cap = 1 << 20
+    monkeypatch.setattr(index_module, "MAX_PAGE_BYTES", cap)
+    bomb = gzip.compress(b" " * (64 << 20), compresslevel=9)
+    assert len(bomb) < cap
+    bad.routes[PAGE] = serve(bomb, content_type="text/html",
+                             headers={"Content-Encoding": "gzip"})
+    report = status(load_config(project), policy=FAST)
+    assert report.exit_code == 1
+    assert f"exceeds {cap}" in report.errors[victim]
