@@ -79,7 +79,11 @@ def _hold(path: Path) -> int | None:
     if fcntl is None:  # pragma: no cover
         return None
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
-    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:  # a file system without flock: no lock, and ``_alive`` says "alive"
+        os.close(fd)
+        return None
     return fd
 
 
