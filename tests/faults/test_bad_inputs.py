@@ -158,15 +158,19 @@ def _write_pyproject(make: Callable[[str], bytes]) -> Callable[[Path, Path], lis
     return change
 
 
-def _metadata_bomb(kind: str, size: int) -> Callable[[Path, Path], list[str]]:
-    """A small archive whose METADATA/PKG-INFO unpacks to ``size`` bytes (zeros compress)."""
+def _metadata_bomb(kind: str, size: int, *, member: str | None = None, decoy: str | None = None
+                   ) -> Callable[[Path, Path], list[str]]:
+    """A small archive whose METADATA/PKG-INFO unpacks to ``size`` bytes (zeros compress).
+
+    ``member`` names the huge one; ``decoy`` adds a small, unparsable one read before it.
+    """
     def change(project: Path, dist: Path) -> list[str]:
         head = b"Metadata-Version: 2.1\nName: hello-internal\nVersion: 1.0.0\n\n"
         if kind == "wheel":
             path = dist / WHEEL
             with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
                 zf.writestr("hello_internal/__init__.py", "")
-                with zf.open("hello_internal-1.0.0.dist-info/METADATA", "w",
+                with zf.open(member or "hello_internal-1.0.0.dist-info/METADATA", "w",
                              force_zip64=True) as fh:
                     fh.write(head)
                     for _ in range(size >> 20):
@@ -179,7 +183,11 @@ def _metadata_bomb(kind: str, size: int) -> Callable[[Path, Path], list[str]]:
             path = dist / SDIST
             path.unlink()
             with tarfile.open(path, "w:gz", compresslevel=1) as tf:
-                info = tarfile.TarInfo("hello_internal-1.0.0/PKG-INFO")
+                if decoy:
+                    small = tarfile.TarInfo(decoy)
+                    small.size = 4
+                    tf.addfile(small, io.BytesIO(b"nope"))
+                info = tarfile.TarInfo(member or "hello_internal-1.0.0/PKG-INFO")
                 info.size = len(head) + size
                 tf.addfile(info, _Zeros(head, size))
         assert path.stat().st_size < size // 100, "a small file"
@@ -282,6 +290,12 @@ CASES: dict[str, tuple[Callable[[Path, Path], list[str]], list[str], dict[str, s
     "sdist PKG-INFO unpacking to 64 MB": (
         _metadata_bomb("sdist", 64 << 20), [SDIST, "PKG-INFO unpacks to", "at most", "Rebuild"],
         {}),
+    "wheel with a huge top-level METADATA twine reads first": (
+        _metadata_bomb("wheel", 64 << 20, member="METADATA"),
+        [WHEEL, "METADATA unpacks to", "at most"], {}),
+    "sdist with a decoy PKG-INFO ahead of a huge one": (
+        _metadata_bomb("sdist", 64 << 20, decoy="hello_internal-1.0.0/aPKG-INFO"),
+        [SDIST, "hello_internal-1.0.0/PKG-INFO unpacks to", "at most"], {}),
     "pyproject in latin-1": (_write_pyproject(lambda t: (t + "# café\n").encode("latin-1")),
                              ["pyproject.toml", "not UTF-8", "save it as UTF-8"], {}),
     "pyproject in UTF-16": (_write_pyproject(lambda t: t.encode("utf-16")),
