@@ -104,7 +104,10 @@ def _scan(directory: Path, project_name: str | None) -> list[_Candidate]:
             raise ArtifactError(f"{path}: a symbolic link to {os.readlink(path)}, which does not "
                                 "exist. Remove the link or rebuild the file it points to.")
         if not path.is_file():
-            continue
+            # A directory, FIFO or device named like a distribution is a broken build
+            # output, not "nothing here": skipping it would publish the rest of a release.
+            raise ArtifactError(f"{path}: named like a distribution but not a regular file. "
+                                "Remove it or rebuild the project.")
         candidate = _candidate(path)
         if wanted is None or candidate.project == wanted:
             found.append(candidate)

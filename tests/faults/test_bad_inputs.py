@@ -216,6 +216,18 @@ def dangling_in_dist(project: Path, dist: Path) -> list[str]:
     return []
 
 
+def _not_a_file_in_dist(kind: str) -> Callable[[Path, Path], list[str]]:
+    """dist/ (scanned) holds the sdist and, under the wheel's name, a directory or a FIFO."""
+    def change(project: Path, dist: Path) -> list[str]:
+        (dist / WHEEL).unlink()
+        if kind == "directory":
+            (dist / WHEEL).mkdir()
+        else:
+            os.mkfifo(dist / WHEEL)  # hashing it would block forever
+        return []
+    return change
+
+
 def _args(*args: str) -> Callable[[Path, Path], list[str]]:
     return lambda project, dist: [a.replace("{project}", str(project)) for a in args]
 
@@ -284,6 +296,10 @@ CASES: dict[str, tuple[Callable[[Path, Path], list[str]], list[str], dict[str, s
     "dangling wheel symlink in dist/": (
         dangling_in_dist, [WHEEL, "a symbolic link to", "which does not exist",
                            "Remove the link"], {}),
+    "a directory named like the wheel in dist/": (
+        _not_a_file_in_dist("directory"), [WHEEL, "not a regular file", "Remove it"], {}),
+    "a FIFO named like the wheel in dist/": (
+        _not_a_file_in_dist("fifo"), [WHEEL, "not a regular file", "Remove it"], {}),
     "wheel METADATA unpacking to 64 MB": (
         _metadata_bomb("wheel", 64 << 20), [WHEEL, "METADATA unpacks to", "at most", "Rebuild"],
         {}),
