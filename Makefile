@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test lint bench synth clean
+.PHONY: demo test lint fmt typecheck matrix bench synth clean
 
 # The core and the demo need only the runtime and the local stand-ins for AWS.
 $(VENV)/.core: pyproject.toml
@@ -25,12 +25,33 @@ infra_cdk/node_modules/.bin/cdk: infra_cdk/package.json infra_cdk/package-lock.j
 demo: $(VENV)/.core
 	$(BIN)/python examples/demo.py
 
+# What pre-commit runs (.pre-commit-config.yaml), without pre-commit. `ruff format` is enforced
+# on FMT_PATHS only until the rest of the tree is reformatted in one commit (then FMT_PATHS = .).
+FMT_PATHS ?= noxfile.py tests/release
 lint: $(VENV)/.all
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check $(FMT_PATHS)
+	$(MAKE) --no-print-directory typecheck
 
+fmt: $(VENV)/.all
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format $(FMT_PATHS)
+
+typecheck: $(VENV)/.all
+	$(BIN)/mypy --strict src/
+
+# The core suite against a freshly built wheel on every declared Python (pyenv or PATH) and with
+# the lowest dependency versions pyproject.toml allows (noxfile.py). One session: `nox -s core-3.12`.
+matrix: $(VENV)/.core
+	timeout 1200 $(BIN)/nox
+
+# The core tests (CORE_TESTS in noxfile.py) run in the matrix, on every Python including this one,
+# so the first run leaves them out rather than running them twice; `pytest -n 2` runs everything.
+CORE_IGNORE := --ignore-glob='tests/test_*.py' --ignore=tests/faults --ignore=tests/localaws
 test: $(VENV)/.all infra_cdk/node_modules/.bin/cdk
-	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -n 2
+	$(MAKE) --no-print-directory lint
+	$(BIN)/python -m pytest -n 2 $(CORE_IGNORE)
+	$(MAKE) --no-print-directory matrix
 
 bench: $(VENV)/.all
 	$(BIN)/pip install -q -r bench/requirements.txt
@@ -40,4 +61,4 @@ synth: $(VENV)/.all
 	cd infra_cdk && ../$(BIN)/python app.py -c pyproject=../examples/hello-internal/pyproject.toml
 
 clean:
-	rm -rf $(VENV) infra_cdk/cdk.out infra_cdk/node_modules .pytest_cache
+	rm -rf $(VENV) infra_cdk/cdk.out infra_cdk/node_modules .pytest_cache .nox

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from codeartifact_multiregion.index import _Links, dist_filename_error, upload_form
+from codeartifact_multiregion.index import _Links, upload_form
+from codeartifact_multiregion.names import filename_error as dist_filename_error
 
 
 def test_links_resolve_relative_hrefs_and_read_sha256_fragments() -> None:
@@ -32,7 +33,7 @@ def test_links_resolve_relative_hrefs_and_read_sha256_fragments() -> None:
     ("pkg-1.0\x00.tar.gz", "not a plain file name"),
     ("pkg-1.0\x1b[31m.tar.gz", "control or invisible"),
     ("pkg-1.0\u202e.tar.gz", "control or invisible"),
-    ("pkg-1.0.exe", "not a wheel or sdist"),
+    ("pkg-1.0.exe", "not a wheel"),
     ("other-1.0.tar.gz", "a file of another package"),
     # valid as far as packaging parses them, but no real wheel or sdist has these characters
     ("pkg-1.0-py3-none-any[bold].whl", "characters no distribution file name has"),

@@ -8,9 +8,10 @@ pipeline gets the source and which build tool runs the publish.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from codeartifact_multiregion.config import Config, ConfigError, load_config
 

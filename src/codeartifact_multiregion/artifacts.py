@@ -15,21 +15,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from packaging.utils import (
-    InvalidSdistFilename,
-    InvalidWheelFilename,
-    canonicalize_name,
-    parse_sdist_filename,
-    parse_wheel_filename,
-)
+from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from .errors import ArtifactError
+from .names import WHEEL, parse_filename
 
 if TYPE_CHECKING:
     from twine.package import PackageFile
 
-WHEEL, SDIST = "wheel", "sdist"
 REBUILD = "Rebuild it (for example with `python -m build`, `poetry build` or `hatch build`)."
 # The metadata file a wheel or sdist may carry: real ones are kilobytes; a file that
 # unpacks to more is refused before anything reads it into memory.
@@ -142,20 +136,14 @@ def _candidate(path: Path) -> _Candidate:
         raise ArtifactError(f"{path}: no such file. Check the path, or build the project first.")
     if not path.is_file():
         raise ArtifactError(f"{path}: not a file. Pass wheel (.whl) or sdist (.tar.gz) files.")
+    if not name.endswith((".whl", ".tar.gz")):
+        raise ArtifactError(
+            f"{path}: not a distribution file. Pass wheel (.whl) or sdist (.tar.gz) files only."
+        )
     try:
-        if name.endswith(".whl"):
-            project, version, _, _ = parse_wheel_filename(name)
-            kind = WHEEL
-        elif name.endswith(".tar.gz"):
-            project, version = parse_sdist_filename(name)
-            kind = SDIST
-        else:
-            raise ArtifactError(
-                f"{path}: not a distribution file. Pass wheel (.whl) or sdist (.tar.gz) files only."
-            )
-    except (InvalidWheelFilename, InvalidSdistFilename) as exc:
-        raise ArtifactError(f"{path}: the file name is not a valid distribution name ({exc}). "
-                            f"{REBUILD}") from None
+        project, version, kind = parse_filename(name)
+    except ValueError as exc:
+        raise ArtifactError(f"{path}: the file name is {exc}. {REBUILD}") from None
     # Absolute, but the last component kept: a link is published under its own name.
     return _Candidate(path=path.parent.resolve() / name, project=str(project), version=version,
                       kind=kind)

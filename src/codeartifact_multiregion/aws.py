@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -57,7 +58,9 @@ class Endpoint:
     url: str
     domain_owner: str | None
     token: str = field(repr=False)
-    _fetch_token: Callable[[], str] = field(repr=False)
+    _fetch_token: Callable[[], tuple[str, datetime | None]] = field(repr=False)
+    # When the current token expires (GetAuthorizationToken's ``expiration``), if known.
+    expiration: datetime | None = None
 
     @property
     def region(self) -> str:
@@ -69,7 +72,7 @@ class Endpoint:
 
     def refresh_token(self) -> str:
         """Fetch a new token; used once when the index answers 401/403."""
-        self.token = self._fetch_token()
+        self.token, self.expiration = self._fetch_token()
         return self.token
 
 
@@ -117,7 +120,7 @@ class Resolver:
         client = self.client(target)
         owner = target.domain_owner or self.account(target)
 
-        def fetch_token() -> str:
+        def fetch_token() -> tuple[str, datetime | None]:
             kwargs: dict[str, Any] = {"domain": target.domain,
                                       "durationSeconds": self.token_duration}
             if owner:
@@ -131,20 +134,21 @@ class Resolver:
             if not isinstance(token, str) or not token:
                 raise ResolveError(f"{target.region}: GetAuthorizationToken answered without a "
                                    "token. Run again; if it persists, check the endpoint.")
+            expiration = response.get("expiration")
             register_secret(token)
             # As it travels in a Basic Authorization header, which servers may echo back.
             register_secret(base64.b64encode(f"aws:{token}".encode()).decode())
-            return token
+            return token, expiration if isinstance(expiration, datetime) else None
 
         kwargs: dict[str, Any] = {"domain": target.domain, "repository": target.repository,
                                   "format": "pypi"}
         if owner:
             kwargs["domainOwner"] = owner
-        token = fetch_token()
+        token, expiration = fetch_token()
         response = _call(target, "GetRepositoryEndpoint", client.get_repository_endpoint, **kwargs)
         url = _endpoint_url(target, response.get("repositoryEndpoint"))
         return Endpoint(target=target, url=url, domain_owner=owner, token=token,
-                        _fetch_token=fetch_token)
+                        _fetch_token=fetch_token, expiration=expiration)
 
     def client(self, target: Target) -> Any:
         """The target's CodeArtifact client, made once and reused for origin controls."""

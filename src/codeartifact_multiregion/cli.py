@@ -11,7 +11,7 @@ import signal
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from . import __version__
 from .errors import EXIT_INTERRUPTED, EXIT_USAGE, CodeArtifactError, UsageError
@@ -91,7 +91,55 @@ def build_parser() -> argparse.ArgumentParser:
                      help="copy from this region (default: the primary, else any that has it)")
     syn.add_argument("--dry-run", action="store_true", help="print what would be copied")
     _common(syn)
+    _add_consumer_commands(sub)
     return parser
+
+
+CONSUMER_COMMANDS = ("env", "exec")
+
+
+def _add_consumer_commands(sub: Any) -> None:
+    """``env`` and ``exec``: install from the nearest healthy region (consumers.py)."""
+    from .probe import DEFAULT_TIMEOUT
+
+    epilog = ("exit codes: 0 ok; 1 no region gave a token and answered (exec: the command's "
+              "last exit code); 2 usage or configuration error.")
+
+    def shared(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--project", metavar="DIR", default=None,
+                            help="project directory holding pyproject.toml (default: current)")
+        parser.add_argument("--config", metavar="FILE", default=None,
+                            help="a standalone codeartifact.toml instead of a project")
+        parser.add_argument("--region", metavar="R", action="append", default=None,
+                            help="only this configured region; repeat for several")
+        parser.add_argument("--nearest", action="store_true",
+                            help="order healthy regions by one measured round trip each")
+        parser.add_argument("--probe-timeout", metavar="S", type=float,
+                            default=DEFAULT_TIMEOUT,
+                            help=f"seconds to connect and to answer (default {DEFAULT_TIMEOUT:g})")
+
+    env = sub.add_parser("env", help="print pip or uv settings for the healthy regions",
+                         description="Fetch a read token per region, probe each region once "
+                         "and print the variables that point the tool at them: pip gets every "
+                         "region (it falls through by itself), uv the first healthy one. "
+                         "Tokens are printed only when stdout is not a terminal.",
+                         epilog=epilog)
+    env.add_argument("--tool", choices=("pip", "uv"), required=True)
+    env.add_argument("--format", choices=("shell", "dotenv", "github", "json"), default=None,
+                     help="shell (default): export lines for eval; dotenv; github: for "
+                     "$GITHUB_ENV, masks on stderr; json: regions, round trips, expirations")
+    env.add_argument("--json", action="store_true", help="the same as --format json")
+    shared(env)
+
+    run = sub.add_parser("exec", help="run a command against the first healthy region, "
+                         "failing over to the next", description="Run COMMAND with the first "
+                         "healthy region's settings in its environment only; when it fails and "
+                         "that region no longer answers, run it again with the next one.",
+                         epilog=epilog)
+    run.add_argument("--tool", choices=("pip", "uv"), default=None,
+                     help="which tool's variables to set (default: both)")
+    shared(run)
+    run.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- COMMAND...")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -133,6 +181,10 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 
 
 def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    if args.command in CONSUMER_COMMANDS:
+        from .consumers import run_command
+
+        return run_command(args, out, err)
     from . import host
     from .progress import make_renderer
 

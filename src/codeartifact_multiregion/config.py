@@ -22,7 +22,9 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised only on old interpreters
     import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
 
-from .errors import UsageError
+from .errors import ConfigError
+
+__all__ = ["Access", "Config", "ConfigError", "Target", "load_config", "parse_config"]
 
 TABLE = "tool.codeartifact"
 
@@ -59,10 +61,6 @@ TOP_KEYS = (
     "access",
 )
 ACCESS_KEYS = ("readers", "publishers", "organization-id")
-
-
-class ConfigError(UsageError):
-    """A problem in ``[tool.codeartifact]`` or in a flag that narrows it."""
 
 
 @dataclass(frozen=True)

@@ -26,15 +26,10 @@ from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
 import requests
-from packaging.utils import (
-    InvalidSdistFilename,
-    InvalidWheelFilename,
-    canonicalize_name,
-    parse_sdist_filename,
-    parse_wheel_filename,
-)
+from packaging.utils import canonicalize_name
 
 from .errors import IndexReadError
+from .names import filename_error as dist_filename_error
 from .report import CONFLICT, FAILED, IDENTICAL, UPLOADED, Outcome
 from .retry import RetryPolicy, Sleep, shared_limiter
 from .retry import sleep as interruptible_sleep
@@ -53,7 +48,6 @@ _TRANSIENT = (requests.ConnectionError, requests.Timeout, requests.exceptions.Ch
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 AUTH_STATUSES = frozenset({401, 403})
 SHA256_RE = re.compile(r"[0-9a-f]{64}")
-_PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+!-]*")
 
 # What an index may make one run do (per package listing).
 MAX_PAGE_BYTES = 32 << 20          # a simple page: about 100,000 links
@@ -74,34 +68,6 @@ class Listing:
 
     files: dict[str, tuple[str | None, str]] = field(default_factory=dict)  # name -> (sha, url)
     rejected: list[str] = field(default_factory=list)  # printable, for the report
-
-
-def dist_filename_error(filename: str, project: str) -> str | None:
-    """Why ``filename`` is not a plain distribution file name of ``project`` (None if it is).
-
-    The only names ever used for a path, an upload or a report key: no separators, no
-    NUL or control characters, a valid wheel or sdist name of this very package.
-    """
-    if not filename or filename in (".", "..") or any(c in filename for c in "/\\\0"):
-        return "not a plain file name"
-    if printable(filename) != filename or filename.strip() != filename:
-        return "contains control or invisible characters"
-    if not _PLAIN_NAME.fullmatch(filename):
-        # Markup ([bold], <error>), spaces, % or & never appear in a wheel or sdist name
-        # (PEP 427/625, PEP 440 versions); a name with them is not one, whatever it parses as.
-        return "contains characters no distribution file name has"
-    try:
-        if filename.endswith(".whl"):
-            name = parse_wheel_filename(filename)[0]
-        elif filename.endswith((".tar.gz", ".zip")):
-            name = parse_sdist_filename(filename)[0]
-        else:
-            return "not a wheel or sdist"
-    except (InvalidWheelFilename, InvalidSdistFilename, ValueError):
-        return "not a valid distribution file name"
-    if canonicalize_name(name) != canonicalize_name(project):
-        return f"a file of another package ({name})"
-    return None
 
 
 class _Links(HTMLParser):

@@ -15,13 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from packaging.utils import (
-    InvalidSdistFilename,
-    InvalidWheelFilename,
-    canonicalize_name,
-    parse_sdist_filename,
-    parse_wheel_filename,
-)
+from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from .aws import describe_origin
@@ -29,6 +23,7 @@ from .config import Config
 from .engine import Emitter, EventSink, Session, open_session, parallel
 from .errors import CodeArtifactError, IndexReadError, UsageError
 from .index import Index
+from .names import parse_filename
 from .retry import RetryPolicy
 from .secrets import redact
 from .text import printable
@@ -182,13 +177,9 @@ def version_key(version: str) -> tuple[int, Any]:
 
 def version_of(filename: str) -> str:
     try:
-        if filename.endswith(".whl"):
-            return str(parse_wheel_filename(filename)[1])
-        if filename.endswith((".tar.gz", ".zip")):
-            return str(parse_sdist_filename(filename)[1])
-    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
-        pass
-    return "unknown"
+        return str(parse_filename(filename).version)
+    except ValueError:
+        return "unknown"
 
 
 def package_name(config: Config, package: str | None) -> str:

@@ -17,19 +17,10 @@ from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
 
+from . import engine
 from .artifacts import Artifact, select_artifacts
 from .config import Config, Target
-from .engine import (
-    Emitter,
-    EventSink,
-    block_upstream,
-    open_session,
-    parallel,
-    rejected_error,
-    target_report,
-    upload,
-    verify,
-)
+from .engine import Emitter, EventSink, parallel, rejected_error
 from .errors import CodeArtifactError, IndexReadError, Interrupted, UsageError
 from .index import Index
 from .report import CONFLICT, FAILED, IDENTICAL, PLANNED, FileResult, Outcome, Report, TargetReport
@@ -65,7 +56,7 @@ class Syncer:
         session_config = self._with_source(source)
         dests = self.config.regions
         wanted: set[Version | str] = {_normalize_version(v) for v in versions or ()}
-        with open_session(session_config, policy=self.policy, emit=self.emit) as session:
+        with engine.open_session(session_config, policy=self.policy, emit=self.emit) as session:
             matrix = collect(session, name)
             if source is not None and source in matrix.errors:
                 raise UsageError(f"--from {source}: its index could not be read "
@@ -76,7 +67,7 @@ class Syncer:
             report = Report(project=name, version=_single(f.version for f in files),
                             dry_run=dry_run, command="sync")
             indexes = {ix.region: ix for ix in session.indexes}
-            report.targets = [target_report(indexes[r].endpoint) for r in dests]
+            report.targets = [engine.target_report(indexes[r].endpoint) for r in dests]
             by_region = {t.region: t for t in report.targets}
             for region, error in matrix.errors.items():
                 if region in by_region:
@@ -92,11 +83,11 @@ class Syncer:
                 target.files.sort(key=lambda r: (version_key(version_of(r.filename)),
                                                  r.filename))
             if not dry_run:
-                parallel(lambda t: verify(indexes[t.region], t, name, self.emit),
+                parallel(lambda t: engine.verify(indexes[t.region], t, name, self.emit),
                          report.targets, len(report.targets))
                 if self.config.block_upstream:
                     for target in report.targets:
-                        block_upstream(session, indexes[target.region], target, name,
+                        engine.block_upstream(session, indexes[target.region], target, name,
                                        self.emit)
         report.elapsed_s = time.monotonic() - started
         return report
@@ -187,7 +178,7 @@ class Syncer:
             return
         try:
             results = [record(region, PLANNED, None, src, emit=False) for region in lacking]
-            parallel(lambda pair: upload(indexes[pair[0]], artifact, pair[1], self.emit),
+            parallel(lambda pair: engine.upload(indexes[pair[0]], artifact, pair[1], self.emit),
                      list(zip(lacking, results)), len(lacking))
         finally:
             artifact.path.unlink(missing_ok=True)

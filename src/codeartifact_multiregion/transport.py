@@ -178,7 +178,8 @@ class Transport:
 
     @contextmanager
     def open(self, method: str, url: str, *, data: Any = None,
-             headers: dict[str, str] | None = None) -> Iterator[requests.Response]:
+             headers: dict[str, str] | None = None,
+             follow_redirects: bool = True) -> Iterator[requests.Response]:
         """Send a request and yield its (streamed) response; the deadline covers the body.
 
         GET redirects are followed here, each hop checked: credentials only on the
@@ -189,7 +190,8 @@ class Transport:
         with _Watch(self.policy.deadline) as watch:
             _current.watch = watch
             try:
-                response = self._follow(method, url, data, headers, watch)
+                response = self._follow(method, url, data, headers, watch,
+                                        MAX_REDIRECTS if follow_redirects else 0)
                 try:
                     yield response
                 finally:
@@ -218,8 +220,8 @@ class Transport:
         return bytes(body)
 
     def _follow(self, method: str, url: str, data: Any, headers: dict[str, str] | None,
-                watch: _Watch) -> requests.Response:
-        for _ in range(MAX_REDIRECTS + 1):
+                watch: _Watch, redirects: int) -> requests.Response:
+        for hop in range(redirects + 1):
             auth = self.auth if self.trusted(url) else None
             try:
                 response = self.session.request(
@@ -235,11 +237,12 @@ class Transport:
                 response.close()
                 raise DeadlineExceeded("deadline passed")
             location = response.headers.get("Location")
-            if method != "GET" or response.status_code not in REDIRECTS or not location:
+            if (method != "GET" or response.status_code not in REDIRECTS or not location
+                    or hop == redirects == 0):
                 return response
             response.close()
             url = _redirect_target(url, location)
-        raise RedirectRefused(f"more than {MAX_REDIRECTS} redirects")
+        raise RedirectRefused(f"more than {redirects} redirects")
 
     def _overdue(self, started: float) -> str:
         return (f"no complete answer within the {self.policy.deadline:g} s deadline "

@@ -7,9 +7,12 @@ lines and errors go to stderr, as with the standalone CLI.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hatch.publish.plugin.interface import PublisherInterface
+
+if TYPE_CHECKING:
+    from codeartifact_multiregion.engine import Event
 
 # Options hatch always passes; not the user's to set.
 _HATCH_OWN = {"no_prompt", "initialize_auth"}
@@ -108,7 +111,7 @@ class CodeArtifactPublisher(PublisherInterface):
 
         return flag_option(settings.get(key), f"-o {key}")
 
-    def _render(self, event: Any) -> None:
+    def _render(self, event: Event) -> None:
         from codeartifact_multiregion.host import ERROR, SUCCESS, style_of
         from codeartifact_multiregion.progress import describe
 

@@ -12,12 +12,15 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from cleo.formatters.formatter import Formatter
 from cleo.helpers import option
 from cleo.io.outputs.output import Type, Verbosity
 from poetry.console.commands.command import Command
+
+if TYPE_CHECKING:
+    from codeartifact_multiregion.engine import Event
 
 # The core's outcome meanings (host.SUCCESS/INFO/ERROR) in cleo's styles.
 _STYLE = {"success": "info", "info": "comment", "error": "error"}
@@ -136,7 +139,7 @@ Exit codes: 0 every region holds every file; 1 incomplete; 2 configuration or in
                                  Verbosity.QUIET)
         return exit_code
 
-    def _render(self, event: Any) -> None:
+    def _render(self, event: Event) -> None:
         from codeartifact_multiregion.host import style_of
         from codeartifact_multiregion.progress import describe
 

@@ -17,14 +17,13 @@ import re
 import tarfile
 import zipfile
 from pathlib import Path
-from typing import Union
 
 CHUNK = 1 << 20
 # Reproducible archives: zip and tar entries carry this instead of "now".
 _EPOCH = 1_700_000_000
 _ZIP_TIME = (2023, 11, 14, 22, 13, 20)
 
-StrPath = Union[str, Path]
+StrPath = str | Path
 
 
 def normalize(name: str) -> str:
