@@ -133,6 +133,14 @@ def _watched(cls: type[HTTPConnection]) -> type[HTTPConnection]:
                 watch.add(self)
             return super().request(*args, **kwargs)
 
+        def connect(self) -> None:
+            # A deadline or a stop that fired while this socket was still connecting found
+            # no socket to shut down: look again once there is one.
+            super().connect()
+            watch = getattr(_current, "watch", None)
+            if watch is not None and watch.expired:
+                _shutdown(self)
+
     Watched.__name__ = f"Watched{cls.__name__}"
     return Watched
 
