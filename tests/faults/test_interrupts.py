@@ -42,7 +42,12 @@ def start(regions, tmp_path: Path, *args: str) -> tuple[subprocess.Popen[str], d
 
 
 def finish(proc: subprocess.Popen[str], regions) -> tuple[int, str, str]:
-    out, err = proc.communicate(timeout=120)  # a hang guard only
+    try:
+        out, err = proc.communicate(timeout=120)  # a hang guard only
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate(timeout=30)
+        pytest.fail(f"still running 120 s after the signal; stderr: {err[-3000:]}")
     assert "Traceback" not in out + err, err
     for token in regions.tokens():
         assert token not in out + err
