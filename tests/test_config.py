@@ -184,13 +184,15 @@ def test_a_pyproject_that_is_not_utf8_names_the_file_and_the_fix(tmp_path: Path,
 
 @pytest.mark.parametrize(("text", "words"), [
     ('tool = "x"\n', "[tool] must be a table"),
-    ('project = "x"\n' + BASE.split("[project]\n")[1].split("\n", 2)[2], None),
+    # The name picks the files to publish from dist/: a [project] of the wrong type is not
+    # "no name" but a broken pyproject (issue 11, row 10).
+    ('project = "x"\n' + BASE.split("[project]\n")[1].split("\n", 2)[2],
+     "[project] must be a table"),
+    ('[project]\nname = 5\n' + BASE.split("[project]\n")[1].split("\n", 2)[2],
+     "[project] name must be a non-empty string"),
 ])
-def test_tables_of_the_wrong_type_are_errors_or_ignored_not_crashes(
-        tmp_path: Path, text: str, words: str | None) -> None:
-    if words is None:  # [project] of the wrong type: the name is just unknown
-        assert load_config(write(tmp_path, text)).project_name is None
-        return
+def test_tables_of_the_wrong_type_are_errors_not_crashes(
+        tmp_path: Path, text: str, words: str) -> None:
     with pytest.raises(ConfigError, match=re.escape(words)):
         load_config(write(tmp_path, text))
 

@@ -35,8 +35,16 @@ def test_links_resolve_relative_hrefs_and_read_sha256_fragments() -> None:
     ("pkg-1.0\u202e.tar.gz", "control or invisible"),
     ("pkg-1.0.exe", "not a wheel"),
     ("other-1.0.tar.gz", "a file of another package"),
+    # valid as far as packaging parses them, but no real wheel or sdist has these characters
+    ("pkg-1.0-py3-none-any[bold].whl", "characters no distribution file name has"),
+    ("pkg-1.0-py3-none-<error>.whl", "characters no distribution file name has"),
+    ("pkg-1.0-py3-none-any%2e.whl", "characters no distribution file name has"),
+    ("pkg-1.0-py3-none-a&b.whl", "characters no distribution file name has"),
+    ("pkg-1.0-py3-none-an y.whl", "characters no distribution file name has"),
+    ("pkg-1.0-py3-none-anyé.whl", "characters no distribution file name has"),
     ("pkg-1.0-py3-none-any.whl", None),
     ("Pkg-1.0.tar.gz", None),
+    ("pkg-1!1.0+local.7-2-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl", None),
 ])
 def test_only_plain_distribution_names_of_the_package_are_accepted(name: str,
                                                                    problem: str | None) -> None:

@@ -98,7 +98,10 @@ def _scan(directory: Path, project_name: str | None) -> list[_Candidate]:
             raise ArtifactError(f"{path}: a symbolic link to {os.readlink(path)}, which does not "
                                 "exist. Remove the link or rebuild the file it points to.")
         if not path.is_file():
-            continue
+            # A directory, FIFO or device named like a distribution is a broken build
+            # output, not "nothing here": skipping it would publish the rest of a release.
+            raise ArtifactError(f"{path}: named like a distribution but not a regular file. "
+                                "Remove it or rebuild the project.")
         candidate = _candidate(path)
         if wanted is None or candidate.project == wanted:
             found.append(candidate)
@@ -233,21 +236,20 @@ def _load(candidate: _Candidate) -> Artifact:
 def _check_metadata_size(path: Path, kind: str) -> None:
     """Refuse a METADATA/PKG-INFO that unpacks to more than ``MAX_METADATA_BYTES``.
 
-    twine reads it whole into memory; a 500 KB wheel can declare 500 MB of it. The sizes
-    checked are the archive's own: zipfile and tarfile never read past them.
+    twine reads it whole into memory; a 500 KB wheel can declare 500 MB of it. Every
+    member a reader may pick is checked, not just the usual one: twine and pkginfo try
+    each name *containing* METADATA (wheels) or PKG-INFO (sdists), shallowest first, until
+    one parses, so a decoy ahead of a huge one must not hide it. The sizes checked are the
+    archive's own: zipfile and tarfile never read past them.
     """
     try:
         if kind == WHEEL:
             with zipfile.ZipFile(path) as archive:
                 sizes = [(i.filename, i.file_size) for i in archive.infolist()
-                         if i.filename.endswith(".dist-info/METADATA")]
+                         if "METADATA" in i.filename]
         else:
             with tarfile.open(path, "r:gz") as archive:
-                sizes = []
-                for member in archive:
-                    if member.name.endswith("PKG-INFO") and member.name.count("/") <= 1:
-                        sizes.append((member.name, member.size))
-                        break
+                sizes = [(m.name, m.size) for m in archive if "PKG-INFO" in m.name]
     except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, ValueError):
         return  # PackageFile reports a broken archive with its own words
     for name, size in sizes:

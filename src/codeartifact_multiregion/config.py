@@ -226,7 +226,7 @@ def parse_config(document: Mapping[str, Any], path: Path) -> Config:
     return Config(
         path=path,
         targets=targets,
-        project_name=_project_name(document),
+        project_name=_project_name(document, path),
         token_duration=check.integer(
             "token-duration", table.get("token-duration", DEFAULT_TOKEN_DURATION),
             TOKEN_DURATION_RANGE,
@@ -240,12 +240,25 @@ def parse_config(document: Mapping[str, Any], path: Path) -> Config:
     )
 
 
-def _project_name(document: Mapping[str, Any]) -> str | None:
-    """``[project] name``, else ``[tool.poetry] name``; anything not a table counts as absent."""
-    for table in (document.get("project"), _get(document.get("tool"), "poetry")):
+def _project_name(document: Mapping[str, Any], path: Path) -> str | None:
+    """``[project] name``, else ``[tool.poetry] name``.
+
+    A ``project`` that is not a table, or a name that is not a string, is an error: the
+    name decides which files in dist/ are published, so a guess is not good enough.
+    """
+    project = document.get("project")
+    if project is not None and not isinstance(project, Mapping):
+        raise ConfigError(f"{path}: [project] must be a table, got {type(project).__name__}. "
+                          'Write it as a [project] table with name = "..." and version.')
+    for where, table in (("project", project), ("tool.poetry", _get(document.get("tool"),
+                                                                    "poetry"))):
         name = _get(table, "name")
-        if isinstance(name, str) and name:
-            return name
+        if name is None:
+            continue
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError(f"{path}: [{where}] name must be a non-empty string, got "
+                              f"{name!r}. Write name = \"your-package\".")
+        return name
     return None
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -22,13 +22,16 @@ from .config import Config, Target
 from .errors import CodeArtifactError, IndexReadError, Interrupted
 from .index import Index
 from .report import FAILED, IDENTICAL, UPLOADED, FileResult, Outcome, TargetReport
-from .retry import STOP, RetryPolicy
+from .retry import STOP, RetryPolicy, check_stop
 from .secrets import redact
 from .text import printable
 from .transport import Transport, abort_all
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+# Seconds an interrupted ``parallel`` waits for its threads (their requests already cut off).
+STOP_GRACE = 5.0
 
 
 @dataclass(frozen=True)
@@ -85,13 +88,21 @@ def parallel(func: Callable[[T], R], items: Sequence[T], workers: int) -> list[R
     if not items:
         return []
     if len(items) == 1 or workers <= 1:
-        return [func(item) for item in items]
+        try:
+            return [func(item) for item in items]
+        except KeyboardInterrupt:
+            stop()  # threads of an enclosing ``parallel`` stop too
+            raise
     pool = ThreadPoolExecutor(max_workers=min(workers, len(items)))
+    futures = [pool.submit(func, item) for item in items]
     try:
-        results = list(pool.map(func, items))
+        results = [future.result() for future in futures]
     except (KeyboardInterrupt, Interrupted):
         stop()
         pool.shutdown(wait=False, cancel_futures=True)
+        # The cut-off requests end at once; give their threads a moment to unwind so the
+        # caller's cleanup (the private temp dir) does not race a thread still writing.
+        wait(futures, timeout=STOP_GRACE)
         raise
     except BaseException:
         pool.shutdown(wait=True, cancel_futures=True)
@@ -184,12 +195,20 @@ def target_report(endpoint: Endpoint) -> TargetReport:
                         domain_owner=endpoint.domain_owner, repository=target.repository)
 
 
+def rejected_error(project: str, entries: Sequence[str]) -> str:
+    """A region's error for the entries its index listed that were refused (never used)."""
+    shown = "; ".join(entries[:5]) + (" …" if len(entries) > 5 else "")
+    return (f"the index lists {len(entries)} entr{'y' if len(entries) == 1 else 'ies'} that "
+            f"are not files of {project} and were ignored: {shown}")
+
+
 def upload(index: Index, artifact: Artifact, result: FileResult, emit: Emitter) -> None:
     """Upload one file to one region and record the outcome in ``result``.
 
     Whatever goes wrong is this file's failure in this region alone: an exception is
     recorded, never raised, so the other files and regions carry on.
     """
+    check_stop()  # after a stop, a queued upload neither starts nor reports
     emit("start", region=index.region, filename=artifact.filename, bytes=artifact.size)
     started = time.monotonic()
 
@@ -199,6 +218,8 @@ def upload(index: Index, artifact: Artifact, result: FileResult, emit: Emitter) 
 
     try:
         outcome = index.upload(artifact, on_retry=on_retry)
+    except Interrupted:
+        raise  # the run is stopping: no outcome to report for a request that was cut off
     except Exception as exc:
         detail = str(exc) if isinstance(exc, CodeArtifactError) else f"{type(exc).__name__}: {exc}"
         result.outcome, result.error = FAILED, redact(detail)

@@ -85,8 +85,11 @@ class _Links(HTMLParser):
         href = dict(attrs).get("href")
         if not href:
             return
-        url, fragment = urldefrag(urljoin(self.base, href))
-        filename = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+        try:
+            url, fragment = urldefrag(urljoin(self.base, href))
+            filename = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+        except ValueError:  # an unclosed IPv6 bracket and the like: kept, to be refused
+            url, fragment, filename = "", "", unquote(href.rsplit("/", 1)[-1].split("#")[0])
         algo, _, digest = fragment.partition("=")
         self.links.append((filename, digest.lower() if algo == "sha256" else None, url))
 
@@ -169,11 +172,11 @@ class Index:
             if problem is None and digest is not None and not SHA256_RE.fullmatch(digest):
                 problem = "its sha256 fragment is not 64 hex digits"
             if problem is None and filename in listing.files:
-                if listing.files[filename] != (digest, link):
-                    problem = "listed twice with different links"
-                continue
+                if listing.files[filename] == (digest, link):
+                    continue
+                problem = "listed twice with different links"  # the first one is kept
             if problem is not None:
-                listing.rejected.append(f"{printable(filename)!r}: {problem}")
+                listing.rejected.append(f"'{printable(filename)}': {problem}")
                 continue
             listing.files[filename] = (digest, link)
         return listing
@@ -184,10 +187,17 @@ class Index:
         Where the index gives no sha256 fragment the file is downloaded and hashed (at
         most ``MAX_UNHASHED`` of them), so a filter keeps that to the files a run is about.
         """
+        return self.lookup(project, filenames)[0]
+
+    def lookup(self, project: str, filenames: Iterable[str] | None = None
+               ) -> tuple[dict[str, str], list[str]]:
+        """``hashes`` and the entries the index listed that were refused (for the report)."""
         wanted = None if filenames is None else set(filenames)
-        files = {name: entry for name, entry in self.listing(project).files.items()
+        listing = self.listing(project)
+        files = {name: entry for name, entry in listing.files.items()
                  if wanted is None or name in wanted}
-        return {name: sha for name, (sha, _) in self.hash_all(files).items()}
+        return ({name: sha for name, (sha, _) in self.hash_all(files).items()},
+                listing.rejected)
 
     def hash_all(self, files: dict[str, tuple[str | None, str]]) -> dict[str, tuple[str, str]]:
         """Fill in the sha256 of entries without a fragment by downloading them (bounded)."""
@@ -200,12 +210,15 @@ class Index:
         return {name: (digest or self.download(url, None), url)
                 for name, (digest, url) in files.items()}
 
-    def download(self, url: str, dest: Path | None, max_bytes: int = MAX_DOWNLOAD_BYTES) -> str:
+    def download(self, url: str, dest: Path | None, max_bytes: int | None = None) -> str:
         """Stream ``url`` to ``dest`` (or nowhere) and return its sha256; memory stays flat.
 
         ``dest`` is a path the caller chose; the index's name for the file is never one.
-        More than ``max_bytes`` (or than the answer's own Content-Length) fails the download.
+        More than ``max_bytes`` (default ``MAX_DOWNLOAD_BYTES``, read at call time), or than
+        the answer's own Content-Length, fails the download.
         """
+        if max_bytes is None:
+            max_bytes = MAX_DOWNLOAD_BYTES
         attempt = 0
         while True:
             attempt += 1
@@ -366,7 +379,7 @@ class Index:
                     status = response.status_code
                     if status == 200:
                         body = self.transport.read(response, MAX_PAGE_BYTES)
-                        return body.decode(response.encoding or "utf-8", "replace"), response.url
+                        return _decode(body, response.encoding), response.url
                     if status == 404:
                         return "", url
                     if status in AUTH_STATUSES and self._refresh(generation):
@@ -397,6 +410,14 @@ class Index:
         if response.status_code in AUTH_STATUSES:
             text += " (the token was refused; check PublishPackageVersion/ReadFromRepository)"
         return redact(f"{text}: {body}" if body else text)
+
+
+def _decode(body: bytes, charset: str | None) -> str:
+    """A page's text in the charset it declares; UTF-8 where it names no codec we know."""
+    try:
+        return body.decode(charset or "utf-8", "replace")
+    except LookupError:
+        return body.decode("utf-8", "replace")
 
 
 def _reason(exc: BaseException) -> str:

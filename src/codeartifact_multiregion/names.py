@@ -7,6 +7,7 @@ a distribution name, and which project and version it is, cannot differ between 
 
 from __future__ import annotations
 
+import re
 from typing import NamedTuple
 
 from packaging.utils import (
@@ -23,6 +24,9 @@ from .text import printable
 
 WHEEL, SDIST = "wheel", "sdist"
 SDIST_SUFFIXES = (".tar.gz", ".zip")
+# Every character a wheel or sdist name may hold: project names, PEP 440 versions (+ and !),
+# build and compatibility tags.
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+!-]*")
 
 
 class DistName(NamedTuple):
@@ -55,6 +59,10 @@ def filename_error(filename: str, project: str) -> str | None:
         return "not a plain file name"
     if printable(filename) != filename or filename.strip() != filename:
         return "contains control or invisible characters"
+    if not _PLAIN_NAME.fullmatch(filename):
+        # Markup ([bold], <error>), spaces, % or & never appear in a wheel or sdist name
+        # (PEP 427/625, PEP 440 versions); a name with them is not one, whatever it parses as.
+        return "contains characters no distribution file name has"
     try:
         name = parse_filename(filename).project
     except ValueError as exc:

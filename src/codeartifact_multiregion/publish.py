@@ -56,27 +56,35 @@ class Publisher:
             def pipeline(index: Index) -> TargetReport:
                 # Preflight is over; from here each region goes plan -> upload -> verify on
                 # its own, so the slowest region sets the wall time and delays no other.
-                target = self._plan(index, artifacts, dry_run)
+                target, rejected = self._plan(index, artifacts, dry_run)
                 if not dry_run:
                     self._execute(index, target, artifacts)
                     engine.verify(index, target, project, self.emit)
                     if self.config.block_upstream:
                         engine.block_upstream(session, index, target, project, self.emit)
+                if rejected and not target.error:
+                    # The files may be there, but an index that lists entries we refused
+                    # (another origin, a path-like name) is not one to call complete.
+                    target.error = engine.rejected_error(project, rejected)
+                    self.emit("target-failed", region=index.region, message=target.error)
                 return target
 
             report.targets = parallel(pipeline, session.indexes, len(session.indexes))
         report.elapsed_s = time.monotonic() - started
         return report
 
-    def _plan(self, index: Index, artifacts: list[Artifact], dry_run: bool) -> TargetReport:
+    def _plan(self, index: Index, artifacts: list[Artifact], dry_run: bool
+              ) -> tuple[TargetReport, list[str]]:
+        """The region's plan, and the entries its index listed that were refused."""
         report = engine.target_report(index.endpoint)
         try:
-            existing = index.hashes(artifacts[0].project, [a.filename for a in artifacts])
+            existing, rejected = index.lookup(artifacts[0].project,
+                                              [a.filename for a in artifacts])
         except IndexReadError as exc:
             report.error = str(exc)
             report.files = [_result(a, FAILED, error="index unreadable") for a in artifacts]
             self.emit("target-failed", region=index.region, message=str(exc))
-            return report
+            return report, []
         for artifact in artifacts:
             found = existing.get(artifact.filename)
             if found is None:
@@ -91,7 +99,7 @@ class Publisher:
             if result.outcome != PLANNED or dry_run:
                 self.emit("done", region=index.region, filename=artifact.filename,
                           outcome=result.outcome, message=result.error or "")
-        return report
+        return report, rejected
 
     def _execute(self, index: Index, report: TargetReport, artifacts: list[Artifact]) -> None:
         pending = [(a, r) for a, r in zip(artifacts, report.files) if r.outcome == PLANNED]

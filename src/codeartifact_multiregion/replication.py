@@ -62,6 +62,7 @@ from .report import (
 )
 from .repository import SETTABLE, AssetInfo, Refused, Repository, RepositoryError
 from .retry import RetryPolicy
+from .scratch import private_dir
 from .secrets import redact
 from .status import PRESENT, FileState, version_key
 from .text import printable
@@ -545,7 +546,7 @@ class Replicator:
         with self._open(self._full_config()) as session:
             repos = self._repos(session)
             names, errors, refused = self._packages(list(repos.values()))
-            with tempfile.TemporaryDirectory(prefix="codeartifact-sync-") as tmp:
+            with private_dir() as tmp:
                 run = self._start(session, repos, list(repos), dests, dry_run, Path(tmp))
                 run.report.refused = refused
                 for region, error in errors.items():
@@ -763,7 +764,7 @@ class Replicator:
                                f"{event.domain_owner}; {event.region} is configured for "
                                f"account {owner}")
                 else:
-                    with tempfile.TemporaryDirectory(prefix="codeartifact-sync-") as tmp:
+                    with private_dir() as tmp:
                         run = self._start(session, repos, list(repos), dests, dry_run,
                                           Path(tmp), event)
                         name = str(canonicalize_name(event.package))

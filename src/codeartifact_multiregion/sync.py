@@ -20,11 +20,12 @@ from packaging.version import InvalidVersion, Version
 from . import engine
 from .artifacts import Artifact, select_artifacts
 from .config import Config, Target
-from .engine import Emitter, EventSink, parallel
-from .errors import CodeArtifactError, IndexReadError, UsageError
+from .engine import Emitter, EventSink, parallel, rejected_error
+from .errors import CodeArtifactError, IndexReadError, Interrupted, UsageError
 from .index import Index
 from .report import FAILED, PLANNED, FileResult, Outcome, Report, TargetReport
 from .retry import RetryPolicy
+from .scratch import private_dir
 from .status import (
     FileState,
     StatusReport,
@@ -71,13 +72,10 @@ class Syncer:
                     by_region[region].error = error
             for region, entries in matrix.rejected.items():
                 if region in by_region and not by_region[region].error:
-                    by_region[region].error = (
-                        f"the index lists {len(entries)} entr{'y' if len(entries) == 1 else 'ies'}"
-                        f" that are not files of {name} and were ignored: "
-                        + "; ".join(entries[:5]))
-            with tempfile.TemporaryDirectory(prefix="codeartifact-sync-") as tmp:
+                    by_region[region].error = rejected_error(name, entries)
+            with private_dir() as tmp:
                 parallel(lambda f: self._sync_file(f, matrix, indexes, by_region, source,
-                                                   dry_run, Path(tmp)),
+                                                   dry_run, tmp),
                          files, self.config.concurrency)
             for target in report.targets:
                 target.files.sort(key=lambda r: (version_key(version_of(r.filename)),
@@ -154,6 +152,8 @@ class Syncer:
             return
         try:
             artifact = self._fetch(file, indexes[src], tmp)
+        except Interrupted:
+            raise
         except CodeArtifactError as exc:
             for region in lacking:
                 record(region, FAILED, f"could not copy from {src}: {exc}", src)

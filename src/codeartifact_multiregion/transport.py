@@ -54,10 +54,17 @@ class RedirectRefused(requests.RequestException):
 
 
 def origin_of(url: str) -> Origin:
-    """(scheme, host, port) with the scheme's default port filled in."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    port = parts.port or (443 if scheme == "https" else 80)
+    """(scheme, host, port) with the scheme's default port filled in.
+
+    A URL that does not parse (an unclosed IPv6 bracket, a port out of range) has no
+    origin: ``("", "", 0)``, which equals no repository's, so it is never trusted.
+    """
+    try:
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        port = parts.port or (443 if scheme == "https" else 80)
+    except ValueError:
+        return "", "", 0
     return scheme, (parts.hostname or "").lower(), port
 
 
@@ -145,6 +152,14 @@ def _watched(cls: type[HTTPConnection]) -> type[HTTPConnection]:
             if watch is not None:
                 watch.add(self)
             return super().request(*args, **kwargs)
+
+        def connect(self) -> None:
+            # A deadline or a stop that fired while this socket was still connecting found
+            # no socket to shut down: look again once there is one.
+            super().connect()
+            watch = getattr(_current, "watch", None)
+            if watch is not None and watch.expired:
+                _shutdown(self)
 
     Watched.__name__ = f"Watched{cls.__name__}"
     return Watched
@@ -308,9 +323,16 @@ class Transport:
                 watch: _Watch, redirects: int) -> requests.Response:
         for hop in range(redirects + 1):
             auth = self.auth if self.trusted(url) else None
-            response = self.session.request(
-                method, url, data=data, headers=headers, auth=auth, stream=True,
-                allow_redirects=False, timeout=self.policy.timeout)
+            try:
+                response = self.session.request(
+                    method, url, data=data, headers=headers, auth=auth, stream=True,
+                    allow_redirects=False, timeout=self.policy.timeout)
+            except requests.RequestException:
+                raise
+            except ValueError:
+                # requests parses a redirect's Location even when not following it; one
+                # that does not parse (a bad port, an unclosed IPv6 bracket) lands here.
+                raise RedirectRefused("refused a redirect to a malformed URL") from None
             if watch.expired:
                 response.close()
                 raise DeadlineExceeded("deadline passed")
@@ -319,15 +341,30 @@ class Transport:
                     or hop == redirects == 0):
                 return response
             response.close()
-            target = urljoin(url, location)
-            scheme = urlsplit(target).scheme.lower()
-            if scheme not in ("http", "https") or (urlsplit(url).scheme == "https"
-                                                   and scheme == "http"):
-                raise RedirectRefused(f"refused a redirect to a {scheme or 'relative'}: URL")
-            url = target
+            url = _redirect_target(url, location)
         raise RedirectRefused(f"more than {redirects} redirects")
 
     def _overdue(self, started: float) -> str:
         return (f"no complete answer within the {self.policy.deadline:g} s deadline "
                 f"({time.monotonic() - started:.1f} s); set CODEARTIFACT_MULTIREGION_DEADLINE "
                 "to allow longer")
+
+
+def _redirect_target(url: str, location: str) -> str:
+    """The absolute URL a redirect points at, if it is one we follow (RedirectRefused if not).
+
+    Only http(s), never https -> http, and never a Location that does not parse: a
+    malformed header is the server's error, not a crash of ours.
+    """
+    try:
+        target = urljoin(url, location)
+        scheme = urlsplit(target).scheme.lower()
+        origin_ok = origin_of(target) != ("", "", 0)
+    except ValueError:
+        target, scheme, origin_ok = "", "", False
+    if not origin_ok:
+        raise RedirectRefused("refused a redirect to a malformed URL")
+    if scheme not in ("http", "https") or (urlsplit(url).scheme == "https"
+                                           and scheme == "http"):
+        raise RedirectRefused(f"refused a redirect to a {scheme or 'relative'}: URL")
+    return target

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from tests.faults.hostile import HostileIndex
 from tests.faults.proxy import FaultProxy
 
 
@@ -23,3 +24,27 @@ def proxies(regions) -> Iterator[Callable[[str], FaultProxy]]:
     yield make
     for proxy in started:
         proxy.__exit__()
+
+
+@pytest.fixture
+def hostile(regions) -> Iterator[Callable[[str], HostileIndex]]:
+    """``hostile(region)``: a started hostile server in front of that region's pypiserver,
+    named by the control plane as the region's repository endpoint."""
+    started: list[HostileIndex] = []
+
+    def make(name: str) -> HostileIndex:
+        server = HostileIndex(regions.regions[name].port).__enter__()
+        started.append(server)
+        regions.route(name, server.url)
+        return server
+
+    yield make
+    for server in started:
+        server.__exit__()
+
+
+@pytest.fixture
+def elsewhere() -> Iterator[HostileIndex]:
+    """Another origin (another port) that records whether any credential reached it."""
+    with HostileIndex() as server:
+        yield server
