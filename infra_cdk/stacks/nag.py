@@ -58,6 +58,15 @@ def artifact_store_acknowledgments(bucket_logical_id: str) -> list[Acknowledgmen
     return acks
 
 
+def reports_acknowledgment(bucket_logical_id: str) -> Acknowledgment:
+    return Acknowledgment(
+        id=f"{RULE}[Resource::<{bucket_logical_id}.Arn>/reports/*]",
+        reason="s3:PutObject only, under the reports/ prefix of this pipeline's own artifact "
+        "bucket: each build writes its publish report as reports/<build number>-"
+        "publish-report.json, a key that exists only once the build runs.",
+    )
+
+
 BEARER_TOKEN_ACK = Acknowledgment(
     id=f"{RULE}[Resource::*]",
     reason="sts:GetServiceBearerToken has no resource type, so IAM accepts only Resource '*'; "
@@ -108,3 +117,55 @@ def acknowledge(constructs: Iterable[IConstruct], acks: Iterable[Acknowledgment]
     ack_list = list(acks)
     for construct in constructs:
         Validations.of(construct).acknowledge(*ack_list)
+
+
+def replicator_acknowledgments(stack: Stack, config: Any) -> list[Acknowledgment]:
+    """The replicator's two wildcards: every PyPI package of the repository, and ``*``."""
+    from .policy import replicator_statements
+
+    acks = [
+        Acknowledgment(
+            id=f"{RULE}[Resource::*]",
+            reason="sts:GetServiceBearerToken and cloudwatch:PutMetricData have no resource "
+            "type, so IAM accepts only Resource '*'; the first is scoped by sts:AWSServiceName "
+            "= codeartifact.amazonaws.com, the second by cloudwatch:namespace "
+            "= CodeArtifactMultiRegion.",
+        )
+    ]
+    packages = {
+        render_for_nag(stack.resolve(resource))
+        for statement in replicator_statements(stack, config)
+        for resource in statement.resources
+    }
+    acks += [
+        Acknowledgment(
+            id=f"{RULE}[Resource::{rendered}]",
+            reason="Every PyPI package of this one repository in one configured region: the "
+            "replicator copies whatever any tool publishes, so package names are not known "
+            "in advance. Domain, repository, format and region are fixed.",
+        )
+        for rendered in sorted(p for p in packages if p.endswith("/pypi/*"))
+    ]
+    return acks
+
+
+def build_key_acknowledgments() -> list[Acknowledgment]:
+    return [
+        Acknowledgment(id=f"{RULE}[Action::{action}]", reason=_BUILD_KMS.format(action=action))
+        for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*")
+    ]
+
+
+_BUILD_KMS = (
+    "CDK's own grant (Project encryptionKey) on this stack's replication key: CodeBuild needs "
+    "{action} to encrypt build output and logs with it; the grant is limited to that one key."
+)
+
+
+def dlq_acknowledgment() -> Acknowledgment:
+    return Acknowledgment(
+        id="AwsSolutions::AwsSolutions-SQS3",
+        reason="This queue is itself the dead-letter queue of the replication rule's CodeBuild "
+        "targets (EventBridge DeadLetterConfig, which cdk-nag does not recognise as a "
+        "redrive source); a dead-letter queue of a dead-letter queue would only hide losses.",
+    )
