@@ -17,6 +17,7 @@ from .github_stack import GithubStack
 from .package_stack import PackageStack
 from .pipeline_stack import PipelineStack
 from .platform_stack import PlatformRegionStack
+from .naming import UPSTREAM_REPOSITORY
 from .repository_stack import RepositoryStack
 from .settings import InfraSettings
 
@@ -61,6 +62,8 @@ def build_app(app: App, settings: InfraSettings) -> AppStacks:
     """
     if settings.part == "platform":
         stacks = AppStacks(platform=tuple(_platform(app, settings)))
+        if settings.adopt:
+            write_import_mappings(Path(app.outdir), stacks.platform)
     elif settings.part == "package":
         stacks = _package(app, settings, _package_stacks(app, settings))
     else:
@@ -68,6 +71,32 @@ def build_app(app: App, settings: InfraSettings) -> AppStacks:
     if settings.nag:
         Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return stacks
+
+
+def write_import_mappings(outdir: Path, stacks: tuple[PlatformRegionStack, ...]) -> None:
+    """``cdk import --resource-mapping`` files: adopt the retained domain and repositories.
+
+    After ``cdk destroy`` (or for a domain created by hand) CloudFormation cannot create a
+    domain or repository whose name exists. Importing them puts the existing resources under
+    the stack, policies included; ``cdk deploy`` then adds the rest.
+    """
+    outdir.mkdir(parents=True, exist_ok=True)
+    for stack in stacks:
+        target = stack.target
+        owner = target.domain_owner  # settings require it with adopt=true
+        arn = f"arn:{_partition(target.region)}:codeartifact:{target.region}:{owner}:"
+        resources = {stack.domain: f"{arn}domain/{target.domain}",
+                     stack.repository: f"{arn}repository/{target.domain}/{target.repository}"}
+        if stack.upstream is not None:
+            resources[stack.upstream] = f"{arn}repository/{target.domain}/{UPSTREAM_REPOSITORY}"
+        mapping = {stack.resolve(r.logical_id): {"Arn": a} for r, a in resources.items()}
+        (outdir / f"{stack.stack_name}.import.json").write_text(
+            json.dumps(mapping, indent=2) + "\n", encoding="utf-8")
+
+
+def _partition(region: str) -> str:
+    return "aws-cn" if region.startswith("cn-") else (
+        "aws-us-gov" if region.startswith("us-gov-") else "aws")
 
 
 def _env(target: Target) -> Environment:

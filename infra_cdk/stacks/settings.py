@@ -187,6 +187,11 @@ def _platform(get: Getter, config: Config) -> InfraSettings:
     adopt = _flag(get, "adopt", False)
     domain_kms = _flag(get, "domain-kms", False)
     _check_adopt_kms(adopt, domain_kms)
+    if adopt and any(t.domain_owner is None for t in config.targets):
+        raise SettingsError(
+            f"{config.path}: -c adopt=true needs domain-owner in [tool.codeartifact]: the "
+            "import mapping names the existing domain and repository by ARN."
+        )
     return InfraSettings(
         config=config,
         project_name=PUBLISHER_DISTRIBUTION,
