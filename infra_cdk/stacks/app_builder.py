@@ -14,10 +14,10 @@ from cdk_nag import AwsSolutionsChecks
 from codeartifact_multiregion.config import Target
 
 from .github_stack import GithubStack
+from .naming import UPSTREAM_REPOSITORY
 from .package_stack import PackageStack
 from .pipeline_stack import PipelineStack
 from .platform_stack import PlatformRegionStack
-from .naming import UPSTREAM_REPOSITORY
 from .repository_stack import RepositoryStack
 from .settings import InfraSettings
 

@@ -214,7 +214,9 @@ class PipelineStack(Stack):
                 "Connection",
                 connection_name=f"{settings.stack_prefix}-src"[:32],
                 # A self-managed provider is reached through its host (settings require it).
-                provider_type=None if settings.connection_host_arn else settings.connection_provider,
+                provider_type=(
+                    None if settings.connection_host_arn else settings.connection_provider
+                ),
                 host_arn=settings.connection_host_arn,
             )
             connection_arn = connection.attr_connection_arn

@@ -38,7 +38,9 @@ GITHUB_REF_RE = re.compile(r"refs/(heads|tags)/[A-Za-z0-9._/*?+-]{1,200}")
 OIDC_PROVIDER_RE = re.compile(
     r"arn:aws[a-z-]*:iam::[0-9]{12}:oidc-provider/token\.actions\.githubusercontent\.com"
 )
-SCHEDULE_RE = re.compile(r"(cron\([0-9*?/,LW#A-Z -]+\)|rate\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\))")
+SCHEDULE_RE = re.compile(
+    r"(cron\([0-9*?/,LW#A-Z -]+\)|rate\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\))"
+)
 EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 # CloudFormation: a stack name starts with a letter; ours add at most ~25 characters.
 STACK_PREFIX_RE = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,79}")
@@ -124,10 +126,8 @@ def _load(get: Getter, part: str, cwd: Path | None) -> Config:
     key = "config" if part == "platform" else "pyproject"
     other = "pyproject" if part == "platform" else "config"
     if _text(get, other):
-        raise SettingsError(
-            f"-c {other}=...: part={part} reads -c {key}=PATH "
-            f"({'the organisation codeartifact.toml' if key == 'config' else 'the package pyproject'})."
-        )
+        what = "the organisation's codeartifact.toml" if key == "config" else "the pyproject"
+        raise SettingsError(f"-c {other}=...: part={part} reads -c {key}=PATH ({what}).")
     raw_path = _text(get, key)
     if raw_path is None:
         if part == "platform":
@@ -356,7 +356,9 @@ def _prefix(get: Getter, default: str, source: str) -> str:
     given = _text(get, "stack-prefix")
     prefix = stack_token(given) if given else stack_token(default)
     if not STACK_PREFIX_RE.fullmatch(prefix):
-        where = f"-c stack-prefix={given}" if given else f"the stack prefix '{prefix}' (from {source})"
+        where = (
+            f"-c stack-prefix={given}" if given else f"the stack prefix '{prefix}' (from {source})"
+        )
         raise SettingsError(
             f"{where}: CloudFormation stack names start with a letter and have at most 128 "
             "characters. Pass -c stack-prefix=NAME (a letter, then letters, digits, '-')."

@@ -38,7 +38,8 @@ def project(stack: StackArtifact, logical_prefix: str) -> Project:
         for k, r in stack.resources("AWS::CodeBuild::Project").items()
         if k.startswith(logical_prefix)
     ]
-    variables = {v["Name"]: v["Value"] for v in props["Environment"].get("EnvironmentVariables", [])}
+    declared = props["Environment"].get("EnvironmentVariables", [])
+    variables = {v["Name"]: v["Value"] for v in declared}
     return Project(yaml.safe_load(props["Source"]["BuildSpec"]), variables)
 
 
@@ -96,8 +97,8 @@ def upload_assets(client: Any, cdk_out: Path, variables: dict[str, Any]) -> None
 def installed_from(runtime_bin: Path, distribution: str) -> dict[str, Any] | None:
     """PEP 610 direct_url.json of ``distribution`` in the runtime (None: not from a file)."""
     code = (
-        "import json, importlib.metadata as m; d = m.distribution(%r); "
-        "print(d.read_text('direct_url.json') or 'null')" % distribution
+        f"import importlib.metadata as m; d = m.distribution({distribution!r}); "
+        "print(d.read_text('direct_url.json') or 'null')"
     )
     out = subprocess.run([str(runtime_bin / "python"), "-c", code], capture_output=True,
                          text=True, check=True, timeout=60)

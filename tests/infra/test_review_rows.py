@@ -26,7 +26,8 @@ def _statements(stack: StackArtifact, logical_prefix: str) -> list[dict[str, Any
     for key, resource in stack.resources("AWS::IAM::Policy").items():
         props = resource["Properties"]
         roles = [render(r) for r in props["Roles"]]
-        if key.startswith(logical_prefix) or any(r.startswith("${" + logical_prefix) for r in roles):
+        mine = any(r.startswith("${" + logical_prefix) for r in roles)
+        if key.startswith(logical_prefix) or mine:
             out += render(props["PolicyDocument"]["Statement"])
     return out
 
@@ -56,6 +57,7 @@ def _buildspecs(assembly: Assembly) -> list[tuple[str, dict[str, Any]]]:
     ]
 
 
+CHECK = re.compile(r'echo "([0-9a-f]{64})  (\S+)" \| sha256sum --check --strict -')
 PINNED = re.compile(r"[A-Za-z0-9._-]+==[0-9][A-Za-z0-9.+!-]*")
 
 
@@ -73,8 +75,7 @@ def test_row2_every_install_is_pinned_or_a_hash_checked_file(
         for command in commands:
             words = shlex.split(command)
             if "sha256sum" in words:
-                match = re.fullmatch(r'echo "([0-9a-f]{64})  (\S+)" \| sha256sum --check --strict -',
-                                     command)
+                match = CHECK.fullmatch(command)
                 assert match, (where, command)
                 verified.add(match.group(2))
             if "install" in words and "pip" in words:
