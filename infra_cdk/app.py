@@ -14,8 +14,6 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from aws_cdk import App
-
 HERE = Path(__file__).resolve().parent
 
 try:
@@ -57,12 +55,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Outside the CLI, write where `cdk synth` would, so `make synth` leaves the templates
     # in infra_cdk/cdk.out.
     outdir = None if os.environ.get("CDK_OUTDIR") else str(HERE / "cdk.out")
-    app = App(context=context, outdir=outdir)
     try:
         # Under the cdk CLI the -c values arrive in CDK_CONTEXT_JSON, with cdk.json's.
         cli_context = json.loads(os.environ.get("CDK_CONTEXT_JSON") or "{}")
         check_context_keys([*given, *cli_context])
-        settings = InfraSettings.from_context(app.node.try_get_context)
+        # Validated before aws_cdk is imported: a bad input never starts the jsii kernel.
+        settings = InfraSettings.from_context({**context, **cli_context}.get)
+        from aws_cdk import App
+
+        app = App(context=context, outdir=outdir)
         build_app(app, settings)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -6,7 +6,6 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from aws_cdk import App, Environment, Stack, Validations
 from cdk_nag import AwsSolutionsChecks
@@ -20,21 +19,6 @@ from .pipeline_stack import PipelineStack
 from .platform_stack import PlatformRegionStack
 from .repository_stack import RepositoryStack
 from .settings import InfraSettings
-
-CDK_JSON = Path(__file__).resolve().parents[1] / "cdk.json"
-
-
-def cdk_json_context() -> dict[str, Any]:
-    """Feature flags and settings the cdk CLI would pass from cdk.json.
-
-    ``python app.py`` and the tests build the App without the CLI; reading the same file keeps
-    their templates identical to ``cdk synth``'s.
-    """
-    document = json.loads(CDK_JSON.read_text(encoding="utf-8"))
-    context: dict[str, Any] = dict(document.get("context", {}))
-    if document.get("versionReporting") is False:
-        context["aws:cdk:version-reporting"] = False
-    return context
 
 
 @dataclass(frozen=True)

@@ -95,6 +95,7 @@ ACCESS = (
     f'publishers = ["{PUBLISHER_ROLE}", "{PUBLISHER_ROLE_2}"]\n'
     f'organization-id = "{ORG_ID}"\n'
 )
+BETA_HOST = "arn:aws:codeconnections:us-east-1:111122223333:host/ghes-1a2b3c4d"
 PACKAGES = {"alpha": "alpha-lib", "beta": "Beta_Tool", "gamma": "gamma.cli"}
 
 
@@ -119,7 +120,11 @@ def alpha(shared_dir: Path) -> Assembly:
 
 @pytest.fixture(scope="session")
 def beta(shared_dir: Path) -> Assembly:
-    return _package(shared_dir, "beta", {"repo": "acme/beta-tool", "publisher": "poetry"})
+    """Poetry, from a self-managed GitHub Enterprise Server (its connection needs the host)."""
+    return _package(shared_dir, "beta", {
+        "repo": "acme/beta-tool", "publisher": "poetry",
+        "connection-provider": "GitHubEnterpriseServer", "connection-host-arn": BETA_HOST,
+    })
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from tests.infra.assembly import ROOT, Assembly, StackArtifact, as_list, render
-from tests.infra.conftest import VARIANTS, write_pyproject
+from tests.infra.conftest import BETA_HOST, VARIANTS, write_pyproject
 
 pytestmark = pytest.mark.slow
 
@@ -164,22 +164,10 @@ def test_bad_input_is_a_settings_error_naming_the_key(
         _settings(tmp_path, context, extra)
 
 
-def test_row4_self_managed_provider_with_its_host(tmp_path: Path) -> None:
-    import aws_cdk as cdk
-    from aws_cdk.assertions import Template
-
-    from infra_cdk.stacks import cdk_json_context
-    from infra_cdk.stacks.pipeline_stack import PipelineStack
-
-    host = "arn:aws:codeconnections:us-east-1:111122223333:host/ghes-1a2b3c"
-    settings = _settings(tmp_path, {"connection-provider": "GitHubEnterpriseServer",
-                                    "connection-host-arn": host, "repo": "acme/x"})
-    app = cdk.App(context=cdk_json_context())
-    stack = PipelineStack(app, "P", settings=settings,
-                          env=cdk.Environment(account="111122223333", region="us-east-1"))
-    connection = Template.from_stack(stack).find_resources("AWS::CodeConnections::Connection")
-    (props,) = [c["Properties"] for c in connection.values()]
-    assert props["HostArn"] == host
+def test_row4_self_managed_provider_with_its_host(beta: Assembly) -> None:
+    stack = beta.stack("beta-tool-publish-pipeline")
+    props = stack.only("AWS::CodeConnections::Connection")["Properties"]
+    assert props["HostArn"] == BETA_HOST
     assert "ProviderType" not in props  # the host names the provider
 
 
