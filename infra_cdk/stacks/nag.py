@@ -4,9 +4,12 @@ cdk-nag 3 acknowledges findings one at a time (``Rule[finding]``) through CDK's 
 ``Validations``, on the construct that raised them; a new finding, or a known finding on a new
 construct, therefore fails synthesis instead of hiding behind a blanket suppression.
 
-Every wildcard acknowledged below comes from CDK's own grants for the pipeline's artifact store
-(bucket and key), or from the one STS action that has no resource type. None is on CodeArtifact:
-the publisher's permissions are exact (see policy.py) and are never acknowledged.
+Every wildcard acknowledged below comes from CDK's own grants (artifact bucket and key, build
+keys, the default CodeBuild log group), from actions that have no resource type
+(``sts:GetServiceBearerToken``, ``cloudwatch:PutMetricData``, both conditioned), or, for the
+platform's replicator only, from ``package/<domain>/<repo>/pypi/*``: it copies whatever any tool
+publishes. The publisher's CodeArtifact permissions are exact (see policy.py) and never
+acknowledged.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from typing import Any
 
 from aws_cdk import Acknowledgment, ArnFormat, Stack, Validations
 from constructs import IConstruct
+
+from .policy import replicator_statements
 
 # "<plugin>::<rule>[<finding>]", the form cdk-nag 3 prints when it asks for one.
 RULE = "AwsSolutions::AwsSolutions-IAM5"
@@ -121,8 +126,6 @@ def acknowledge(constructs: Iterable[IConstruct], acks: Iterable[Acknowledgment]
 
 def replicator_acknowledgments(stack: Stack, config: Any) -> list[Acknowledgment]:
     """The replicator's two wildcards: every PyPI package of the repository, and ``*``."""
-    from .policy import replicator_statements
-
     acks = [
         Acknowledgment(
             id=f"{RULE}[Resource::*]",
