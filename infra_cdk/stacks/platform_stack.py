@@ -199,7 +199,7 @@ class PlatformRegionStack(Stack):
             domain_owner=self.domain.attr_owner, project_name=PUBLISHER_DISTRIBUTION,
             repository=target.repository,
         )
-        self.publisher_group.add_dependency(self.repository)
+        self.publisher_group.node.add_dependency(self.repository)
 
         self.key = kms.Key(
             self, "ReplicationKey", enable_key_rotation=True,

@@ -68,7 +68,7 @@ class RepositoryStack(Stack):
             project_name=project_name,
             repository=target.repository,
         )
-        self.package_group.add_dependency(self.repository)
+        self.package_group.node.add_dependency(self.repository)
 
         CfnOutput(self, "DomainArn", value=self.domain.attr_arn)
         CfnOutput(self, "RepositoryArn", value=self.repository.attr_arn)

@@ -152,9 +152,13 @@ VARIANTS = ["three", "four", "options", "platform", "alpha", "beta", "gamma", "a
             "platform_adopted"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def assemblies(request: pytest.FixtureRequest) -> dict[str, Assembly]:
-    """Every variant, synthesized on first use (each test asks only for what it reads)."""
+    """Every variant, synthesized on first use (each test asks only for what it reads).
+
+    Function-scoped on purpose: it resolves the session fixtures through the test's own
+    request, which is live for the whole test.
+    """
     return _Lazy(request)
 
 
