@@ -8,12 +8,11 @@ is written.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-
-from aws_cdk import App
 
 HERE = Path(__file__).resolve().parent
 
@@ -25,6 +24,7 @@ except ImportError:  # pragma: no cover - only when deploying from a checkout wi
 
 sys.path.insert(0, str(HERE))
 from stacks import InfraSettings, build_app, cdk_json_context  # noqa: E402
+from stacks.settings import check_context_keys  # noqa: E402
 
 
 def context_from_argv(argv: Sequence[str]) -> dict[str, str]:
@@ -50,17 +50,24 @@ def context_from_argv(argv: Sequence[str]) -> dict[str, str]:
 def main(argv: Sequence[str] | None = None) -> int:
     # cdk.json's flags as defaults: the CLI passes them itself (and its values win), but
     # `python app.py` must build the same templates without it.
-    context = {**cdk_json_context(), **context_from_argv(sys.argv[1:] if argv is None else argv)}
+    given = context_from_argv(sys.argv[1:] if argv is None else argv)
+    context = {**cdk_json_context(), **given}
     # Outside the CLI, write where `cdk synth` would, so `make synth` leaves the templates
     # in infra_cdk/cdk.out.
     outdir = None if os.environ.get("CDK_OUTDIR") else str(HERE / "cdk.out")
-    app = App(context=context, outdir=outdir)
     try:
-        settings = InfraSettings.from_context(app.node.try_get_context)
+        # Under the cdk CLI the -c values arrive in CDK_CONTEXT_JSON, with cdk.json's.
+        cli_context = json.loads(os.environ.get("CDK_CONTEXT_JSON") or "{}")
+        check_context_keys([*given, *cli_context])
+        # Validated before aws_cdk is imported: a bad input never starts the jsii kernel.
+        settings = InfraSettings.from_context({**context, **cli_context}.get)
+        from aws_cdk import App
+
+        app = App(context=context, outdir=outdir)
+        build_app(app, settings)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    build_app(app, settings)
     app.synth()
     return 0
 

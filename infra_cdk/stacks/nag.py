@@ -4,9 +4,12 @@ cdk-nag 3 acknowledges findings one at a time (``Rule[finding]``) through CDK's 
 ``Validations``, on the construct that raised them; a new finding, or a known finding on a new
 construct, therefore fails synthesis instead of hiding behind a blanket suppression.
 
-Every wildcard acknowledged below comes from CDK's own grants for the pipeline's artifact store
-(bucket and key), or from the one STS action that has no resource type. None is on CodeArtifact:
-the publisher's permissions are exact (see policy.py) and are never acknowledged.
+Every wildcard acknowledged below comes from CDK's own grants (artifact bucket and key, build
+keys, the default CodeBuild log group), from actions that have no resource type
+(``sts:GetServiceBearerToken``, ``cloudwatch:PutMetricData``, both conditioned), or, for the
+platform's replicator only, from ``package/<domain>/<repo>/pypi/*``: it copies whatever any tool
+publishes. The publisher's CodeArtifact permissions are exact (see policy.py) and never
+acknowledged.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from typing import Any
 
 from aws_cdk import Acknowledgment, ArnFormat, Stack, Validations
 from constructs import IConstruct
+
+from .policy import replicator_statements
 
 # "<plugin>::<rule>[<finding>]", the form cdk-nag 3 prints when it asks for one.
 RULE = "AwsSolutions::AwsSolutions-IAM5"
@@ -56,6 +61,15 @@ def artifact_store_acknowledgments(bucket_logical_id: str) -> list[Acknowledgmen
         )
     )
     return acks
+
+
+def reports_acknowledgment(bucket_logical_id: str) -> Acknowledgment:
+    return Acknowledgment(
+        id=f"{RULE}[Resource::<{bucket_logical_id}.Arn>/reports/*]",
+        reason="s3:PutObject only, under the reports/ prefix of this pipeline's own artifact "
+        "bucket: each build writes its publish report as reports/<build number>-"
+        "publish-report.json, a key that exists only once the build runs.",
+    )
 
 
 BEARER_TOKEN_ACK = Acknowledgment(
@@ -108,3 +122,53 @@ def acknowledge(constructs: Iterable[IConstruct], acks: Iterable[Acknowledgment]
     ack_list = list(acks)
     for construct in constructs:
         Validations.of(construct).acknowledge(*ack_list)
+
+
+def replicator_acknowledgments(stack: Stack, config: Any) -> list[Acknowledgment]:
+    """The replicator's two wildcards: every PyPI package of the repository, and ``*``."""
+    acks = [
+        Acknowledgment(
+            id=f"{RULE}[Resource::*]",
+            reason="sts:GetServiceBearerToken and cloudwatch:PutMetricData have no resource "
+            "type, so IAM accepts only Resource '*'; the first is scoped by sts:AWSServiceName "
+            "= codeartifact.amazonaws.com, the second by cloudwatch:namespace "
+            "= CodeArtifactMultiRegion.",
+        )
+    ]
+    packages = {
+        render_for_nag(stack.resolve(resource))
+        for statement in replicator_statements(stack, config)
+        for resource in statement.resources
+    }
+    acks += [
+        Acknowledgment(
+            id=f"{RULE}[Resource::{rendered}]",
+            reason="Every PyPI package of this one repository in one configured region: the "
+            "replicator copies whatever any tool publishes, so package names are not known "
+            "in advance. Domain, repository, format and region are fixed.",
+        )
+        for rendered in sorted(p for p in packages if p.endswith("/pypi/*"))
+    ]
+    return acks
+
+
+def build_key_acknowledgments() -> list[Acknowledgment]:
+    return [
+        Acknowledgment(id=f"{RULE}[Action::{action}]", reason=_BUILD_KMS.format(action=action))
+        for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*")
+    ]
+
+
+_BUILD_KMS = (
+    "CDK's own grant (Project encryptionKey) on this stack's replication key: CodeBuild needs "
+    "{action} to encrypt build output and logs with it; the grant is limited to that one key."
+)
+
+
+def dlq_acknowledgment() -> Acknowledgment:
+    return Acknowledgment(
+        id="AwsSolutions::AwsSolutions-SQS3",
+        reason="This queue is itself the dead-letter queue of the replication rule's CodeBuild "
+        "targets (EventBridge DeadLetterConfig, which cdk-nag does not recognise as a "
+        "redrive source); a dead-letter queue of a dead-letter queue would only hide losses.",
+    )

@@ -43,3 +43,13 @@ def repository_resource(domain: str, repository: str) -> str:
 
 def package_resource(domain: str, repository: str, project_name: str) -> str:
     return f"package/{domain}/{repository}/pypi//{normalize(project_name)}"
+
+
+def pypi_packages_resource(domain: str, repository: str) -> str:
+    """Every PyPI package of one repository (the replicator copies whatever anyone publishes)."""
+    return f"package/{domain}/{repository}/pypi/*"
+
+
+def endpoint_url(owner: str, region: str, domain: str, repository: str) -> str:
+    """The PyPI endpoint pip and twine use: the form GetRepositoryEndpoint returns."""
+    return f"https://{domain}-{owner}.d.codeartifact.{region}.amazonaws.com/pypi/{repository}/"

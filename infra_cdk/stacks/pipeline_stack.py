@@ -23,14 +23,16 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct, IConstruct
 
-from .buildspec import build_spec
+from .assets import ShippedFile, publisher_wheel
+from .buildspec import REPORT_PREFIX, build_spec
 from .nag import (
     BEARER_TOKEN_ACK,
     acknowledge,
     artifact_store_acknowledgments,
     default_build_log_acknowledgment,
+    reports_acknowledgment,
 )
-from .policy import publisher_statements
+from .policy import connection_statement, publisher_statements
 from .settings import InfraSettings
 
 
@@ -86,13 +88,26 @@ class PipelineStack(Stack):
             "PublishLogs",
             retention=logs.RetentionDays.ONE_YEAR,
             removal_policy=RemovalPolicy.RETAIN,
+            encryption_key=self.key,
         )
+        self.key.grant_encrypt_decrypt(iam.ServicePrincipal(f"logs.{self.region}.amazonaws.com"))
+        self.wheel: ShippedFile = publisher_wheel(self, settings.publisher_wheel)
         self.project = codebuild.PipelineProject(
             self,
             "Publish",
             description=f"Publish {settings.project_name} to CodeArtifact in "
             f"{', '.join(settings.config.regions)} ({settings.publisher}).",
-            build_spec=codebuild.BuildSpec.from_object(build_spec(settings)),
+            build_spec=codebuild.BuildSpec.from_object(build_spec(settings, self.wheel)),
+            environment_variables={
+                self.wheel.variable: codebuild.BuildEnvironmentVariable(
+                    value=self.wheel.asset.s3_object_url
+                ),
+                # The report survives a failed run here (and in the log): CodePipeline keeps
+                # no output artifact of a failed action.
+                "REPORT_BUCKET": codebuild.BuildEnvironmentVariable(
+                    value=self.artifacts.bucket_name
+                ),
+            },
             environment=codebuild.BuildEnvironment(
                 build_image=codebuild.LinuxBuildImage.STANDARD_7_0,
                 compute_type=codebuild.ComputeType.SMALL,
@@ -107,6 +122,14 @@ class PipelineStack(Stack):
             grant_report_group_permissions=False,
         )
         assert self.project.role is not None
+        self.wheel.grant_read(self.project.role)
+        self.project.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="KeepPublishReports",
+                actions=["s3:PutObject"],
+                resources=[self.artifacts.arn_for_objects(f"{REPORT_PREFIX}/*")],
+            )
+        )
         self.publisher_policy = iam.Policy(
             self,
             "PublisherPolicy",
@@ -155,8 +178,14 @@ class PipelineStack(Stack):
             for node in self.pipeline.node.find_all()
             if node.node.id == "CodePipelineActionRole"
         ]
-        acknowledge(roles, artifact_store_acknowledgments(self.resolve(bucket.logical_id)))
+        source_role = getattr(self, "source_role", None)
+        if source_role is not None:
+            roles.append(source_role)
+        bucket_id = self.resolve(bucket.logical_id)
+        acknowledge(roles, artifact_store_acknowledgments(bucket_id))
         acknowledge([self.publisher_policy], [BEARER_TOKEN_ACK])
+        if self.project.role is not None:
+            acknowledge([self.project.role], [reports_acknowledgment(bucket_id)])
         if self.project.role is not None:
             acknowledge(
                 [self.project.role],
@@ -184,7 +213,11 @@ class PipelineStack(Stack):
                 self,
                 "Connection",
                 connection_name=f"{settings.stack_prefix}-src"[:32],
-                provider_type=settings.connection_provider,
+                # A self-managed provider is reached through its host (settings require it).
+                provider_type=(
+                    None if settings.connection_host_arn else settings.connection_provider
+                ),
+                host_arn=settings.connection_host_arn,
             )
             connection_arn = connection.attr_connection_arn
             CfnOutput(
@@ -200,7 +233,15 @@ class PipelineStack(Stack):
                 "Set it before deploying.",
             )
         owner, repo = settings.repo.split("/", 1)
+        # CDK grants only codestar-connections:UseConnection; a connection created under the
+        # codeconnections prefix needs that prefix's action, so the role gets both.
+        self.source_role = iam.Role(
+            self, "SourceActionRole", assumed_by=iam.AccountRootPrincipal(),
+            description="Source action: fetch the release branch through the connection.",
+        )
+        self.source_role.add_to_principal_policy(connection_statement(connection_arn))
         return actions.CodeStarConnectionsSourceAction(
+            role=self.source_role,
             action_name="Source",
             connection_arn=connection_arn,
             owner=owner,

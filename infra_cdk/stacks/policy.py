@@ -15,11 +15,39 @@ from aws_cdk import aws_iam as iam
 
 from codeartifact_multiregion.config import Config, Target
 
-from .naming import codeartifact_arn, domain_resource, package_resource, repository_resource
+from .naming import (
+    codeartifact_arn,
+    domain_resource,
+    package_resource,
+    pypi_packages_resource,
+    repository_resource,
+)
 
 TOKEN_ACTIONS = ("codeartifact:GetAuthorizationToken",)
 REPOSITORY_ACTIONS = ("codeartifact:GetRepositoryEndpoint", "codeartifact:ReadFromRepository")
-PACKAGE_ACTIONS = ("codeartifact:PublishPackageVersion", "codeartifact:PutPackageMetadata")
+PACKAGE_ACTIONS = (
+    "codeartifact:DescribePackage",  # `status` reads the package's origin controls
+    "codeartifact:PublishPackageVersion",
+    "codeartifact:PutPackageMetadata",
+)
+# What `sync --event`, `sync --all` and `status --all` call (DESIGN: Commands), and on what.
+REPLICATOR_REPOSITORY_ACTIONS = (
+    "codeartifact:GetRepositoryEndpoint",
+    "codeartifact:ListPackages",
+    "codeartifact:ReadFromRepository",
+)
+REPLICATOR_PACKAGE_ACTIONS = (
+    "codeartifact:DescribePackage",
+    "codeartifact:DescribePackageVersion",
+    "codeartifact:GetPackageVersionAsset",
+    "codeartifact:ListPackageVersionAssets",
+    "codeartifact:ListPackageVersions",
+    "codeartifact:PublishPackageVersion",
+    "codeartifact:PutPackageMetadata",
+    "codeartifact:UpdatePackageVersionsStatus",
+)
+CONNECTION_ACTIONS = ("codestar-connections:UseConnection", "codeconnections:UseConnection")
+METRIC_NAMESPACE = "CodeArtifactMultiRegion"
 ORIGIN_ACTION = "codeartifact:PutPackageOriginConfiguration"
 BEARER_TOKEN_ACTION = "sts:GetServiceBearerToken"
 CODEARTIFACT_SERVICE = "codeartifact.amazonaws.com"
@@ -83,23 +111,72 @@ def publisher_statements(
             actions=package_actions,
             resources=_unique(a.package for a in arns),
         ),
-        # GetServiceBearerToken has no resource type; the condition is what scopes it.
-        iam.PolicyStatement(
-            sid="CodeArtifactBearerToken",
-            actions=[BEARER_TOKEN_ACTION],
-            resources=["*"],
-            conditions={"StringEquals": {"sts:AWSServiceName": CODEARTIFACT_SERVICE}},
-        ),
+        bearer_token_statement(),
     ]
-    role_arns = _unique(t.role_arn for t in config.targets if t.role_arn)
-    if role_arns:
-        # The publisher assumes role-arn before its CodeArtifact calls (DESIGN: Configuration).
-        statements.append(
-            iam.PolicyStatement(
-                sid="AssumePublisherRoles", actions=["sts:AssumeRole"], resources=role_arns
-            )
-        )
     return statements
+
+
+def bearer_token_statement() -> iam.PolicyStatement:
+    # GetServiceBearerToken has no resource type; the condition is what scopes it.
+    return iam.PolicyStatement(
+        sid="CodeArtifactBearerToken",
+        actions=[BEARER_TOKEN_ACTION],
+        resources=["*"],
+        conditions={"StringEquals": {"sts:AWSServiceName": CODEARTIFACT_SERVICE}},
+    )
+
+
+def replicator_statements(stack: Stack, config: Config) -> list[iam.PolicyStatement]:
+    """Read every region, write PyPI packages of this one repository, nothing else."""
+    domains, repositories, packages = [], [], []
+    for target in config.targets:
+        account = target.domain_owner or stack.account
+
+        def arn(resource: str, region: str = target.region, account: str = account) -> str:
+            return codeartifact_arn(stack.partition, region, account, resource)
+
+        domains.append(arn(domain_resource(target.domain)))
+        repositories.append(arn(repository_resource(target.domain, target.repository)))
+        packages.append(arn(pypi_packages_resource(target.domain, target.repository)))
+    return [
+        iam.PolicyStatement(
+            sid="CodeArtifactAuthorizationToken",
+            actions=list(TOKEN_ACTIONS),
+            resources=_unique(domains),
+        ),
+        iam.PolicyStatement(
+            sid="CodeArtifactRepositoryRead",
+            actions=list(REPLICATOR_REPOSITORY_ACTIONS),
+            resources=_unique(repositories),
+        ),
+        iam.PolicyStatement(
+            sid="CodeArtifactPackageReplicate",
+            actions=list(REPLICATOR_PACKAGE_ACTIONS),
+            resources=_unique(packages),
+        ),
+        bearer_token_statement(),
+    ]
+
+
+def metric_statement() -> iam.PolicyStatement:
+    """PutMetricData has no resource type either; the namespace condition scopes it."""
+    return iam.PolicyStatement(
+        sid="DriftMetric",
+        actions=["cloudwatch:PutMetricData"],
+        resources=["*"],
+        conditions={"StringEquals": {"cloudwatch:namespace": METRIC_NAMESPACE}},
+    )
+
+
+def connection_statement(connection_arn: str) -> iam.PolicyStatement:
+    """Both prefixes: a connection created under codeconnections needs that prefix's action.
+
+    IAM matches the action prefix against the resource's own; granting both on the one ARN
+    works whichever service prefix the connection was created under.
+    """
+    return iam.PolicyStatement(
+        sid="UseSourceConnection", actions=list(CONNECTION_ACTIONS), resources=[connection_arn]
+    )
 
 
 def _unique(values: Iterable[str]) -> list[str]:

@@ -87,11 +87,14 @@ def _synth(outdir: Path, context: dict[str, Any]) -> str | None:
 
     # CDK's built-in CloudFormation validation compiles a WASM engine (tens of seconds on a
     # busy CI box); cfn-lint covers the templates here and the `cdk synth` test runs it for real.
-    app = cdk.App(
-        context={**cdk_json_context(), **context},
-        outdir=str(outdir / "cdk.out"),
-        builtin_cloud_formation_validation=False,
-    )
+    options: dict[str, Any] = {
+        "context": {**cdk_json_context(), **context},
+        "outdir": str(outdir / "cdk.out"),
+    }
+    try:
+        app = cdk.App(**options, builtin_cloud_formation_validation=False)
+    except TypeError:  # aws-cdk-lib before the WASM validation: nothing to turn off
+        app = cdk.App(**options)
     try:
         build_app(app, InfraSettings.from_context(app.node.try_get_context))
         app.synth()

@@ -15,12 +15,14 @@ OWNER = "111122223333"
 THREE_REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2"]
 
 
-def write_pyproject(path: Path, regions: list[str], extra: str = "", owner: bool = True) -> Path:
+def write_pyproject(
+    path: Path, regions: list[str], extra: str = "", owner: bool = True, name: str = PROJECT
+) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     region_list = ", ".join(f'"{r}"' for r in regions)
+    project = f'[project]\nname = "{name}"\nversion = "1.0.0"\n\n' if name else ""
     path.write_text(
-        f'[project]\nname = "{PROJECT}"\nversion = "1.0.0"\n\n'
-        f'[tool.codeartifact]\ndomain = "acme"\nrepository = "python"\n'
+        project + f'[tool.codeartifact]\ndomain = "acme"\nrepository = "python"\n'
         f"regions = [{region_list}]\n" + (f'domain-owner = "{OWNER}"\n' if owner else "") + extra
     )
     return path
@@ -39,9 +41,12 @@ def _variant(
     context: dict[str, Any],
     extra: str = "",
     owner: bool = True,
+    project: str = PROJECT,
 ) -> Assembly:
-    pyproject = write_pyproject(shared / name / "pyproject.toml", regions, extra, owner)
-    return synthesize(shared / name / "out", {"pyproject": str(pyproject), **context})
+    filename = "pyproject.toml" if project else "codeartifact.toml"
+    key = "pyproject" if project else "config"
+    pyproject = write_pyproject(shared / name / filename, regions, extra, owner, project)
+    return synthesize(shared / name / "out", {key: str(pyproject), **context})
 
 
 @pytest.fixture(scope="session")
@@ -78,6 +83,91 @@ def options(shared_dir: Path) -> Assembly:
     )
 
 
+# The organisation: readers and publishers from two accounts besides the platform's own.
+READER_ROLE = "arn:aws:iam::444455556666:role/builds"
+READER_ACCOUNT = "555566667777"
+PUBLISHER_ROLE = "arn:aws:iam::444455556666:role/release"
+PUBLISHER_ROLE_2 = "arn:aws:iam::555566667777:role/ci-publish"
+ORG_ID = "o-a1b2c3d4e5"
+ACCESS = (
+    "\n[tool.codeartifact.access]\n"
+    f'readers = ["{READER_ROLE}", "{READER_ACCOUNT}"]\n'
+    f'publishers = ["{PUBLISHER_ROLE}", "{PUBLISHER_ROLE_2}"]\n'
+    f'organization-id = "{ORG_ID}"\n'
+)
+BETA_HOST = "arn:aws:codeconnections:us-east-1:111122223333:host/ghes-1a2b3c4d"
+PACKAGES = {"alpha": "alpha-lib", "beta": "Beta_Tool", "gamma": "gamma.cli"}
+
+
 @pytest.fixture(scope="session")
-def assemblies(three: Assembly, four: Assembly, options: Assembly) -> dict[str, Assembly]:
-    return {"three": three, "four": four, "options": options}
+def platform(shared_dir: Path) -> Assembly:
+    """part=platform for three regions, standalone codeartifact.toml (no [project])."""
+    return _variant(
+        shared_dir, "platform", THREE_REGIONS,
+        {"part": "platform", "alarm-email": "ops@example.com"}, ACCESS, project="",
+    )
+
+
+def _package(shared: Path, key: str, context: dict[str, Any]) -> Assembly:
+    return _variant(shared, key, THREE_REGIONS, {"part": "package", **context},
+                    project=PACKAGES[key])
+
+
+@pytest.fixture(scope="session")
+def alpha(shared_dir: Path) -> Assembly:
+    return _package(shared_dir, "alpha", {"repo": "acme/alpha-lib"})
+
+
+@pytest.fixture(scope="session")
+def beta(shared_dir: Path) -> Assembly:
+    """Poetry, from a self-managed GitHub Enterprise Server (its connection needs the host)."""
+    return _package(shared_dir, "beta", {
+        "repo": "acme/beta-tool", "publisher": "poetry",
+        "connection-provider": "GitHubEnterpriseServer", "connection-host-arn": BETA_HOST,
+    })
+
+
+@pytest.fixture(scope="session")
+def gamma(shared_dir: Path) -> Assembly:
+    """ci=github: an OIDC role instead of a pipeline; releases are tags v*."""
+    return _package(
+        shared_dir, "gamma",
+        {"ci": "github", "github-repo": "acme/gamma-cli", "github-ref": "refs/tags/v*"},
+    )
+
+
+@pytest.fixture(scope="session")
+def adopted(shared_dir: Path) -> Assembly:
+    """part=all for an existing domain and repository (a redeploy after cdk destroy)."""
+    return _variant(shared_dir, "adopted", ["us-east-1"], {"adopt": "true", "repo": "acme/x"})
+
+
+@pytest.fixture(scope="session")
+def platform_adopted(shared_dir: Path) -> Assembly:
+    return _variant(shared_dir, "platform-adopted", ["eu-west-1"],
+                    {"part": "platform", "adopt": "true"}, project="")
+
+
+VARIANTS = ["three", "four", "options", "platform", "alpha", "beta", "gamma", "adopted",
+            "platform_adopted"]
+
+
+@pytest.fixture
+def assemblies(request: pytest.FixtureRequest) -> dict[str, Assembly]:
+    """Every variant, synthesized on first use (each test asks only for what it reads).
+
+    Function-scoped on purpose: it resolves the session fixtures through the test's own
+    request, which is live for the whole test.
+    """
+    return _Lazy(request)
+
+
+class _Lazy(dict):  # type: ignore[type-arg]
+    def __init__(self, request: pytest.FixtureRequest) -> None:
+        super().__init__()
+        self.request = request
+
+    def __missing__(self, key: str) -> Assembly:
+        value: Assembly = self.request.getfixturevalue(key)
+        self[key] = value
+        return value

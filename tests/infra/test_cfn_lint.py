@@ -8,6 +8,7 @@ import pytest
 from cfnlint.api import ManualArgs, lint
 
 from tests.infra.assembly import Assembly
+from tests.infra.conftest import VARIANTS
 
 pytestmark = pytest.mark.slow
 
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.slow
 IGNORED = ["W3005"]
 
 
-@pytest.mark.parametrize("variant", ["three", "four", "options"])
+@pytest.mark.parametrize("variant", VARIANTS)
 def test_cfn_lint_is_clean(assemblies: dict[str, Assembly], variant: str) -> None:
     assembly = assemblies[variant]
     assert assembly.stacks

@@ -11,12 +11,16 @@ import pytest
 from codeartifact_multiregion.config import load_config
 from infra_cdk.stacks.policy import publisher_statements
 from tests.infra.assembly import Assembly, StackArtifact, as_list, render
-from tests.infra.conftest import NORMALIZED, OWNER, THREE_REGIONS, write_pyproject
+from tests.infra.conftest import NORMALIZED, OWNER, THREE_REGIONS, VARIANTS, write_pyproject
 
 pytestmark = pytest.mark.slow
 
 READ = ["codeartifact:GetRepositoryEndpoint", "codeartifact:ReadFromRepository"]
-PUBLISH = ["codeartifact:PublishPackageVersion", "codeartifact:PutPackageMetadata"]
+PUBLISH = [
+    "codeartifact:DescribePackage",  # review row 6: `status` reads origin controls
+    "codeartifact:PublishPackageVersion",
+    "codeartifact:PutPackageMetadata",
+]
 BEARER = {
     "Sid": "CodeArtifactBearerToken",
     "Effect": "Allow",
@@ -129,7 +133,7 @@ def test_no_domain_owner_means_the_deploying_account(options: Assembly) -> None:
     )
 
 
-@pytest.mark.parametrize("variant", ["three", "four", "options"])
+@pytest.mark.parametrize("variant", VARIANTS)
 def test_no_wildcard_actions_and_codeartifact_only_in_publisher_policy(
     assemblies: dict[str, Assembly], variant: str
 ) -> None:
@@ -139,7 +143,9 @@ def test_no_wildcard_actions_and_codeartifact_only_in_publisher_policy(
                 service, _, name = action.partition(":")
                 assert action != "*" and name != "*", f"{stack.name} {logical_id}: {action}"
                 if service == "codeartifact":
-                    assert logical_id.startswith("PublisherPolicy"), logical_id
+                    assert logical_id.startswith(("PublisherPolicy", "ReplicatorPolicy")), (
+                        logical_id
+                    )
 
 
 @pytest.mark.parametrize(
@@ -159,19 +165,3 @@ def test_partition_comes_from_the_stack(
     statements = publisher_statements(stack, load_config(pyproject), NORMALIZED)
     domain = render(stack.resolve(statements[0].to_statement_json()))["Resource"]
     assert domain == f"arn:{partition}:codeartifact:cn-north-1:{OWNER}:domain/acme"
-
-
-def test_role_arn_adds_assume_role_on_exactly_those_roles(tmp_path: Path) -> None:
-    role = f"arn:aws:iam::{OWNER}:role/publisher"
-    pyproject = write_pyproject(
-        tmp_path / "pyproject.toml", ["us-east-1", "eu-west-1"], f'role-arn = "{role}"\n'
-    )
-    stack = cdk.Stack(cdk.App(), "S", env=cdk.Environment(region="us-east-1", account=OWNER))
-    statements = publisher_statements(stack, load_config(pyproject), NORMALIZED)
-    last = stack.resolve(statements[-1].to_statement_json())
-    assert last == {
-        "Sid": "AssumePublisherRoles",
-        "Effect": "Allow",
-        "Action": "sts:AssumeRole",
-        "Resource": role,
-    }

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.infra.assembly import Assembly
+from tests.infra.conftest import VARIANTS
 
 pytestmark = pytest.mark.slow
 
 PREFIX = "AwsSolutions::AwsSolutions-IAM5["
-# The complete list: a new acknowledgement must be added here on purpose, with its reason.
-EXPECTED_IDS = {
+ARTIFACT_IDS = {
     *(
         f"{PREFIX}Action::{a}]"
         for a in (
@@ -24,11 +26,25 @@ EXPECTED_IDS = {
         )
     ),
     f"{PREFIX}Resource::<Artifacts82DD59A1.Arn>/*]",
+    f"{PREFIX}Resource::<Artifacts82DD59A1.Arn>/reports/*]",
     f"{PREFIX}Resource::*]",
 }
+# The complete list per kind of stack: a new acknowledgement must be added here on purpose.
+PLATFORM_IDS = {
+    f"{PREFIX}Action::kms:GenerateDataKey*]",
+    f"{PREFIX}Action::kms:ReEncrypt*]",
+    f"{PREFIX}Resource::*]",
+    "AwsSolutions::AwsSolutions-SQS3",
+}
+REPLICATOR_PACKAGES = re.compile(
+    re.escape(PREFIX) + r"Resource::arn:aws:codeartifact:[a-z0-9-]+:111122223333:"
+    r"package/acme/python/pypi/\*\]"
+)
+BUILD_LOG = re.compile(re.escape(PREFIX) + r"Resource::arn:aws:logs:[a-z0-9-]+:"
+                       r"(111122223333|<AWS::AccountId>):log-group:/aws/codebuild/<\w+>:\*\]")
 
 
-@pytest.mark.parametrize("variant", ["three", "four", "options"])
+@pytest.mark.parametrize("variant", VARIANTS)
 def test_no_unacknowledged_findings(assemblies: dict[str, Assembly], variant: str) -> None:
     assembly = assemblies[variant]
     assert assembly.error is None, assembly.error
@@ -38,20 +54,25 @@ def test_no_unacknowledged_findings(assemblies: dict[str, Assembly], variant: st
     assert reports["AwsSolutions"]["violations"] == []
 
 
-@pytest.mark.parametrize("variant", ["three", "options"])
-def test_every_acknowledgement_is_expected_and_gives_a_specific_reason(
+def _acks(assembly: Assembly) -> dict[str, dict[str, dict[str, str]]]:
+    return {stack.name: stack.acknowledgments() for stack in assembly.stacks}
+
+
+@pytest.mark.parametrize("variant", ["three", "options", "alpha", "beta", "gamma", "adopted"])
+def test_package_acknowledgements_are_expected_and_specific(
     assemblies: dict[str, Assembly], variant: str
 ) -> None:
-    assembly = assemblies[variant]
     seen: set[str] = set()
-    for stack in assembly.stacks:
-        acks = stack.acknowledgments()
-        if stack is not assembly.pipeline:
-            assert acks == {}, f"{stack.name} acknowledges {acks}"
+    for name, acks in _acks(assemblies[variant]).items():
+        ci = name.endswith(("-publish-pipeline", "-publish-github"))
+        if not ci:
+            assert acks == {}, f"{name} acknowledges {acks}"
             continue
         for path, rules in acks.items():
             # On the roles CDK grants to and on our policy; never stack- or app-wide.
-            assert path.endswith(("/Role", "/CodePipelineActionRole", "/PublisherPolicy")), path
+            assert path.endswith(
+                ("/Role", "/CodePipelineActionRole", "/SourceActionRole", "/PublisherPolicy")
+            ), path
             for rule_id, reason in rules.items():
                 seen.add(rule_id)
                 assert len(reason) >= 80, (rule_id, reason)
@@ -59,9 +80,31 @@ def test_every_acknowledgement_is_expected_and_gives_a_specific_reason(
                     assert path.endswith("/PublisherPolicy")
                     assert "sts:GetServiceBearerToken" in reason
                     assert "codeartifact.amazonaws.com" in reason
+                elif rule_id.endswith("/reports/*]"):
+                    assert "reports/" in reason and "s3:PutObject" in reason
                 else:
                     assert "CDK's own grant" in reason, (rule_id, reason)
                     assert "codeartifact" not in rule_id.lower()
-    log_ids = {i for i in seen if ":log-group:/aws/codebuild/" in i}
-    assert len(log_ids) == 1
-    assert seen - log_ids == EXPECTED_IDS
+    log_ids = {i for i in seen if BUILD_LOG.fullmatch(i)}
+    assert seen - log_ids <= ARTIFACT_IDS
+    assert f"{PREFIX}Resource::*]" in seen
+
+
+@pytest.mark.parametrize("variant", ["platform", "platform_adopted"])
+def test_platform_acknowledgements_are_expected_and_specific(
+    assemblies: dict[str, Assembly], variant: str
+) -> None:
+    for name, acks in _acks(assemblies[variant]).items():
+        seen: dict[str, str] = {}
+        for path, rules in acks.items():
+            assert path.endswith(("/ReplicatorRole", "/ReplicatorPolicy", "/DeadLetters")), path
+            for rule_id, reason in rules.items():
+                assert len(reason) >= 80, (rule_id, reason)
+                seen[rule_id] = reason
+        packages = {i for i in seen if REPLICATOR_PACKAGES.fullmatch(i)}
+        logs = {i for i in seen if BUILD_LOG.fullmatch(i)}
+        # One package wildcard per configured region: only PyPI packages of acme/python.
+        assert len(packages) == len(assemblies[variant].stacks), (name, packages)
+        assert set(seen) - packages - logs == PLATFORM_IDS, name
+        assert "cloudwatch:namespace" in seen[f"{PREFIX}Resource::*]"]
+        assert "dead-letter queue" in seen["AwsSolutions::AwsSolutions-SQS3"]

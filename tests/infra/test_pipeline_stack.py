@@ -9,8 +9,9 @@ import pytest
 import yaml
 
 from codeartifact_multiregion.config import load_config
+from infra_cdk.stacks.assets import ShippedFile, checkout_wheel, sha256_of
 from infra_cdk.stacks.buildspec import REPORT_FILE, build_spec
-from infra_cdk.stacks.settings import InfraSettings, SettingsError
+from infra_cdk.stacks.settings import InfraSettings
 from tests.infra.assembly import Assembly, StackArtifact, render
 from tests.infra.conftest import NORMALIZED, write_pyproject
 
@@ -47,15 +48,21 @@ def test_v2_pipeline_with_source_and_build(three: Assembly) -> None:
 def test_buildspec_runs_the_publisher_and_keeps_the_report(three: Assembly) -> None:
     spec = _buildspec(three.pipeline)
     assert spec["env"]["shell"] == "bash"
-    assert spec["phases"]["install"]["commands"] == [
-        "python -m pip install build codeartifact-multiregion"
+    install = spec["phases"]["install"]["commands"]
+    wheel = "codeartifact_multiregion-0.1.0-py3-none-any.whl"
+    assert install[1:] == [
+        f'aws s3 cp --only-show-errors "$PUBLISHER_WHEEL_URL" "{wheel}"',
+        f'echo "{sha256_of(checkout_wheel())}  {wheel}" | sha256sum --check --strict -',
+        f'python -m pip install "./{wheel}" build==1.6.1',
     ]
     build = spec["phases"]["build"]
     assert build["commands"][-2:] == [
         "python -m build",
         f"codeartifact-multiregion publish --json > {REPORT_FILE}",
     ]
-    assert any(REPORT_FILE in c for c in build["finally"])  # printed even when it failed
+    # Printed and copied to S3 even when it failed (row 7: a failed action keeps no outputs).
+    assert any(f"cat {REPORT_FILE}" in c for c in build["finally"])
+    assert any(f"{REPORT_FILE} \"s3://$REPORT_BUCKET/reports/" in c for c in build["finally"])
     assert spec["artifacts"]["files"] == [REPORT_FILE]
 
 
@@ -94,18 +101,21 @@ def test_encryption_and_access_logs(three: Assembly) -> None:
     )
 
 
+WHEEL = ShippedFile("PUBLISHER_WHEEL_URL", "w.whl", "ab" * 32, asset=None)  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize(
     ("publisher", "tool", "commands"),
     [
         (
             "cli",
-            "build",
+            "build==1.6.1",
             ["python -m build", f"codeartifact-multiregion publish --json > {REPORT_FILE}"],
         ),
-        ("poetry", "'poetry>=2'", [f"poetry publish-multiregion --build --json > {REPORT_FILE}"]),
+        ("poetry", "poetry==2.5.1", [f"poetry publish-multiregion --build --json > {REPORT_FILE}"]),
         (
             "hatch",
-            "'hatch>=1.12'",
+            "hatch==1.18.2",
             ["hatch build", f"hatch publish -p codeartifact -o json=true > {REPORT_FILE}"],
         ),
     ],
@@ -117,10 +127,8 @@ def test_buildspec_per_publisher(
     settings = InfraSettings(
         config=load_config(pyproject), project_name=NORMALIZED, publisher=publisher
     )
-    spec = build_spec(settings)
-    assert spec["phases"]["install"]["commands"] == [
-        f"python -m pip install {tool} codeartifact-multiregion"
-    ]
+    spec = build_spec(settings, WHEEL)
+    assert spec["phases"]["install"]["commands"][-1] == f'python -m pip install "./w.whl" {tool}'
     assert spec["phases"]["build"]["commands"] == ['cd "$CODEBUILD_SRC_DIR"', *commands]
     json.dumps(spec)  # plain data, as BuildSpec.from_object needs
 
@@ -130,27 +138,6 @@ def test_profiles_become_container_credential_profiles(tmp_path: Path) -> None:
         tmp_path / "pyproject.toml", ["us-east-1", "eu-west-1"], 'profile = "publisher"\n'
     )
     settings = InfraSettings(config=load_config(pyproject), project_name=NORMALIZED)
-    assert build_spec(settings)["phases"]["pre_build"]["commands"][1:] == [
+    assert build_spec(settings, WHEEL)["phases"]["pre_build"]["commands"][1:] == [
         "aws configure set region us-east-1 --profile publisher"
     ]
-
-
-@pytest.mark.parametrize(
-    ("context", "message"),
-    [
-        ({"publisher": "twine"}, "choose one of cli, poetry, hatch"),
-        ({"source": "s3"}, "choose one of connection, codecommit"),
-        ({"source": "codecommit"}, "needs -c repo=NAME"),
-        ({"repo": "no-slash"}, "use OWNER/NAME"),
-        ({"connection-arn": "arn:aws:iam::1:role/x"}, "not a CodeConnections"),
-        ({"domain-kms": "maybe"}, "use true or false"),
-        ({"project-dir": "../up"}, "relative to the source repository root"),
-    ],
-)
-def test_bad_context_is_a_config_error(
-    tmp_path: Path, context: dict[str, str], message: str
-) -> None:
-    pyproject = write_pyproject(tmp_path / "pyproject.toml", ["us-east-1"])
-    values = {"pyproject": str(pyproject), **context}
-    with pytest.raises(SettingsError, match=message.replace("(", r"\(")):
-        InfraSettings.from_context(values.get)
