@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from codeartifact_multiregion.config import CONCURRENCY_RANGE, TOKEN_DURATION_RANGE
 from codeartifact_multiregion.report import CONFLICT, IDENTICAL, PLANNED, UPLOADED
 from tests.helpers import all_empty
 from tests.helpers import run_cli as cli
@@ -66,6 +67,10 @@ def test_conflict_exits_1_and_points_to_status(regions, project, sample_dists, t
         for f in t["files"] if f["filename"] == other.name and t["region"] != name)
 
 
+LOW, HIGH = CONCURRENCY_RANGE
+CONCURRENCY_WORDS = f"{LOW} to {HIGH}"
+DURATION_WORDS = "{} to {}".format(*TOKEN_DURATION_RANGE)
+
 # Each bad input: (how to break the project, words the error must contain)
 BAD = {
     "unknown key": (("toml", "regoins = []\n"), ["regoins", "Did you mean 'regions'"]),
@@ -76,8 +81,9 @@ BAD = {
                        ["codeartifact.repository"]),
     "bad region": (("toml", ""), ["--region mars-north-1", "not configured"]),
     "duplicate region": (("regions", ["us-east-1", "us-east-1"]), ["twice"]),
-    "token-duration": (("toml", "token-duration = 10\n"), ["token-duration", "900 to 43200"]),
-    "concurrency": (("toml", "concurrency = 100\n"), ["concurrency", "1 to 64"]),
+    "token-duration": (("toml", f"token-duration = {TOKEN_DURATION_RANGE[0] - 1}\n"),
+                       ["token-duration", DURATION_WORDS]),
+    "concurrency": (("toml", f"concurrency = {HIGH + 1}\n"), ["concurrency", CONCURRENCY_WORDS]),
     "orphan target": (("toml", "[tool.codeartifact.targets.us-west-2]\nrepository = 'p'\n"),
                       ["targets.us-west-2", "not in regions"]),
     "toml syntax": (("toml", "domain = \n"), ["not valid TOML"]),
@@ -86,7 +92,8 @@ BAD = {
     "corrupt wheel": (("corrupt",), ["hello_internal-1.0.0-py3-none-any.whl"]),
     "mixed projects": (("file", "other"), ["different projects"]),
     "not a dist": (("file", "txt"), ["not a distribution file"]),
-    "bad concurrency flag": (("flag", "--concurrency", "0"), ["--concurrency", "1 to 64"]),
+    "bad concurrency flag": (("flag", "--concurrency", str(LOW - 1)),
+                             ["--concurrency", CONCURRENCY_WORDS]),
 }
 
 

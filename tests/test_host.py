@@ -7,6 +7,7 @@ import json
 import pytest
 
 from codeartifact_multiregion import host
+from codeartifact_multiregion.config import CONCURRENCY_RANGE
 from codeartifact_multiregion.errors import (
     EXIT_INCOMPLETE,
     EXIT_INTERRUPTED,
@@ -96,5 +97,6 @@ def test_concurrency_option_refuses_a_non_number_naming_the_flag(value: object) 
     with pytest.raises(UsageError) as caught:
         host.concurrency_option(value, name="-o concurrency")  # type: ignore[arg-type]
     message = str(caught.value)
-    assert message.startswith("-o concurrency: ") and "1 to 64" in message
+    assert message.startswith("-o concurrency: ")
+    assert "{} to {}".format(*CONCURRENCY_RANGE) in message
     assert "\x1b" not in message
