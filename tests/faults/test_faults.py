@@ -274,7 +274,10 @@ def test_every_conflict_is_detected_and_nothing_is_overwritten(regions, project,
             seeded.add((third.name, path.name))
 
     proxies(third.name).add(Rule(PASS, "POST", before=race))
-    run = publish(project, files=files)
+    # One upload at a time, so every upload to third arrives after the race has written its
+    # file: with parallel uploads, one could land first and have the race's bytes written over
+    # it in storage (which no repository does), failing verify instead of meeting a conflict.
+    run = publish(project, files=files, concurrency=1)
     assert run.report.exit_code == 1
 
     detected = {(t.region, f.filename) for t in run.report.targets for f in t.files
