@@ -44,3 +44,16 @@ def sample_dists(tmp_path: Path) -> Path:
     make_wheel(dist, "hello-internal", "1.0.0")
     make_sdist(dist, "hello-internal", "1.0.0")
     return dist
+
+
+@pytest.fixture
+def two_releases_in_primary(regions: LocalAWS, project: Path) -> dict[str, str]:
+    """1.0.0 and 1.1.0 (wheel + sdist each) published to the primary region only."""
+    from tests.replication import publish, release
+
+    primary = next(iter(regions.regions))
+    for version in ("1.0.0", "1.1.0"):
+        publish(project, release(project, version), [primary])
+    held = regions.regions[primary].files()
+    assert len(held) == 4
+    return held

@@ -1,6 +1,7 @@
-"""What every test that runs a real command shares: its streams are checked for secrets.
+"""What every test that runs a real command shares: one runner, one fast retry policy.
 
-A token or a traceback in any output of any run is a failure, whichever host ran it.
+A token or a traceback in any output of any run is a failure, whichever host ran it, so
+every real process goes through ``run_checked`` (``run_cli`` for the standalone CLI).
 """
 
 from __future__ import annotations
@@ -8,14 +9,21 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-# Faults are the fault suite's business: elsewhere a failing region should fail fast.
-FAST_RETRIES = {"CODEARTIFACT_MULTIREGION_ATTEMPTS": "2",
-                "CODEARTIFACT_MULTIREGION_BACKOFF": "0.05"}
+from codeartifact_multiregion.retry import ENV_SETTINGS, RetryPolicy
+
+# The one fast policy: three tries (a fault test injects two failures and expects the third
+# to pass), 10 ms first backoff, and timeouts generous enough that a loaded machine is not
+# mistaken for a stalled region. Tests that want a stall to time out say so with their own.
+FAST = RetryPolicy(attempts=3, backoff=0.01, backoff_max=0.1, connect_timeout=2.0,
+                   read_timeout=10.0)
+# The same bounds for a subprocess, derived from FAST so the two cannot drift apart.
+FAST_RETRIES = {var: str(getattr(FAST, name)) for var, (name, _, _) in ENV_SETTINGS.items()}
 
 
 @dataclass
@@ -27,7 +35,11 @@ class Result:
 
 def run_checked(cmd: Sequence[str | Path], aws: Any, *, cwd: Path | None = None,
                 env: Mapping[str, str] | None = None, timeout: float = 120) -> Result:
-    """Run ``cmd`` against the local regions, non-interactively; no token, no traceback."""
+    """Run ``cmd`` against the local regions, non-interactively; no token, no traceback.
+
+    Every token any region has issued is looked for on both streams, and a traceback on
+    either is a failure: whichever host ran, a crash or a leak fails the test that saw it.
+    """
     full = {**os.environ, **aws.env(), **FAST_RETRIES, **(env or {})}
     full.pop("VIRTUAL_ENV", None)
     proc = subprocess.run([str(c) for c in cmd], env=full, cwd=cwd, stdin=subprocess.DEVNULL,
@@ -36,6 +48,13 @@ def run_checked(cmd: Sequence[str | Path], aws: Any, *, cwd: Path | None = None,
         assert token not in proc.stdout and token not in proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr, proc.stderr
     return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+def run_cli(aws: Any, *args: str, cwd: Path | None = None, env: Mapping[str, str] | None = None,
+            timeout: float = 120) -> Result:
+    """``python -m codeartifact_multiregion ARGS`` through ``run_checked``."""
+    return run_checked([sys.executable, "-m", "codeartifact_multiregion", *args], aws, cwd=cwd,
+                       env=env, timeout=timeout)
 
 
 def sha256s(paths: Path | Iterable[Path]) -> dict[str, str]:

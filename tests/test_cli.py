@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import pytest
 
-from tests.helpers import Result, all_empty, run_checked
+from codeartifact_multiregion.config import CONCURRENCY_RANGE, TOKEN_DURATION_RANGE
+from codeartifact_multiregion.report import CONFLICT, IDENTICAL, PLANNED, UPLOADED
+from tests.helpers import all_empty
+from tests.helpers import run_cli as cli
 from tests.localaws.dists import make_sdist, make_wheel
-
-
-def cli(aws, *args: str, cwd: Path | None = None) -> Result:
-    return run_checked([sys.executable, "-m", "codeartifact_multiregion", *args], aws, cwd=cwd)
 
 
 def test_publish_json_is_the_only_thing_on_stdout(regions, project, sample_dists):
@@ -25,23 +22,23 @@ def test_publish_json_is_the_only_thing_on_stdout(regions, project, sample_dists
     for target in doc["targets"]:
         region = regions.regions[target["region"]]
         assert {f["filename"]: f["sha256"] for f in target["files"]} == region.files()
-        assert {f["outcome"] for f in target["files"]} == {"uploaded"}
+        assert {f["outcome"] for f in target["files"]} == {UPLOADED}
 
 
 def test_text_report_and_progress_lines(regions, project, sample_dists):
     result = cli(regions, "publish", "--project", str(project))
     assert result.code == 0
-    assert "complete: 6 uploaded" in result.out
-    assert result.err.count(" uploaded") == 6, "one progress line per region x file"
+    assert f"complete: 6 {UPLOADED}" in result.out
+    assert result.err.count(f" {UPLOADED}") == 6, "one progress line per region x file"
     again = cli(regions, "publish", "--project", str(project))
-    assert again.code == 0 and "complete: 6 identical" in again.out
+    assert again.code == 0 and f"complete: 6 {IDENTICAL}" in again.out
 
 
 def test_dry_run_shows_the_plan_and_sends_nothing(regions, project, sample_dists):
     result = cli(regions, "publish", "--project", str(project), "--dry-run")
     assert result.code == 0
     assert "Plan for hello-internal 1.0.0 to 3 region(s)" in result.out
-    assert result.out.count("planned") >= 6
+    assert result.out.count(str(PLANNED)) >= 6
     assert all_empty(regions)
 
 
@@ -63,12 +60,16 @@ def test_conflict_exits_1_and_points_to_status(regions, project, sample_dists, t
                name).code == 0
     result = cli(regions, "publish", "--project", str(project))
     assert result.code == 1
-    assert "conflict" in result.out and "codeartifact-multiregion status" in result.err
+    assert str(CONFLICT) in result.out and "codeartifact-multiregion status" in result.err
     assert region.files()[other.name] != next(
         f["sha256"] for t in json.loads(cli(regions, "publish", "--project", str(project),
                                             "--json", "--dry-run").out)["targets"]
         for f in t["files"] if f["filename"] == other.name and t["region"] != name)
 
+
+LOW, HIGH = CONCURRENCY_RANGE
+CONCURRENCY_WORDS = f"{LOW} to {HIGH}"
+DURATION_WORDS = "{} to {}".format(*TOKEN_DURATION_RANGE)
 
 # Each bad input: (how to break the project, words the error must contain)
 BAD = {
@@ -80,8 +81,9 @@ BAD = {
                        ["codeartifact.repository"]),
     "bad region": (("toml", ""), ["--region mars-north-1", "not configured"]),
     "duplicate region": (("regions", ["us-east-1", "us-east-1"]), ["twice"]),
-    "token-duration": (("toml", "token-duration = 10\n"), ["token-duration", "900 to 43200"]),
-    "concurrency": (("toml", "concurrency = 100\n"), ["concurrency", "1 to 64"]),
+    "token-duration": (("toml", f"token-duration = {TOKEN_DURATION_RANGE[0] - 1}\n"),
+                       ["token-duration", DURATION_WORDS]),
+    "concurrency": (("toml", f"concurrency = {HIGH + 1}\n"), ["concurrency", CONCURRENCY_WORDS]),
     "orphan target": (("toml", "[tool.codeartifact.targets.us-west-2]\nrepository = 'p'\n"),
                       ["targets.us-west-2", "not in regions"]),
     "toml syntax": (("toml", "domain = \n"), ["not valid TOML"]),
@@ -90,7 +92,8 @@ BAD = {
     "corrupt wheel": (("corrupt",), ["hello_internal-1.0.0-py3-none-any.whl"]),
     "mixed projects": (("file", "other"), ["different projects"]),
     "not a dist": (("file", "txt"), ["not a distribution file"]),
-    "bad concurrency flag": (("flag", "--concurrency", "0"), ["--concurrency", "1 to 64"]),
+    "bad concurrency flag": (("flag", "--concurrency", str(LOW - 1)),
+                             ["--concurrency", CONCURRENCY_WORDS]),
 }
 
 

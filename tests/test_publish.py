@@ -7,11 +7,9 @@ from pathlib import Path
 from codeartifact_multiregion.config import load_config
 from codeartifact_multiregion.engine import Event
 from codeartifact_multiregion.publish import Publisher
-from codeartifact_multiregion.retry import RetryPolicy
-from tests.helpers import sha256s
+from codeartifact_multiregion.report import CONFLICT, IDENTICAL, PLANNED, UPLOADED
+from tests.helpers import FAST, sha256s
 from tests.localaws.dists import make_wheel
-
-FAST = RetryPolicy(attempts=2, backoff=0.05, connect_timeout=2, read_timeout=10)
 
 
 def run(project: Path, **kwargs: object) -> tuple[object, list[Event]]:
@@ -29,7 +27,7 @@ def test_every_file_lands_in_every_region_with_its_sha256(regions, project, samp
     for region in regions.regions.values():
         assert region.files() == expected
     outcomes = {(t.region, f.filename): f.outcome for t in report.targets for f in t.files}
-    assert set(outcomes.values()) == {"uploaded"} and len(outcomes) == 3 * len(expected)
+    assert set(outcomes.values()) == {UPLOADED} and len(outcomes) == 3 * len(expected)
     assert {e.region for e in events if e.kind == "verified"} == set(regions.regions)
 
 
@@ -37,7 +35,7 @@ def test_second_run_uploads_nothing(regions, project, sample_dists):
     run(project)
     report, events = run(project)
     assert report.exit_code == 0
-    assert {f.outcome for t in report.targets for f in t.files} == {"identical"}
+    assert {f.outcome for t in report.targets for f in t.files} == {IDENTICAL}
     assert not [e for e in events if e.kind == "start"], "no upload was started"
 
 
@@ -53,10 +51,10 @@ def test_conflict_in_one_region_is_never_overwritten(regions, project, sample_di
     report, _ = run(project)
     assert report.exit_code == 1
     by_region = {t.region: t for t in report.targets}
-    assert by_region[victim.name].file(wheel.name).outcome == "conflict"
+    assert by_region[victim.name].file(wheel.name).outcome == CONFLICT
     assert victim.files()[wheel.name] == before[wheel.name], "the conflicting file is unchanged"
     sdist = next(sample_dists.glob("*.tar.gz")).name
-    assert by_region[victim.name].file(sdist).outcome == "uploaded"
+    assert by_region[victim.name].file(sdist).outcome == UPLOADED
     for name, region in regions.regions.items():
         if name != victim.name:
             assert by_region[name].ok
@@ -81,14 +79,14 @@ def test_dead_region_fails_alone_and_a_rerun_converges(regions, project, sample_
     for region in regions.regions.values():
         assert region.files() == sha256s(sample_dists)
     outcomes = {t.region: {f.outcome for f in t.files} for t in again.targets}
-    assert outcomes[dead.name] == {"uploaded"}
-    assert all(v == {"identical"} for k, v in outcomes.items() if k != dead.name)
+    assert outcomes[dead.name] == {UPLOADED}
+    assert all(v == {IDENTICAL} for k, v in outcomes.items() if k != dead.name)
 
 
 def test_dry_run_reads_but_uploads_nothing(regions, project, sample_dists):
     report, events = run(project, dry_run=True)
     assert report.ok and report.dry_run
-    assert {f.outcome for t in report.targets for f in t.files} == {"planned"}
+    assert {f.outcome for t in report.targets for f in t.files} == {PLANNED}
     assert all(region.files() == {} for region in regions.regions.values())
     assert not [e for e in events if e.kind == "start"]
 

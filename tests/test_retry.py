@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from codeartifact_multiregion.errors import UsageError
@@ -48,18 +51,25 @@ def test_attempts_must_be_whole() -> None:
 
 
 class FakeClock:
-    """Time that moves only when the limiter sleeps."""
+    """Time that moves only when the limiter sleeps (safe to share between threads)."""
 
     def __init__(self) -> None:
         self.now = 100.0
         self.slept: list[float] = []
+        self._lock = threading.Lock()
 
     def __call__(self) -> float:
-        return self.now
+        with self._lock:
+            return self.now
 
     def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
+        with self._lock:
+            self.slept.append(seconds)
+            self.now += seconds
+
+
+def most_in_any_window(grants: list[float], period: float) -> int:
+    return max(sum(1 for g in grants if start <= g < start + period) for start in grants)
 
 
 def test_rate_limiter_grants_at_most_limit_in_any_window() -> None:
@@ -71,3 +81,39 @@ def test_rate_limiter_grants_at_most_limit_in_any_window() -> None:
         inside = [g for g in grants if start <= g < start + 1.0]
         assert len(inside) <= 5, (i, grants)
     assert grants[-1] - grants[0] == pytest.approx(4.0), "23 grants at 5/s take four windows"
+
+
+def test_rate_limiter_waits_exactly_until_the_oldest_grant_leaves_the_window() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(2, period=1.0, sleep=clock.sleep, clock=clock)
+    assert [limiter.acquire() for _ in range(2)] == [100.0, 100.0]
+    clock.now = 100.25
+    assert limiter.acquire() == 101.0, "the third waits for the first to leave the window"
+    assert clock.slept == [0.75], "and not a moment longer"
+
+
+def test_rate_limiter_holds_under_threads_on_a_fake_clock() -> None:
+    """16 threads racing for 50 grants at 5 per 0.2 s: the window bound holds whatever order
+    the threads run in, because it is checked on the clock the limiter itself reads."""
+    clock = FakeClock()
+    limiter = RateLimiter(5, period=0.2, sleep=clock.sleep, clock=clock)
+    with ThreadPoolExecutor(16) as pool:
+        grants = list(pool.map(lambda _: limiter.acquire(), range(50)))
+    assert len(grants) == 50
+    assert most_in_any_window(grants, 0.2) <= 5
+    assert max(grants) - min(grants) >= 9 * 0.2 - 1e-9, "50 grants at 5 per window: ten windows"
+
+
+def test_rate_limiter_holds_under_threads_on_the_real_clock() -> None:
+    """The same bound on the real clock, measured at grant time (acquire's return value):
+    a clock read after acquire() returns could land late under load; the grant cannot."""
+    limiter = RateLimiter(5, period=0.2)
+    with ThreadPoolExecutor(8) as pool:
+        grants = list(pool.map(lambda _: limiter.acquire(), range(15)))
+    assert most_in_any_window(grants, 0.2) <= 5
+    assert max(grants) - min(grants) >= 0.4, "15 grants at 5 per window take three windows"
+
+
+def test_rate_limiter_rounds_a_fractional_limit_down_but_grants_at_least_one() -> None:
+    assert RateLimiter(2.9).limit == 2
+    assert RateLimiter(0.5).limit == 1

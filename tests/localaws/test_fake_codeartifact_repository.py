@@ -345,7 +345,7 @@ def test_over_quota_is_throttled_per_region_and_window(regions: LocalAWS,
 def test_default_token_quota_is_codeartifacts_forty(regions: LocalAWS,
                                                     frozen: list[float]) -> None:
     ca = Raw("ap-southeast-2").client
-    for _ in range(40):
+    for _ in range(DEFAULT_QUOTAS["GetAuthorizationToken"]):
         ca.get_authorization_token(domain="acme")
     with pytest.raises(ClientError) as err:
         ca.get_authorization_token(domain="acme")
