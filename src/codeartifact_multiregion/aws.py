@@ -320,7 +320,7 @@ def _endpoint_url(target: Target, url: object) -> str:
     """
     parts = urlsplit(url) if isinstance(url, str) else None
     host = (parts.hostname or "") if parts else ""
-    loopback = _is_loopback(host)
+    loopback = is_loopback(host)
     if (parts is None or not host or parts.username or parts.password or parts.query
             or parts.fragment or not (parts.scheme == "https"
                                       or (parts.scheme == "http" and loopback))):
@@ -332,7 +332,7 @@ def _endpoint_url(target: Target, url: object) -> str:
     return text if text.endswith("/") else text + "/"
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
     """Whether ``host`` is this machine: "localhost" or a loopback address, not a name
     that merely starts like one (``127.0.0.1.example.com`` resolves wherever DNS says)."""
     if host == "localhost":

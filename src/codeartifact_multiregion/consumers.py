@@ -15,7 +15,6 @@ not a terminal, and never written to disk by this module.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import re
 import secrets
@@ -28,6 +27,7 @@ from datetime import datetime
 from typing import Any, TextIO
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from .aws import is_loopback
 from .config import Config, Target
 from .errors import CodeArtifactError, UsageError
 from .probe import DEFAULT_TIMEOUT, Fetch, Probe, http_status, probe, probe_all
@@ -108,18 +108,9 @@ def check_endpoint(url: str) -> str | None:
         return "the repository endpoint is not an http(s) URL"
     if "@" in parts.netloc:
         return "the repository endpoint already carries credentials"
-    if parts.scheme == "http" and not _loopback(parts.hostname):
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
         return "the repository endpoint is plain http: a token is sent only over https"
     return None
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 # resolving and measuring ---------------------------------------------------------------

@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from .config import Config, load_config
+from .config import CONCURRENCY_RANGE, Config, load_config
 from .engine import EventSink
 from .errors import EXIT_INCOMPLETE, EXIT_INTERRUPTED, EXIT_USAGE, UsageError
 from .report import CONFLICT, FAILED, IDENTICAL, PLANNED, UPLOADED, Outcome, Report
@@ -68,13 +68,14 @@ def concurrency_option(value: str | int | None, name: str = "--concurrency") -> 
     """Parse a host's string option; the range is checked with the config's bounds."""
     if value is None or value == "":
         return None
+    low, high = CONCURRENCY_RANGE
+    fix = f"Pass a number from {low} to {high}."
     if isinstance(value, bool):
-        raise UsageError(f"{name}: {value!r} is not a whole number. Pass a number from 1 to 64.")
+        raise UsageError(f"{name}: {value!r} is not a whole number. {fix}")
     try:
         return int(value)
     except (TypeError, ValueError):
-        raise UsageError(f"{name}: {printable(value)!r} is not a whole number. "
-                         "Pass a number from 1 to 64.") from None
+        raise UsageError(f"{name}: {printable(value)!r} is not a whole number. {fix}") from None
 
 
 def flag_option(value: object, name: str) -> bool:
