@@ -23,6 +23,7 @@ from . import __version__
 from .config import Target
 from .errors import CodeArtifactError, ResolveError, UsageError
 from .retry import RetryPolicy, shared_limiter
+from .retry import results as wait_results
 from .secrets import redact, register_secret
 from .text import printable
 
@@ -118,7 +119,7 @@ class Resolver:
                 ThreadPoolExecutor(max_workers=workers) as endpoints:
             futures = [pool.submit(self._resolve_or_error, t, endpoints, on_endpoint)
                        for t in targets]
-            results = [f.result() for f in futures]
+            results: list[Endpoint | Exception] = wait_results(futures)
         usage = [r for r in results if isinstance(r, UsageError)]
         if usage:
             raise usage[0]

@@ -7,6 +7,7 @@ nothing else); progress and errors go to stderr.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from collections.abc import Iterator, Sequence
@@ -281,5 +282,20 @@ def _fail(as_json: bool, out: TextIO, err: TextIO, message: object, code: int) -
     return code
 
 
+def run() -> NoReturn:
+    """The console script: ``main()``, and after an interrupt an exit that waits for no thread.
+
+    By then the report is printed and the private directory removed; a worker thread still
+    blocked in a request the stop could not cut (a control-plane call, a handshake) must not
+    hold the process up, so the interpreter's join of worker threads is skipped.
+    """
+    code = main()
+    if code == EXIT_INTERRUPTED:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    run()

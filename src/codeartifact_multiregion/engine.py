@@ -22,7 +22,7 @@ from .config import Config, Target
 from .errors import CodeArtifactError, IndexReadError, Interrupted
 from .index import Index
 from .report import FAILED, IDENTICAL, UPLOADED, FileResult, Outcome, TargetReport
-from .retry import STOP, RetryPolicy, check_stop
+from .retry import STOP, RetryPolicy, check_stop, results
 from .secrets import redact
 from .text import printable
 from .transport import Transport, abort_all
@@ -96,7 +96,7 @@ def parallel(func: Callable[[T], R], items: Sequence[T], workers: int) -> list[R
     pool = ThreadPoolExecutor(max_workers=min(workers, len(items)))
     futures = [pool.submit(func, item) for item in items]
     try:
-        results = [future.result() for future in futures]
+        done: list[R] = results(futures)
     except (KeyboardInterrupt, Interrupted):
         stop()
         pool.shutdown(wait=False, cancel_futures=True)
@@ -108,7 +108,7 @@ def parallel(func: Callable[[T], R], items: Sequence[T], workers: int) -> list[R
         pool.shutdown(wait=True, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
-    return results
+    return done
 
 
 def stop() -> None:

@@ -13,10 +13,11 @@ import random
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, TypeVar
 
 from .errors import Interrupted, UsageError
 
@@ -25,12 +26,27 @@ Sleep = Callable[[float], None]
 
 # Set when the run is being stopped: waits end at once and no new request starts.
 STOP = threading.Event()
+_SLICE = 0.2
+T = TypeVar("T")
 
 
 def sleep(seconds: float) -> None:
     """``time.sleep`` that a stop cuts short (raising ``Interrupted``)."""
     if STOP.wait(max(seconds, 0.0)):
         raise Interrupted("interrupted")
+
+
+def results(futures: Sequence[Future[T]]) -> list[T]:
+    """The futures' results in order, waiting in short slices.
+
+    A process-directed SIGINT may be delivered to any thread; one that lands on a worker
+    does not wake a main thread blocked without a timeout, which would then never see
+    its KeyboardInterrupt. Waking every slice lets the signal through at once.
+    """
+    pending = set(futures)
+    while pending:
+        _, pending = wait(pending, timeout=_SLICE)
+    return [future.result() for future in futures]
 
 
 def check_stop() -> None:
