@@ -165,3 +165,13 @@ def test_make_test_runs_every_test_once_between_its_first_run_and_the_matrix() -
     assert ignore is not None
     left_out = [a.split("=", 1)[1].strip("'") for a in ignore.group(1).split()]
     assert left_out == core
+
+
+def test_make_matrix_runs_every_nox_session_exactly_once() -> None:
+    """The two streams `make matrix` runs at once are, together, the noxfile's session list."""
+    makefile = (ROOT / "Makefile").read_text()
+    streams = [re.search(rf"^MATRIX_{s} \?= (.+)$", makefile, re.M) for s in "AB"]
+    assert all(streams)
+    run = [name for found in streams if found for name in found.group(1).split()]
+    expected = [*(f"core-{v}" for v in nox_pythons()), "lowest"]
+    assert sorted(run) == sorted(expected) and len(run) == len(set(run))
