@@ -11,33 +11,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.helpers import run_checked
+from tests.helpers import run_checked, twine_upload
 from tests.localaws.dists import make_sdist, make_wheel
-from tests.localaws.regions import LocalAWS, LocalRegion
+from tests.localaws.regions import LocalAWS
 
 PRIMARY, SECOND, THIRD = "us-east-1", "eu-west-1", "ap-southeast-2"
 # package -> versions, each published as a wheel and an sdist.
 REPO = {"alpha": ["1.0", "1.1", "2.0"], "beta": ["0.1", "0.2"], "Gamma.Pkg": ["3.0", "3.1"],
         "delta": ["1.0", "1.1", "1.2"], "epsilon": ["0.9", "1.0"]}
 CLI = [sys.executable, "-m", "codeartifact_multiregion"]
-
-
-def twine_upload(region: LocalRegion, files: list[Path]) -> None:
-    """Publish with the twine CLI, as a user would; not through this project."""
-    env = {**os.environ, "TWINE_NON_INTERACTIVE": "1"}
-    done = subprocess.run(
-        [sys.executable, "-m", "twine", "upload", "--repository-url", region.url,
-         "-u", "aws", "-p", region.token, "--disable-progress-bar", *map(str, files)],
-        env=env, capture_output=True, text=True, timeout=120, check=False)
-    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def build(dist: Path, name: str, version: str, seed: int = 0) -> list[Path]:

@@ -13,8 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
-import sys
 import tracemalloc
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -29,6 +27,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from botocore.model import Shape
 
+from tests.helpers import twine_upload
 from tests.localaws.dists import make_sdist, make_wheel
 from tests.localaws.events import DETAIL_TYPE, SOURCE, package_version_state_change, sample_event
 from tests.localaws.fake_codeartifact import (
@@ -50,17 +49,6 @@ PYPI = {**WHERE, "format": "pypi"}
 
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def twine_upload(region: LocalRegion, files: list[Path]) -> None:
-    """Publish with the twine CLI, token through the environment, as a user would."""
-    env = {**os.environ, "TWINE_USERNAME": "aws", "TWINE_PASSWORD": region.token,
-           "TWINE_NON_INTERACTIVE": "1"}
-    done = subprocess.run(
-        [sys.executable, "-m", "twine", "upload", "--repository-url", region.url,
-         "--disable-progress-bar", *map(str, files)],
-        env=env, capture_output=True, text=True, timeout=120, check=False)
-    assert done.returncode == 0, done.stdout + done.stderr
 
 
 class Raw:
