@@ -111,6 +111,10 @@ def follow(call: Any, key: str, **params: Any) -> tuple[list[Any], int]:
             return items, pages
 
 
+# Query members of newer botocore models than the lowest one pyproject.toml allows.
+NEWER_MEMBERS = {"endpointType"}
+
+
 def test_routes_params_and_quotas_are_the_models() -> None:
     for (method, uri), operation in _ROUTES.items():
         http = MODEL.operation_model(operation).http
@@ -120,7 +124,9 @@ def test_routes_params_and_quotas_are_the_models() -> None:
         query = {m.serialization.get("name") for m in shape.members.values()
                  if m.serialization.get("location") == "querystring"}
         body = {n for n, m in shape.members.items() if not m.serialization.get("location")}
-        assert set(QUERY_PARAMS[operation]) == query, operation
+        # The fake also reads members newer models added (the floor's botocore lacks them).
+        assert query <= set(QUERY_PARAMS[operation]), operation
+        assert set(QUERY_PARAMS[operation]) - query <= NEWER_MEMBERS, operation
         assert set(BODY_MEMBERS.get(operation, ())) == body, operation
     assert set(QUOTA_OF) == set(OPERATIONS) and set(QUOTA_OF.values()) == set(DEFAULT_QUOTAS)
 
