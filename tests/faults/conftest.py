@@ -13,34 +13,14 @@ from tests.faults.proxy import FaultProxy
 @pytest.fixture
 def proxies(regions) -> Iterator[Callable[[str], FaultProxy]]:
     """``proxies(region)``: a started fault proxy routed in front of that region."""
-    started: list[FaultProxy] = []
-
-    def make(name: str) -> FaultProxy:
-        proxy = FaultProxy(regions.regions[name].port).__enter__()
-        started.append(proxy)
-        regions.route(name, proxy.url)
-        return proxy
-
-    yield make
-    for proxy in started:
-        proxy.__exit__()
+    yield from _in_front(regions, FaultProxy)
 
 
 @pytest.fixture
 def hostile(regions) -> Iterator[Callable[[str], HostileIndex]]:
     """``hostile(region)``: a started hostile server in front of that region's pypiserver,
     named by the control plane as the region's repository endpoint."""
-    started: list[HostileIndex] = []
-
-    def make(name: str) -> HostileIndex:
-        server = HostileIndex(regions.regions[name].port).__enter__()
-        started.append(server)
-        regions.route(name, server.url)
-        return server
-
-    yield make
-    for server in started:
-        server.__exit__()
+    yield from _in_front(regions, HostileIndex)
 
 
 @pytest.fixture
@@ -48,3 +28,19 @@ def elsewhere() -> Iterator[HostileIndex]:
     """Another origin (another port) that records whether any credential reached it."""
     with HostileIndex() as server:
         yield server
+
+
+def _in_front(regions, cls):
+    """A factory of ``cls`` servers, each started in front of a region and routed there by
+    the control plane; all stopped when the test ends."""
+    started = []
+
+    def make(name: str):
+        server = cls(regions.regions[name].port).__enter__()
+        started.append(server)
+        regions.route(name, server.url)
+        return server
+
+    yield make
+    for server in started:
+        server.__exit__()
