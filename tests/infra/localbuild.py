@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,12 @@ def runtime(shared_dir: Path) -> Iterator[Path]:
     """
     shared_dir.mkdir(parents=True, exist_ok=True)
     with FileLock(str(shared_dir / "codebuild-runtime.lock")):
-        yield make_runtime(shared_dir / "codebuild-runtime")
+        bindir = make_runtime(shared_dir / "codebuild-runtime")
+        # A fresh container has no publisher: a previous test's install of the same version
+        # would make pip skip this build's verified wheel ("already satisfied").
+        subprocess.run([str(bindir / "python"), "-m", "pip", "uninstall", "-q", "-y",
+                        "codeartifact-multiregion"], capture_output=True, check=False)
+        yield bindir
 
 
 def build_env(aws: Any, project: Project, cdk_out: Path, workdir: Path,
