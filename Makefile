@@ -1,5 +1,7 @@
 # Two commands for a fresh machine: `make demo` and `make test`. Each creates .venv itself.
 PYTHON ?= python3
+# bash for `set -o pipefail` in the matrix (stream B goes through tee).
+SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
@@ -50,8 +52,10 @@ matrix: $(VENV)/.core
 	rm -rf .nox/_dist && $(BIN)/python -m uv build -q --wheel --out-dir .nox/_dist .
 	@wheel=$$(ls .nox/_dist/*.whl) && export MATRIX_WHEEL=$$wheel && \
 	( timeout 1500 $(BIN)/nox -s $(MATRIX_A) > .nox/stream-a.log 2>&1; echo $$? > .nox/stream-a.rc ) & \
-	timeout 1500 $(BIN)/nox -s $(MATRIX_B); b=$$?; wait; \
+	set -o pipefail; timeout 1500 $(BIN)/nox -s $(MATRIX_B) 2>&1 | tee .nox/stream-b.log; b=$$?; wait; \
 	echo "---- the other stream: $(MATRIX_A)"; cat .nox/stream-a.log; \
+	echo "---- summary (what failed, from both streams; the logs are .nox/stream-[ab].log)"; \
+	grep -hE '^(FAILED|ERROR) |^nox > \* ' .nox/stream-a.log .nox/stream-b.log | cut -c1-400; \
 	a=$$(cat .nox/stream-a.rc); echo "streams: A exit $$a, B exit $$b"; \
 	test "$$a" = 0 && test "$$b" = 0
 

@@ -87,7 +87,7 @@ def test_stalled_region_times_out_alone(method, regions, project, sample_dists, 
     proxy = proxies(victim)
     proxy.add(Rule(STALL, method, seconds=60, times=0))
     # Short enough to end the 60 s stall, long enough for a loaded machine's healthy regions.
-    policy = replace(FAST, attempts=2, read_timeout=2.0)
+    policy = replace(FAST, attempts=2, read_timeout=5.0)
     run = publish(project, policy=policy)
 
     # "timed out", not "reset": the client gave up before the stall ended (no clock needed).

@@ -276,7 +276,10 @@ def test_a_trickling_index_fails_by_the_deadline_and_the_others_complete(
         bad.routes[PAGE] = trickle(b"<html>" + b" " * 10_000 + b"</html>", every=0.2)
     else:
         bad.routes["/"] = trickle(b"OK" * 10_000, every=0.2)
-    env = {"CODEARTIFACT_MULTIREGION_DEADLINE": "2", "CODEARTIFACT_MULTIREGION_READ_TIMEOUT": "3",
+    # The bounds apply to every region: the healthy ones' requests must fit them on a loaded
+    # machine too (the trickle never ends, so any deadline ends it).
+    env = {"CODEARTIFACT_MULTIREGION_DEADLINE": "6",
+           "CODEARTIFACT_MULTIREGION_READ_TIMEOUT": "10",
            "CODEARTIFACT_MULTIREGION_ATTEMPTS": "2"}
 
     result = run(regions, tmp_path, "publish", "--project", str(project), "--json", env=env)

@@ -34,10 +34,19 @@ PATIENT = {"CODEARTIFACT_MULTIREGION_READ_TIMEOUT": "120",
 SIGNALS = [signal.SIGINT, signal.SIGTERM]
 
 
+def _as_a_foreground_job() -> None:
+    """SIGINT handled as in a terminal's foreground job. A job a shell starts in the
+    background (`make`'s `( ... ) &`, a CI step's `&`) inherits SIGINT *ignored*, and an
+    ignored signal stays ignored across exec: Ctrl-C could not reach the CLI at all, and the
+    test would wait for a signal that never arrives."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start(regions, tmp_path: Path, *args: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
     env = {**cli_env(regions, tmp_path), **PATIENT}
     proc = subprocess.Popen([*CLI, *args], env=env, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_as_a_foreground_job)
     return proc, env
 
 
