@@ -50,9 +50,10 @@ MATRIX_A ?= core-3.10 core-3.12 lowest
 MATRIX_B ?= core-3.11 core-3.13
 matrix: $(VENV)/.core
 	rm -rf .nox/_dist && $(BIN)/python -m uv build -q --wheel --out-dir .nox/_dist .
-	@wheel=$$(ls .nox/_dist/*.whl) && export MATRIX_WHEEL=$$wheel && \
+	@set -o pipefail; export MATRIX_WHEEL=$$(ls $(CURDIR)/.nox/_dist/*.whl); \
+	test -f "$$MATRIX_WHEEL" || { echo "matrix: no wheel in .nox/_dist"; exit 2; }; \
 	( timeout 1500 $(BIN)/nox -s $(MATRIX_A) > .nox/stream-a.log 2>&1; echo $$? > .nox/stream-a.rc ) & \
-	set -o pipefail; timeout 1500 $(BIN)/nox -s $(MATRIX_B) 2>&1 | tee .nox/stream-b.log; b=$$?; wait; \
+	timeout 1500 $(BIN)/nox -s $(MATRIX_B) 2>&1 | tee .nox/stream-b.log; b=$$?; wait; \
 	echo "---- the other stream: $(MATRIX_A)"; cat .nox/stream-a.log; \
 	echo "---- summary (what failed, from both streams; the logs are .nox/stream-[ab].log)"; \
 	grep -hE '^(FAILED|ERROR) |^nox > \* ' .nox/stream-a.log .nox/stream-b.log | cut -c1-400; \
