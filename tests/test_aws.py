@@ -124,6 +124,36 @@ def test_control_plane_timeouts_and_attempts_follow_the_policy(offline_credentia
     assert long.read_timeout == 30.0, "control-plane answers are small: capped"
 
 
+# -- the narrowed model loader: our services only, custom models still first -----------------
+
+def test_the_loader_lists_only_our_services_and_still_makes_both_clients(
+        offline_credentials) -> None:
+    resolver = Resolver(policy=FAST)
+    loader = resolver.session(TARGET).get_component("data_loader")
+    assert loader.list_available_services("service-2") == ["codeartifact", "sts"]
+    assert resolver.client(TARGET).meta.service_model.service_name == "codeartifact"
+    sts = resolver.session(TARGET).create_client("sts", region_name=TARGET.region)
+    assert sts.meta.service_model.service_name == "sts"
+
+
+def test_a_model_in_aws_data_path_still_wins(offline_credentials, monkeypatch,
+                                             tmp_path) -> None:
+    # A newer API version of the model, as `AWS_DATA_PATH` (or ~/.aws/models) may hold.
+    import json
+
+    from botocore.loaders import Loader
+
+    real = Loader().load_service_model("codeartifact", "service-2")
+    real["metadata"].update(apiVersion="2099-01-01", serviceId="codeartifact-from-data-path")
+    folder = tmp_path / "models" / "codeartifact" / "2099-01-01"
+    folder.mkdir(parents=True)
+    (folder / "service-2.json").write_text(json.dumps(real))
+    monkeypatch.setenv("AWS_DATA_PATH", str(tmp_path / "models"))
+    client = Resolver(policy=FAST).client(TARGET)
+    assert client.meta.service_model.api_version == "2099-01-01"
+    assert client.meta.service_model.service_id == "codeartifact-from-data-path"
+
+
 # -- error shapes, one call at a time -----------------------------------------------------------
 
 def test_access_denied_on_the_token_names_the_permission(stubbed) -> None:
