@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pty
+import select
 import subprocess
 import sys
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +58,35 @@ def run_cli(aws: Any, *args: str, cwd: Path | None = None, env: Mapping[str, str
     """``python -m codeartifact_multiregion ARGS`` through ``run_checked``."""
     return run_checked([sys.executable, "-m", "codeartifact_multiregion", *args], aws, cwd=cwd,
                        env=env, timeout=timeout)
+
+
+def run_on_pty(args: Sequence[str | Path], env: Mapping[str, str], cwd: Path,
+               timeout: float = 120) -> tuple[int, bytes]:
+    """Run with stdout and stderr on a pseudo-terminal, as a person at a shell would.
+
+    What a program prints only to a terminal (rich's live table, masked tokens) shows here.
+    ``timeout`` is a hang guard only.
+    """
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([str(a) for a in args], cwd=cwd, env=dict(env),
+                            stdin=subprocess.DEVNULL, stdout=slave, stderr=slave)
+    os.close(slave)
+    out = bytearray()
+    guard = time.monotonic() + timeout
+    while time.monotonic() < guard:
+        ready, _, _ = select.select([master], [], [], 0.5)
+        if ready:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            out += chunk
+        elif proc.poll() is not None:
+            break
+    os.close(master)
+    return proc.wait(30), bytes(out)
 
 
 def sha256s(paths: Path | Iterable[Path]) -> dict[str, str]:

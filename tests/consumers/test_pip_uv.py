@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import json
 import os
-import pty
-import select
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
@@ -24,7 +21,7 @@ from codeartifact_multiregion import cli
 from codeartifact_multiregion.config import load_config
 from codeartifact_multiregion.publish import Publisher
 from tests.faults.proxy import DELAY, RESET, FaultProxy, Rule
-from tests.helpers import FAST_RETRIES, run_checked
+from tests.helpers import FAST_RETRIES, run_checked, run_on_pty
 
 pytestmark = pytest.mark.slow
 
@@ -273,34 +270,17 @@ def test_nearest_orders_regions_by_measured_delay(regions, published: Path, caps
 
 # secrets ---------------------------------------------------------------------------
 
-def run_on_pty(args: list[str], aws, home: Path, cwd: Path) -> tuple[int, str]:
-    """Run with stdout and stderr on a pseudo-terminal, as a person at a shell would."""
-    master, slave = pty.openpty()
+def run_on_terminal(args: list[str], aws, home: Path, cwd: Path) -> tuple[int, str]:
+    """The CLI with stdout and stderr on a pseudo-terminal, as a person at a shell runs it."""
     env = {**os.environ, **aws.env(), **clean_env(home)}
-    proc = subprocess.Popen([str(CLI), *args], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                            stdout=slave, stderr=slave)
-    os.close(slave)
-    chunks: list[bytes] = []
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([master], [], [], 0.5)
-        if ready:
-            try:
-                data = os.read(master, 65536)
-            except OSError:  # EIO: the child closed its side
-                break
-            if not data:
-                break
-            chunks.append(data)
-        elif proc.poll() is not None:
-            break
-    os.close(master)
-    return proc.wait(30), b"".join(chunks).decode(errors="replace")
+    code, raw = run_on_pty([CLI, *args], env, cwd)
+    return code, raw.decode(errors="replace")
 
 
 @pytest.mark.parametrize("fmt", ["shell", "json", "github"])
 def test_no_token_on_a_terminal(regions, published: Path, home: Path, fmt: str) -> None:
-    code, text = run_on_pty(["env", "--tool", "pip", "--format", fmt], regions, home, published)
+    code, text = run_on_terminal(["env", "--tool", "pip", "--format", fmt], regions, home,
+                                 published)
     assert code == 0, text
     for token in regions.tokens():
         assert token not in text and quote(token, safe="") not in text

@@ -13,12 +13,7 @@ terminal, a report and exit 1 for that region while the other regions complete.
 from __future__ import annotations
 
 import json
-import os
-import pty
-import select
-import subprocess
 import sys
-import time
 from pathlib import Path
 from urllib.parse import quote
 
@@ -30,7 +25,7 @@ from codeartifact_multiregion.status import status
 from tests.faults.helpers import FAST, cli_env, publish
 from tests.faults.hostile import HostileIndex, endless, redirect, serve, sha256, trickle
 from tests.faults.hostile import status as answer
-from tests.helpers import run_checked, sha256s
+from tests.helpers import run_checked, run_on_pty, sha256s
 
 PACKAGE = "hello-internal"
 PAGE = f"/simple/{PACKAGE}/"
@@ -210,30 +205,6 @@ OSC = "\x1b]0;pwned\x07"
 CSI = "\x1b[2J"
 
 
-def _run_on_pty(args: list[str], env: dict[str, str], cwd: Path) -> tuple[int, bytes]:
-    """Run with stdout and stderr on a pseudo-terminal, so rich renders its live table."""
-    master, slave = pty.openpty()
-    proc = subprocess.Popen(args, env={**env, "TERM": "xterm-256color", "COLUMNS": "200"},
-                            cwd=cwd, stdin=subprocess.DEVNULL, stdout=slave, stderr=slave)
-    os.close(slave)
-    out = bytearray()
-    guard = time.monotonic() + 120  # a hang guard only
-    while time.monotonic() < guard:
-        ready, _, _ = select.select([master], [], [], 0.5)
-        if ready:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:  # EIO: the child closed the terminal
-                break
-            if not chunk:
-                break
-            out += chunk
-        elif proc.poll() is not None:
-            break
-    os.close(master)
-    return proc.wait(30), bytes(out)
-
-
 @pytest.mark.parametrize("command", ["sync", "status", "publish"])
 def test_escape_sequences_and_markup_from_an_index_never_reach_the_terminal(
         command, regions, project, sample_dists, hostile, tmp_path):
@@ -250,7 +221,9 @@ def test_escape_sequences_and_markup_from_an_index_never_reach_the_terminal(
     bad.routes["/"] = answer(400, f"Bad {OSC}[/bold]", f"{CSI}nope [/red] {OSC}".encode())
     env = cli_env(regions, tmp_path)
 
-    code, raw = _run_on_pty([*CLI, command, "--project", str(project)], env, tmp_path)
+    # A terminal rich renders its live table on.
+    code, raw = run_on_pty([*CLI, command, "--project", str(project)],
+                           {**env, "TERM": "xterm-256color", "COLUMNS": "200"}, tmp_path)
 
     text = raw.decode("utf-8", "replace")
     assert code == 1, text
