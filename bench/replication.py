@@ -41,6 +41,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests.helpers import most_in_a_window  # noqa: E402
 from tests.localaws.dists import make_sdist, make_wheel  # noqa: E402
 from tests.localaws.fake_codeartifact import DEFAULT_QUOTAS, QUOTA_OF  # noqa: E402
 from tests.localaws.regions import LocalAWS  # noqa: E402
@@ -104,19 +105,9 @@ def floor_seconds(aws: LocalAWS, since: int, uploads: int) -> tuple[float, dict[
         throttled += call.status == 429
     floors = {f"{r} {q}": n / (DEFAULT_QUOTAS[q] or 1) for (r, q), n in counts.items()}
     floors[f"{NEW} uploads"] = uploads / UPLOAD_QUOTA
-    busiest = {f"{r} {q}": _most_in_a_second(a) for (r, q), a in arrivals.items()}
+    busiest = {f"{r} {q}": most_in_a_window(a) for (r, q), a in arrivals.items()}
     return max(floors.values()), {"requests": {f"{r} {q}": n for (r, q), n in counts.items()},
                                   "throttled": throttled, "most_in_one_second": busiest}
-
-
-def _most_in_a_second(stamps: list[float]) -> int:
-    stamps = sorted(stamps)
-    best, start = 0, 0
-    for end, at in enumerate(stamps):
-        while at - stamps[start] >= 1.0:
-            start += 1
-        best = max(best, end - start + 1)
-    return best
 
 
 def stock(aws: LocalAWS, packages: int, versions: int, scratch: Path) -> int:

@@ -60,6 +60,17 @@ def run_cli(aws: Any, *args: str, cwd: Path | None = None, env: Mapping[str, str
                        env=env, timeout=timeout)
 
 
+def most_in_a_window(stamps: Iterable[float], window: float = 1.0) -> int:
+    """The most stamps within any half-open ``window`` seconds (a rate limit's definition)."""
+    ordered = sorted(stamps)
+    best = start = 0
+    for end, at in enumerate(ordered):
+        while at - ordered[start] >= window:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
 def run_on_pty(args: Sequence[str | Path], env: Mapping[str, str], cwd: Path,
                timeout: float = 120) -> tuple[int, bytes]:
     """Run with stdout and stderr on a pseudo-terminal, as a person at a shell would.

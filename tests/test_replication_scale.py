@@ -22,7 +22,7 @@ from codeartifact_multiregion.config import load_config
 from codeartifact_multiregion.replication import Replicator
 from codeartifact_multiregion.retry import RetryPolicy
 from tests.faults.proxy import PASS, FaultProxy, Rule
-from tests.helpers import FAST_RETRIES, run_checked
+from tests.helpers import FAST_RETRIES, most_in_a_window, run_checked
 from tests.localaws.dists import make_sdist, make_wheel
 from tests.localaws.fake_codeartifact import DEFAULT_QUOTAS, QUOTA_OF
 from tests.localaws.regions import LocalAWS
@@ -30,17 +30,6 @@ from tests.test_replication import CLI, PRIMARY, SECOND, THIRD, twine_upload, ve
 
 REPLICATION_OPS = ("ListPackages", "ListPackageVersions", "ListPackageVersionAssets",
                    "GetPackageVersionAsset", "UpdatePackageVersionsStatus")
-
-
-def most_in_a_window(stamps: list[float], window: float = 1.0) -> int:
-    """The most requests that arrived within any ``window`` seconds (half-open)."""
-    stamps = sorted(stamps)
-    best, start = 0, 0
-    for end, at in enumerate(stamps):
-        while at - stamps[start] >= window:
-            start += 1
-        best = max(best, end - start + 1)
-    return best
 
 
 def stock(aws: LocalAWS, region: str, dist: Path, packages: int, versions: int) -> int:

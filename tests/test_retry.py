@@ -9,6 +9,7 @@ import pytest
 
 from codeartifact_multiregion.errors import UsageError
 from codeartifact_multiregion.retry import RateLimiter, RetryPolicy
+from tests.helpers import most_in_a_window
 
 
 def test_backoff_grows_with_jitter_and_stays_under_the_cap() -> None:
@@ -68,10 +69,6 @@ class FakeClock:
             self.now += seconds
 
 
-def most_in_any_window(grants: list[float], period: float) -> int:
-    return max(sum(1 for g in grants if start <= g < start + period) for start in grants)
-
-
 def test_rate_limiter_grants_at_most_limit_in_any_window() -> None:
     clock = FakeClock()
     limiter = RateLimiter(5, period=1.0, sleep=clock.sleep, clock=clock)
@@ -100,7 +97,7 @@ def test_rate_limiter_holds_under_threads_on_a_fake_clock() -> None:
     with ThreadPoolExecutor(16) as pool:
         grants = list(pool.map(lambda _: limiter.acquire(), range(50)))
     assert len(grants) == 50
-    assert most_in_any_window(grants, 0.2) <= 5
+    assert most_in_a_window(grants, 0.2) <= 5
     assert max(grants) - min(grants) >= 9 * 0.2 - 1e-9, "50 grants at 5 per window: ten windows"
 
 
@@ -110,7 +107,7 @@ def test_rate_limiter_holds_under_threads_on_the_real_clock() -> None:
     limiter = RateLimiter(5, period=0.2)
     with ThreadPoolExecutor(8) as pool:
         grants = list(pool.map(lambda _: limiter.acquire(), range(15)))
-    assert most_in_any_window(grants, 0.2) <= 5
+    assert most_in_a_window(grants, 0.2) <= 5
     assert max(grants) - min(grants) >= 0.4, "15 grants at 5 per window take three windows"
 
 

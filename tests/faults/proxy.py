@@ -135,16 +135,6 @@ class FaultProxy:
                                    f"{self.seen()}")
             time.sleep(0.01)
 
-    def max_per_window(self, method: str, window: float = 1.0) -> int:
-        """The most ``method`` requests that arrived within any ``window`` seconds."""
-        stamps = sorted(s.at for s in self.seen(method))
-        best, start = 0, 0
-        for end, at in enumerate(stamps):
-            while at - stamps[start] >= window:
-                start += 1
-            best = max(best, end - start + 1)
-        return best
-
     # serving ---------------------------------------------------------------
 
     def _pick(self, method: str, path: str) -> Rule | None:

@@ -25,7 +25,7 @@ from codeartifact_multiregion.retry import RateLimiter, RetryPolicy
 from codeartifact_multiregion.sync import Syncer
 from tests.faults.helpers import extra_wheels, publish
 from tests.faults.proxy import FaultProxy
-from tests.helpers import FAST, sha256s
+from tests.helpers import FAST, most_in_a_window, sha256s
 from tests.localaws import DEFAULT_QUOTAS, LocalAWS
 from tests.localaws.dists import make_sdist, make_wheel
 
@@ -33,17 +33,6 @@ TEN = ["us-east-1", "us-east-2", "us-west-1", "us-west-2", "eu-west-1", "eu-west
        "eu-central-1", "ap-southeast-1", "ap-southeast-2", "ap-northeast-1"]
 WRITES_PER_SECOND = RetryPolicy().write_rate
 READS_PER_SECOND = RetryPolicy().read_rate
-
-
-def max_per_window(stamps: list[float], window: float = 1.0) -> int:
-    """The most stamps within any half-open ``window`` (the limiter's own definition)."""
-    stamps = sorted(stamps)
-    best = start = 0
-    for end, at in enumerate(stamps):
-        while at - stamps[start] >= window:
-            start += 1
-        best = max(best, end - start + 1)
-    return best
 
 
 class RecordingLimiter(RateLimiter):
@@ -120,7 +109,7 @@ def test_ten_regions_by_thirty_files_stay_under_the_quotas(ten_regions, tmp_path
         assert proxy.count("POST") == 30, name
         writes = grants(limiters, "write", name)
         assert len(writes) == 30, "every upload drew on its region's write quota"
-        assert max_per_window(writes) <= WRITES_PER_SECOND, name
+        assert most_in_a_window(writes) <= WRITES_PER_SECOND, name
 
 
 def test_the_write_limiter_holds_a_region_to_its_rate(regions, project, proxies, limiters):
@@ -135,7 +124,7 @@ def test_the_write_limiter_holds_a_region_to_its_rate(regions, project, proxies,
     assert proxy.count("POST") == 30, "one upload per file: none was throttled or repeated"
     writes = grants(limiters, "write", name)
     assert len(writes) == 30
-    assert max_per_window(writes) <= 10
+    assert most_in_a_window(writes) <= 10
     # Unlimited, 16 threads would send them all at once; at 10/s they take three windows.
     assert max(writes) - min(writes) >= 2.0
 
@@ -157,7 +146,7 @@ def test_the_read_limiter_holds_sync_downloads_to_its_rate(regions, project, pro
     assert len(downloads) == 10, "each file was downloaded once"
     reads = grants(limiters, "read", source)
     assert len(reads) == 10, "every download drew on the source region's read quota"
-    assert max_per_window(reads) <= 4
+    assert most_in_a_window(reads) <= 4
     # 10 downloads at 4/s take three windows (unlimited, about 0.1 s).
     assert max(reads) - min(reads) >= 2.0
 
@@ -177,5 +166,5 @@ def test_token_requests_are_capped_per_region(regions, project, limiters):
     assert len([c for c in calls if c.status == 200]) == 60
     requested = grants(limiters, "token", name)
     assert len(requested) == 61, "the first token and 60 refreshes"
-    assert max_per_window(requested) <= TOKEN_REQUESTS_PER_SECOND
+    assert most_in_a_window(requested) <= TOKEN_REQUESTS_PER_SECOND
     assert max(requested) - min(requested) >= 1.0, "61 requests at 40/s take two windows"
