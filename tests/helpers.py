@@ -100,11 +100,16 @@ def run_on_pty(args: Sequence[str | Path], env: Mapping[str, str], cwd: Path,
     return proc.wait(30), bytes(out)
 
 
+def sha256_of(path: Path) -> str:
+    """The file's sha256, what a region must list for it."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def sha256s(paths: Path | Iterable[Path]) -> dict[str, str]:
     """filename -> sha256 of a directory's files (or of the given files)."""
     files = (sorted(p for p in paths.iterdir() if p.is_file()) if isinstance(paths, Path)
              else list(paths))
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+    return {p.name: sha256_of(p) for p in files}
 
 
 def all_empty(aws: Any) -> bool:

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 import zipfile
 from pathlib import Path
 
 import pytest
 
 from codeartifact_multiregion.artifacts import ArtifactError, select_artifacts
+from tests.helpers import sha256_of
 from tests.localaws.dists import make_sdist, make_wheel
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def test_default_is_the_newest_version_wheel_first(tmp_path: Path) -> None:
@@ -25,7 +21,7 @@ def test_default_is_the_newest_version_wheel_first(tmp_path: Path) -> None:
     assert [a.filename for a in chosen] == [
         "hello_internal-1.10.0-py3-none-any.whl", "hello_internal-1.10.0.tar.gz"]
     assert all(a.project == "hello-internal" and a.version == "1.10.0" for a in chosen)
-    assert [a.sha256 for a in chosen] == [sha256(a.path) for a in chosen]
+    assert [a.sha256 for a in chosen] == [sha256_of(a.path) for a in chosen]
     assert chosen[0].size == chosen[0].path.stat().st_size
 
 

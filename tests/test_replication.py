@@ -9,7 +9,6 @@ and what the CLI prints.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sys
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import run_checked, twine_upload
+from tests.helpers import run_checked, sha256_of, twine_upload
 from tests.localaws.dists import make_sdist, make_wheel
 from tests.localaws.regions import LocalAWS
 
@@ -37,9 +36,6 @@ def build(dist: Path, name: str, version: str, seed: int = 0) -> list[Path]:
 def files_of(built: dict[tuple[str, str], list[Path]], *keys: tuple[str, str]) -> list[Path]:
     return [path for key in keys for path in built[key]]
 
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def api(region: str) -> Any:
@@ -110,7 +106,7 @@ def test_status_all_names_the_drift(regions: LocalAWS, project: Path,
     assert beta["0.2"]["status"] == {PRIMARY: "Unlisted", SECOND: None, THIRD: None}
     assert beta["0.1"]["status"] == {PRIMARY: "Published", SECOND: "Published", THIRD: None}
     wheel = next(f for f in beta["0.1"]["files"] if f["filename"].endswith(".whl"))
-    want = sha256(repository[("beta", "0.1")][0])
+    want = sha256_of(repository[("beta", "0.1")][0])
     assert wheel["regions"] == {PRIMARY: {"state": "present", "sha256": want},
                                 SECOND: {"state": "present", "sha256": want},
                                 THIRD: {"state": "missing", "sha256": None}}
@@ -135,7 +131,7 @@ def test_sync_all_fills_every_region_except_conflicts_then_converges(
                 if f["outcome"] == "uploaded"}
     assert uploaded == {PRIMARY}
 
-    expected = {p.name: sha256(p) for key, paths in repository.items() for p in paths
+    expected = {p.name: sha256_of(p) for key, paths in repository.items() for p in paths
                 if key != ("epsilon", "0.9")}
     held_primary = regions.regions[PRIMARY].files()
     for region in (SECOND, THIRD):
@@ -185,7 +181,7 @@ def test_include_external_copies_cached_versions(
     assert result.code == 0, result.out + result.err
     held = regions.regions[THIRD].files()
     for path in repository[("epsilon", "0.9")]:
-        assert held[path.name] == sha256(path)
+        assert held[path.name] == sha256_of(path)
     assert regions.regions[SECOND].files().get("alpha-2.0.tar.gz") is None  # not a target
 
 
@@ -217,8 +213,8 @@ def test_archived_version_is_copied_from_where_it_can_be_and_archived(
     for region in (SECOND, THIRD):
         assert version_state(region, "zeta", "1.0") == ("Archived", "INTERNAL")
         # Archived: out of the index, kept aside with the source's bytes.
-        held = {p.name: sha256(p) for p in regions.regions[region].held.iterdir()}
-        assert held == {p.name: sha256(p) for p in files}
+        held = {p.name: sha256_of(p) for p in regions.regions[region].held.iterdir()}
+        assert held == {p.name: sha256_of(p) for p in files}
 
 
 def test_archived_everywhere_cannot_be_copied_and_says_so(
@@ -263,7 +259,7 @@ def test_an_unreadable_region_is_named_and_the_others_still_fill(
     assert second["ok"] is False
     assert {f["outcome"] for f in second["files"]} == {"failed"}
     assert regions.regions[SECOND].files() == {}
-    assert regions.regions[THIRD].files() == {p.name: sha256(p) for p in files}
+    assert regions.regions[THIRD].files() == {p.name: sha256_of(p) for p in files}
 
 
 def test_control_characters_in_an_event_are_refused_and_shown_escaped(

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import FAST_RETRIES, run_checked
+from tests.helpers import FAST_RETRIES, run_checked, sha256_of
 from tests.localaws.regions import LocalAWS
-from tests.test_replication import CLI, PRIMARY, SECOND, THIRD, build, sha256, twine_upload
+from tests.test_replication import CLI, PRIMARY, SECOND, THIRD, build, twine_upload
 from tests.test_replication import version_state as state_of
 
 
@@ -61,7 +61,7 @@ def test_event_replicates_one_version_without_listing_the_repository(
     for region in (SECOND, THIRD):
         held = regions.regions[region].files()
         for path in alpha["1.1"]:
-            assert held[path.name] == sha256(path)
+            assert held[path.name] == sha256_of(path)
         assert not any(name.startswith("beta") for name in held)  # exactly that version
     assert regions.fake.recorded("ListPackages") == []
     assert len(regions.fake.recorded("GetPackageVersionAsset")) == 2
@@ -112,7 +112,7 @@ def test_event_from_stdin(regions: LocalAWS, project: Path, alpha: dict[str, lis
     assert "Traceback" not in done.stderr
     assert all(t not in done.stdout + done.stderr for t in regions.tokens())
     for path in alpha["1.1"]:
-        assert regions.regions[THIRD].files()[path.name] == sha256(path)
+        assert regions.regions[THIRD].files()[path.name] == sha256_of(path)
 
 
 @pytest.mark.parametrize("change, needle", [
@@ -151,7 +151,7 @@ def test_external_and_disposed_versions_are_not_copied(
     copied = sync_event(regions, project, event, "--include-external")
     assert copied.code == 0, copied.out + copied.err
     for path in alpha["1.1"]:
-        assert regions.regions[THIRD].files()[path.name] == sha256(path)
+        assert regions.regions[THIRD].files()[path.name] == sha256_of(path)
 
     twine_upload(regions.regions[PRIMARY], build(tmp_path / "d", "alpha", "1.2"))
     regions.regions[PRIMARY].set_version("alpha", "1.2", status="Disposed")

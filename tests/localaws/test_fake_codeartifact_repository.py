@@ -27,7 +27,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from botocore.model import Shape
 
-from tests.helpers import twine_upload
+from tests.helpers import sha256_of, twine_upload
 from tests.localaws.dists import make_sdist, make_wheel
 from tests.localaws.events import DETAIL_TYPE, SOURCE, package_version_state_change, sample_event
 from tests.localaws.fake_codeartifact import (
@@ -46,9 +46,6 @@ MODEL = botocore.session.get_session().get_service_model("codeartifact")
 WHERE = {"domain": "acme", "domainOwner": "111122223333", "repository": "python"}
 PYPI = {**WHERE, "format": "pypi"}
 
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 class Raw:
@@ -152,7 +149,7 @@ def test_every_listing_pages_and_matches_the_files(regions: LocalAWS,
                            package="alpha", packageVersion="2.0")
     assert pages == 2
     assert {a["name"]: a["hashes"]["SHA-256"] for a in assets} == {
-        n: sha256(published[n]) for n in ("alpha-2.0-py3-none-any.whl", "alpha-2.0.tar.gz")}
+        n: sha256_of(published[n]) for n in ("alpha-2.0-py3-none-any.whl", "alpha-2.0.tar.gz")}
     assert {a["name"]: a["size"] for a in assets} == {
         n: published[n].stat().st_size for n in ("alpha-2.0-py3-none-any.whl",
                                                   "alpha-2.0.tar.gz")}
@@ -217,7 +214,7 @@ def test_large_asset_streams_without_holding_it(regions: LocalAWS, tmp_path: Pat
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert (digest.hexdigest(), size) == (sha256(wheel), wheel.stat().st_size)
+    assert (digest.hexdigest(), size) == (sha256_of(wheel), wheel.stat().st_size)
     assert peak < 16 << 20, f"peak {peak} bytes for a {size}-byte asset"
     listed = raw.client.list_package_versions(**PYPI, package="big")["versions"][0]
     assert (answer["assetName"], answer["packageVersion"], answer["packageVersionRevision"]) \
@@ -264,7 +261,7 @@ def test_status_and_origin_marks_filter_and_act_on_the_index(
                         timeout=10).status_code == 404
     assets = ca.list_package_version_assets(**PYPI, package="alpha", packageVersion="2.0",
                                             maxResults=10)["assets"]
-    assert {a["name"]: a["hashes"]["SHA-256"] for a in assets}[wheel] == sha256(published[wheel])
+    assert {a["name"]: a["hashes"]["SHA-256"] for a in assets}[wheel] == sha256_of(published[wheel])
     with pytest.raises(ClientError) as err:
         ca.get_package_version_asset(**PYPI, package="alpha", packageVersion="2.0", asset=wheel)
     assert err.value.response["Error"]["Code"] == "ResourceNotFoundException"
@@ -287,7 +284,7 @@ def test_status_and_origin_marks_filter_and_act_on_the_index(
         **PYPI, package="alpha", versions=["2.0"], targetStatus="Published",
         expectedStatus="Archived")
     assert restored["successfulVersions"]["2.0"]["status"] == "Published"
-    assert region.files()[wheel] == sha256(published[wheel])
+    assert region.files()[wheel] == sha256_of(published[wheel])
     assert wheel in simple_page(region, "alpha")
     calls = regions.fake.recorded("UpdatePackageVersionsStatus", "us-east-1")
     assert calls[0].body == {"versions": ["2.0", "9.9"], "targetStatus": "Archived"}
@@ -385,14 +382,14 @@ def test_hash_cache_sees_a_file_rewritten_in_place(regions: LocalAWS, tmp_path: 
         return answer["assets"][0]["hashes"]["SHA-256"], answer["versionRevision"]
 
     before = listed()
-    assert before[0] == sha256(wheel)
+    assert before[0] == sha256_of(wheel)
     other = make_wheel(tmp_path / "b", "tampered", "1.0", payload_bytes=1000, seed=2)
     stored = region.packages / wheel.name
     stored.write_bytes(other.read_bytes())  # same name and size, other bytes
     stamp = stored.stat().st_mtime + 5
     os.utime(stored, (stamp, stamp))
     after = listed()
-    assert after[0] == sha256(other) and after[1] != before[1]
+    assert after[0] == sha256_of(other) and after[1] != before[1]
 
 
 def test_only_distribution_file_names_make_versions(regions: LocalAWS, tmp_path: Path) -> None:
