@@ -337,16 +337,23 @@ CASES: dict[str, tuple[Callable[[Path, Path], list[str]], list[str], dict[str, s
 }
 
 
-@pytest.mark.parametrize("case", list(CASES))
-def test_bad_input_exits_2_names_the_cause_and_uploads_nothing(case, regions, project,
-                                                               sample_dists, monkeypatch,
-                                                               capsys):
+def arrange(case: str, project: Path, sample_dists: Path,
+            monkeypatch) -> tuple[list[str], list[str]]:
+    """Make the case's bad input; its extra CLI arguments and the words its error must hold."""
     change, words, env = CASES[case]
     extra = change(project, sample_dists)
     if case == "unreadable file" and os.geteuid() == 0:
         deny_reads(monkeypatch, sample_dists / WHEEL)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
+    return extra, words
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_bad_input_exits_2_names_the_cause_and_uploads_nothing(case, regions, project,
+                                                               sample_dists, monkeypatch,
+                                                               capsys):
+    extra, words = arrange(case, project, sample_dists, monkeypatch)
     try:
         code = main(["publish", "--project", str(project), *extra])
     except SystemExit as exc:  # argparse refuses bad flags itself
@@ -374,12 +381,7 @@ def test_at_least_twenty_bad_inputs_are_covered() -> None:
 def test_bad_input_under_json_is_one_document_with_exit_2(case, regions, project, sample_dists,
                                                           monkeypatch, capsys):
     """With --json, stdout holds exactly one JSON document, argparse's own errors included."""
-    change, words, env = CASES[case]
-    extra = change(project, sample_dists)
-    if case == "unreadable file" and os.geteuid() == 0:
-        deny_reads(monkeypatch, sample_dists / WHEEL)
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
+    extra, words = arrange(case, project, sample_dists, monkeypatch)
     code = main(["publish", "--json", "--project", str(project), *extra])
     out, err = capsys.readouterr()
     assert code == 2, (case, out, err)
