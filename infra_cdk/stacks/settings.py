@@ -26,12 +26,10 @@ PUBLISHERS = ("cli", "poetry", "hatch")
 SOURCES = ("connection", "codecommit")
 PROVIDERS = ("GitHub", "GitLab", "Bitbucket", "GitHubEnterpriseServer", "GitLabSelfManaged")
 SELF_MANAGED = ("GitHubEnterpriseServer", "GitLabSelfManaged")
-CONNECTION_ARN_RE = re.compile(
-    r"arn:aws[a-z-]*:(codestar-connections|codeconnections):[a-z0-9-]+:[0-9]{12}:connection/[\w-]+"
-)
-HOST_ARN_RE = re.compile(
-    r"arn:aws[a-z-]*:(codestar-connections|codeconnections):[a-z0-9-]+:[0-9]{12}:host/[\w-]+"
-)
+# Connections and hosts, under either service prefix (AWS renamed codestar-connections).
+_CONNECTIONS_ARN = r"arn:aws[a-z-]*:(codestar-connections|codeconnections):[a-z0-9-]+:[0-9]{12}:"
+CONNECTION_ARN_RE = re.compile(_CONNECTIONS_ARN + r"connection/[\w-]+")
+HOST_ARN_RE = re.compile(_CONNECTIONS_ARN + r"host/[\w-]+")
 GITHUB_REPO_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}")
 # A branch or tag ref, optionally with GitHub OIDC's sub wildcards (* and ?) for tag patterns.
 GITHUB_REF_RE = re.compile(r"refs/(heads|tags)/[A-Za-z0-9._/*?+-]{1,200}")
