@@ -47,7 +47,7 @@ from .package_group import package_group
 from .policy import METRIC_NAMESPACE, metric_statement, replicator_statements
 from .repository_stack import create_repositories
 from .settings import PUBLISHER_DISTRIBUTION, InfraSettings
-from .tools.event_from_env import FIELDS
+from .tools.event_from_env import FIELDS, json_path
 
 EVENT_SOURCE = "aws.codeartifact"
 EVENT_DETAIL_TYPE = "CodeArtifact Package Version State Change"
@@ -159,8 +159,9 @@ def event_target_input() -> events.RuleTargetInput:
     return events.RuleTargetInput.from_object(
         {
             "environmentVariablesOverride": [
-                {"name": name, "type": "PLAINTEXT", "value": events.EventField.from_path(path)}
-                for name, (_where, path) in FIELDS.items()
+                {"name": name, "type": "PLAINTEXT",
+                 "value": events.EventField.from_path(json_path(where))}
+                for name, where in FIELDS.items()
             ]
         }
     )

@@ -45,7 +45,7 @@ def sample_event(region: str, name: str, version: str) -> dict[str, str]:
         "detail.operationType": "Created",
         "detail.eventDeduplicationId": "dedup-1",
     }
-    return {variable: values[where] for variable, (where, _path) in FIELDS.items()}
+    return {variable: values[where] for variable, where in FIELDS.items()}
 
 
 def test_replicator_buildspec_replicates_the_event_version(
