@@ -21,9 +21,12 @@ try:
 except ImportError:  # pragma: no cover - only when deploying from a checkout without pip install
     sys.path.insert(0, str(HERE.parent / "src"))
     from codeartifact_multiregion.config import ConfigError
+from codeartifact_multiregion.host import safe_message  # noqa: E402
 
 sys.path.insert(0, str(HERE))
-from stacks import InfraSettings, build_app, cdk_json_context  # noqa: E402
+# Not build_app: importing it loads aws_cdk and starts the jsii kernel (Node.js), which a
+# bad -c value or config must never wait for. It is imported once the settings are valid.
+from stacks import InfraSettings, cdk_json_context  # noqa: E402
 from stacks.settings import check_context_keys  # noqa: E402
 
 
@@ -62,11 +65,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Validated before aws_cdk is imported: a bad input never starts the jsii kernel.
         settings = InfraSettings.from_context({**context, **cli_context}.get)
         from aws_cdk import App
+        from stacks import build_app
 
         app = App(context=context, outdir=outdir)
         build_app(app, settings)
     except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        # -c values, cdk.json and pyproject.toml are the user's files: shown, never obeyed.
+        print(f"error: {safe_message(exc)}", file=sys.stderr)
         return 2
     app.synth()
     return 0
