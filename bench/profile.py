@@ -28,21 +28,25 @@ from harness import PY, World, run
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
-# Runs in a fresh interpreter: argv = project dir, files...
+# Runs in a fresh interpreter: argv = the CLI's own. It runs the real CLI (``cli.main``) and
+# times the engine's calls by wrapping them as each module is first imported, so the CLI's
+# lazy imports and its head start happen exactly as in a plain run.
 DRIVER = r"""
 import time
 T0 = time.perf_counter()
-import json, sys, threading
+import importlib.abc, inspect, json, sys, threading
 spans, lock = [], threading.Lock()
 def stamp(label, start, end=None):
     with lock:
         spans.append((threading.current_thread().name, label, round((start - T0) * 1e3),
                       round(((end or time.perf_counter()) - T0) * 1e3)))
-from codeartifact_multiregion.config import load_config
-from codeartifact_multiregion.publish import Publisher
-import codeartifact_multiregion.aws as aws, codeartifact_multiregion.index as index
-import codeartifact_multiregion.artifacts as artifacts, codeartifact_multiregion.publish as pub
-stamp("import cli+engine", T0)
+def region_of(name, a):
+    for x in a:
+        for obj in (x, getattr(x, "endpoint", None), getattr(x, "target", None)):
+            region = getattr(obj, "region", None)
+            if isinstance(region, str):
+                return region
+    return ""
 def wrap(owner, name, label):
     orig = getattr(owner, name, None)
     if orig is None:  # the engine moved on: time what is there
@@ -53,44 +57,81 @@ def wrap(owner, name, label):
             return orig(*a, **k)
         finally:
             what = label
-            if name in ("resolve", "__init__") and a and hasattr(a[-1], "region"):
-                what += " " + a[-1].region
-            elif a and hasattr(a[0], "region") and isinstance(a[0], index.Index):
-                what += " " + a[0].region
-            elif name == "_call" and a:
-                what += " " + a[1] + " " + a[0].region
-            stamp(what, s)
-    setattr(owner, name, timed)
-wrap(aws.Resolver, "resolve", "resolve")
-wrap(aws.Resolver, "client", "boto3 client")
-wrap(aws.Resolver, "_new_session", "boto3 session")
-wrap(index.Index, "listing", "GET index")
-wrap(aws, "_call", "control plane")
-wrap(index.Index, "_post", "POST upload")
-wrap(pub, "select_artifacts", "read+hash artifacts")
-wrap(pub, "open_session", "resolve all + open indexes")
-wrap(artifacts, "_load", "read+hash one artifact")
-config = load_config(sys.argv[1])
+            if name == "_call" and len(a) > 1:
+                what += " " + a[1]
+            elif name == "call" and len(a) > 2:
+                what += " " + a[1] + " " + a[2]
+            stamp((what + " " + region_of(name, a)).rstrip(), s)
+    static = isinstance(inspect.getattr_static(owner, name), staticmethod)
+    setattr(owner, name, staticmethod(timed) if static else timed)
+P = "codeartifact_multiregion."
+WRAPS = {
+    P + "aws": lambda m: (wrap(m.Resolver, "resolve", "resolve"),
+                          wrap(m.Resolver, "_new_client", "botocore client"),
+                          wrap(m.Resolver, "_new_session", "botocore session"),
+                          wrap(m, "_call", "control plane (botocore)"),
+                          wrap(m.Resolver, "_prefetch_url", "head start: endpoint + connect")),
+    P + "sigv4": lambda m: wrap(m.Direct, "call", "control plane (signed here)"),
+    P + "index": lambda m: (wrap(m.Index, "listing", "GET index"),
+                            wrap(m.Index, "_post", "POST upload")),
+    P + "artifacts": lambda m: (wrap(m, "_load", "read+hash one artifact"),
+                                wrap(m, "find_release", "check file names")),
+    P + "engine": lambda m: wrap(m, "open_session", "resolve all + open indexes"),
+    P + "transport": lambda m: wrap(m.Transport, "warm", "start connecting"),
+}
+IMPORTED = {}
+class Hook(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name not in WRAPS:
+            return None
+        for finder in sys.meta_path:
+            if finder is not self and hasattr(finder, "find_spec"):
+                spec = finder.find_spec(name, path, target)
+                if spec is not None:
+                    break
+        else:
+            return None
+        run_module = spec.loader.exec_module
+        def exec_module(module, name=name, run_module=run_module):
+            s = time.perf_counter()
+            run_module(module)
+            IMPORTED[name] = round((time.perf_counter() - T0) * 1e3)
+            WRAPS[name](module)
+        spec.loader.exec_module = exec_module
+        return spec
+sys.meta_path.insert(0, Hook())
 events = []
-def sink(e):
-    events.append((round((time.perf_counter() - T0) * 1e3), e.kind, e.region, e.filename))
+from codeartifact_multiregion import cli
+from codeartifact_multiregion.progress import make_renderer
+import codeartifact_multiregion.progress as progress
+class Sink:
+    def __init__(self, *a, **k): pass
+    def __enter__(self): return self
+    def __exit__(self, *a): pass
+    def __call__(self, e):
+        events.append((round((time.perf_counter() - T0) * 1e3), e.kind, e.region, e.filename))
+progress.make_renderer = lambda *a, **k: Sink()
 s = time.perf_counter()
-report = Publisher(config, on_event=sink).publish(sys.argv[2:])
-stamp("Publisher.publish", s)
-print(json.dumps({"ok": report.ok, "spans": spans, "events": events,
+code = cli.main(sys.argv[1:])
+stamp("cli.main", s)
+print(json.dumps({"ok": code == 0, "spans": spans, "events": events, "imported": IMPORTED,
                   "cpu_ms": round(time.process_time() * 1e3),
                   "total_ms": round((time.perf_counter() - T0) * 1e3)}))
 """
 
 
 def timeline(world: World, files: list[Path], regions: list[str]) -> str:
-    result = run([PY, "-c", DRIVER, str(world.project(regions)), *map(str, files)], world.env)
+    result = run([PY, "-c", DRIVER, "publish", *map(str, files), "--project",
+                  str(world.project(regions)), "-q"], world.env)
     data = json.loads(result.out.strip().splitlines()[-1])
     lines = [f"wall {result.wall * 1e3:.0f} ms (process spawn to exit); driver total "
              f"{data['total_ms']} ms, CPU {data['cpu_ms']} ms; ok={data['ok']}", "",
              f"{'start':>6} {'end':>6} {'ms':>5}  thread / span"]
     for thread, label, start, end in sorted(data["spans"], key=lambda s: s[2]):
         lines.append(f"{start:6d} {end:6d} {end - start:5d}  {thread[:22]:22} {label}")
+    lines += ["", "modules imported by (ms since start): " + ", ".join(
+        f"{name.rsplit('.', 1)[-1]} {t}" for name, t in sorted(data["imported"].items(),
+                                                            key=lambda kv: kv[1]))]
     lines += ["", "events (ms since start): " + ", ".join(
         f"{t} {kind}{' ' + region if region else ''}" for t, kind, region, _ in data["events"]
         if kind in ("resolved", "start", "verified"))]

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from codeartifact_multiregion.engine import Emitter, Event, parallel, upload, verify
+from codeartifact_multiregion.engine import parallel, upload, verify
 from codeartifact_multiregion.errors import IndexReadError
+from codeartifact_multiregion.events import Emitter, Event
 from codeartifact_multiregion.index import UploadResult
 from codeartifact_multiregion.report import (
     FAILED,

@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from codeartifact_multiregion.engine import Emitter
+from codeartifact_multiregion.events import Emitter
 from codeartifact_multiregion.progress import PlainRenderer, RichRenderer, make_renderer
 from codeartifact_multiregion.report import CONFLICT, FAILED, IDENTICAL, UPLOADED
 from codeartifact_multiregion.secrets import MASK, register_secret

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from codeartifact_multiregion.config import load_config
-from codeartifact_multiregion.engine import Event
+from codeartifact_multiregion.events import Event
 from codeartifact_multiregion.publish import Publisher
 from codeartifact_multiregion.report import CONFLICT, IDENTICAL, PLANNED, UPLOADED
 from tests.helpers import FAST, sha256s

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import re
 
-from codeartifact_multiregion.engine import Event
+from codeartifact_multiregion.events import Event
 from codeartifact_multiregion.progress import BarRenderer, PackageLines, make_renderer
 from codeartifact_multiregion.report import CONFLICT, IDENTICAL, UPLOADED
 

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from codeartifact_multiregion.config import load_config
-from codeartifact_multiregion.engine import Event
 from codeartifact_multiregion.errors import UsageError
+from codeartifact_multiregion.events import Event
 from codeartifact_multiregion.report import CONFLICT, FAILED, IDENTICAL, PLANNED, UPLOADED
 from codeartifact_multiregion.status import status
 from tests.helpers import FAST

@@ -29,7 +29,7 @@ REBUILD = "Rebuild it (for example with `python -m build`, `poetry build` or `ha
 # unpacks to more is refused before anything reads it into memory.
 MAX_METADATA_BYTES = 8 << 20
 
-__all__ = ["Artifact", "ArtifactError", "select_artifacts"]
+__all__ = ["Artifact", "ArtifactError", "find_release", "load_release", "select_artifacts"]
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,9 @@ class Artifact:
 
 
 @dataclass(frozen=True)
-class _Candidate:
+class Candidate:
+    """A distribution file known by its name only: what ``find_release`` checked."""
+
     path: Path
     project: str
     version: Version
@@ -65,7 +67,18 @@ def select_artifacts(
     A directory among ``paths`` stands for the newest release inside it, as hatch
     passes ``dist/`` and poetry's uploader picks the current version's files.
     """
-    candidates: list[_Candidate] = []
+    return load_release(find_release(paths, dist_dir, project_name))
+
+
+def find_release(
+    paths: Sequence[str | Path], dist_dir: Path, project_name: str | None = None
+) -> list[Candidate]:
+    """``select_artifacts`` without reading the files: which files, checked by name only.
+
+    Missing files, names that are not distributions and mixed releases are refused here,
+    in microseconds; ``load_release`` then reads, checks and hashes what is left.
+    """
+    candidates: list[Candidate] = []
     if not paths:
         candidates = _newest(_scan(dist_dir, project_name), dist_dir, project_name)
     for raw in paths:
@@ -75,10 +88,15 @@ def select_artifacts(
         else:
             candidates.append(_candidate(path))
     _check_one_release(candidates)
-    return [_load(candidate) for candidate in _dedupe(candidates)]
+    return _dedupe(candidates)
 
 
-def _scan(directory: Path, project_name: str | None) -> list[_Candidate]:
+def load_release(candidates: Iterable[Candidate]) -> list[Artifact]:
+    """Each file of ``find_release``'s answer read once: metadata checked, sha256 taken."""
+    return [_load(candidate) for candidate in candidates]
+
+
+def _scan(directory: Path, project_name: str | None) -> list[Candidate]:
     if directory.exists() and not directory.is_dir():
         raise ArtifactError(
             f"{directory}: not a directory. Pass the directory that holds the built "
@@ -109,8 +127,8 @@ def _scan(directory: Path, project_name: str | None) -> list[_Candidate]:
 
 
 def _newest(
-    candidates: list[_Candidate], directory: Path, project_name: str | None
-) -> list[_Candidate]:
+    candidates: list[Candidate], directory: Path, project_name: str | None
+) -> list[Candidate]:
     if not candidates:
         what = f"distributions of {project_name}" if project_name else "distributions"
         raise ArtifactError(
@@ -127,7 +145,7 @@ def _newest(
     return [c for c in candidates if c.version == newest]
 
 
-def _candidate(path: Path) -> _Candidate:
+def _candidate(path: Path) -> Candidate:
     name = path.name
     if path.is_symlink() and not path.exists():
         raise ArtifactError(f"{path}: a symbolic link to {os.readlink(path)}, which does not "
@@ -145,11 +163,11 @@ def _candidate(path: Path) -> _Candidate:
     except ValueError as exc:
         raise ArtifactError(f"{path}: the file name is {exc}. {REBUILD}") from None
     # Absolute, but the last component kept: a link is published under its own name.
-    return _Candidate(path=path.parent.resolve() / name, project=str(project), version=version,
+    return Candidate(path=path.parent.resolve() / name, project=str(project), version=version,
                       kind=kind)
 
 
-def _check_one_release(candidates: Iterable[_Candidate]) -> None:
+def _check_one_release(candidates: Iterable[Candidate]) -> None:
     candidates = list(candidates)
     projects = sorted({c.project for c in candidates})
     if len(projects) > 1:
@@ -167,7 +185,7 @@ def _check_one_release(candidates: Iterable[_Candidate]) -> None:
         )
 
 
-def _dedupe(candidates: list[_Candidate]) -> list[_Candidate]:
+def _dedupe(candidates: list[Candidate]) -> list[Candidate]:
     seen: dict[str, Path] = {}
     unique = []
     for candidate in candidates:
@@ -184,7 +202,7 @@ def _dedupe(candidates: list[_Candidate]) -> list[_Candidate]:
     return sorted(unique, key=lambda c: (c.kind != WHEEL, c.path.name))
 
 
-def _load(candidate: _Candidate) -> Artifact:
+def _load(candidate: Candidate) -> Artifact:
     from twine.exceptions import InvalidDistribution
     from twine.package import PackageFile
 

@@ -14,13 +14,14 @@ import ipaddress
 import os
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import __version__
+from . import __version__, sigv4
 from .config import Target
 from .errors import CodeArtifactError, ResolveError, UsageError
 from .retry import RetryPolicy, shared_limiter
@@ -88,14 +89,19 @@ class Resolver:
     """Creates one botocore session per distinct (profile, role), shared across regions."""
 
     def __init__(self, token_duration: int = 900, policy: RetryPolicy | None = None,
-                 max_connections: int = 10) -> None:
+                 max_connections: int = 10, sign_here: bool = True) -> None:
         self.token_duration = token_duration
+        # False: every call goes through botocore, even where sigv4 could sign it.
+        self.sign_here = sign_here
         self.policy = policy or RetryPolicy()
         # Connections each client keeps: at least the calls a run has in flight at once.
         self.max_connections = max(max_connections, 10)
         self._sessions: dict[tuple[str | None, str | None], Any] = {}
         self._accounts: dict[tuple[str | None, str | None], str] = {}
-        self._clients: dict[Target, Any] = {}
+        self._clients: dict[tuple[Target, int], Any] = {}
+        self._direct: dict[Target, sigv4.Direct | None] = {}
+        # Repository URLs a head start is fetching: None once done if it could not.
+        self._early_urls: dict[Target, Future[str | None]] = {}
         self._lock = threading.Lock()
 
     def resolve_all(self, targets: Sequence[Target],
@@ -110,8 +116,11 @@ class Resolver:
             return []
         # Build one client first: botocore parses the service model once per session and
         # caches it, where threads starting together would each parse it (0.3 s a region).
-        with contextlib.suppress(CodeArtifactError):
-            self.client(targets[0])
+        # Not needed when every region's calls are signed here (sigv4): no botocore at all.
+        botocore_targets = [t for t in targets if self.direct(t) is None]
+        if botocore_targets:
+            with contextlib.suppress(CodeArtifactError):
+                self.client(botocore_targets[0])
         # Two calls per region, token and endpoint, all in flight at once: one control-plane
         # round trip per run instead of two per region in turn. The endpoint calls get a
         # pool of their own, so a resolve waiting for its endpoint never starves it.
@@ -145,7 +154,7 @@ class Resolver:
                 on_endpoint: Callable[[Target, str], None] | None = None) -> Endpoint:
         """Token and repository endpoint of one target (the endpoint in ``pool`` if given,
         so both calls are in flight at once)."""
-        client = self.client(target)
+        direct = self.direct(target)
         owner = target.domain_owner or self.account(target)
 
         def fetch_token() -> tuple[str, datetime | None]:
@@ -156,26 +165,45 @@ class Resolver:
             limiter = shared_limiter("token", owner, target.region, TOKEN_REQUESTS_PER_SECOND)
             with limiter.serial:
                 limiter.acquire()
-                response = _call(target, "GetAuthorizationToken",
-                                 client.get_authorization_token, **kwargs)
+                response = direct.call("POST", TOKEN_PATH, {
+                    "domain": target.domain, "domain-owner": owner,
+                    "duration": str(self.token_duration)}) if direct and owner else None
+                if response is None:
+                    if direct:  # the signed call stepped aside: botocore's is another request
+                        limiter.acquire()
+                    response = _call(target, "GetAuthorizationToken",
+                                     self.client(target, spent=1 if direct else 0
+                                                 ).get_authorization_token, **kwargs)
             token = response.get("authorizationToken")
             if not isinstance(token, str) or not token:
                 raise ResolveError(f"{target.region}: GetAuthorizationToken answered without a "
                                    "token. Run again; if it persists, check the endpoint.")
             expiration = response.get("expiration")
+            if not isinstance(expiration, datetime):
+                expiration = sigv4.parse_expiration(expiration)
             register_secret(token)
             # As it travels in a Basic Authorization header, which servers may echo back.
             register_secret(base64.b64encode(f"aws:{token}".encode()).decode())
-            return token, expiration if isinstance(expiration, datetime) else None
+            return token, expiration
 
         def fetch_url() -> str:
-            kwargs: dict[str, Any] = {"domain": target.domain, "repository": target.repository,
-                                      "format": "pypi"}
-            if owner:
-                kwargs["domainOwner"] = owner
-            response = _call(target, "GetRepositoryEndpoint", client.get_repository_endpoint,
-                             **kwargs)
-            url = _endpoint_url(target, response.get("repositoryEndpoint"))
+            early = self._early_urls.get(target)
+            url = None
+            if early is not None and direct is not None:  # a head start's, if it got one
+                with contextlib.suppress(TimeoutError, FutureTimeout):
+                    url = early.result(timeout=direct.connect_timeout + direct.deadline)
+            if url is None:
+                kwargs: dict[str, Any] = {"domain": target.domain,
+                                          "repository": target.repository, "format": "pypi"}
+                if owner:
+                    kwargs["domainOwner"] = owner
+                response = direct.call("GET", ENDPOINT_PATH, _endpoint_params(target)) \
+                    if direct else None
+                if response is None:
+                    response = _call(target, "GetRepositoryEndpoint",
+                                     self.client(target, spent=1 if direct else 0
+                                                 ).get_repository_endpoint, **kwargs)
+                url = _endpoint_url(target, response.get("repositoryEndpoint"))
             if on_endpoint is not None:
                 with contextlib.suppress(Exception):  # a head start only, never a failure
                     on_endpoint(target, url)
@@ -193,24 +221,81 @@ class Resolver:
         return Endpoint(target=target, url=url, domain_owner=owner, token=token,
                         _fetch_token=fetch_token, expiration=expiration)
 
-    def client(self, target: Target) -> Any:
-        """The target's CodeArtifact client, made once and reused for origin controls."""
-        with self._lock:
-            client = self._clients.get(target)
-        if client is None:
-            client = self._new_client(target)
+    def prefetch_urls(self, targets: Sequence[Target],
+                      on_endpoint: Callable[[Target, str], None] | None = None) -> None:
+        """Start fetching the repository URL of each target signed here, in the background.
+
+        A head start (headstart.py): no token is fetched and nothing is reported. ``resolve``
+        takes the URL if it came, and otherwise asks again the ordinary way. Daemon threads:
+        a control plane that never answers holds up neither the run nor its exit.
+        """
+        for target in targets:
+            direct = self.direct(target)
             with self._lock:
-                client = self._clients.setdefault(target, client)
+                if direct is None or target in self._early_urls:
+                    continue
+                future: Future[str | None] = Future()
+                self._early_urls[target] = future
+            try:
+                threading.Thread(target=self._prefetch_url, daemon=True,
+                                 args=(target, direct, future, on_endpoint),
+                                 name=f"head-start-{target.region}").start()
+            except RuntimeError:  # no thread to be had: the resolve asks itself
+                future.set_result(None)
+
+    @staticmethod
+    def _prefetch_url(target: Target, direct: sigv4.Direct, future: Future[str | None],
+                      on_endpoint: Callable[[Target, str], None] | None) -> None:
+        url = None
+        try:
+            answer = direct.call("GET", ENDPOINT_PATH, _endpoint_params(target))
+            if answer is not None:
+                url = _endpoint_url(target, answer.get("repositoryEndpoint"))
+        except Exception:  # the ordinary call makes it again and reports it
+            url = None
+        finally:
+            future.set_result(url)
+        if url is not None and on_endpoint is not None:
+            with contextlib.suppress(Exception):  # a head start only, never a failure
+                on_endpoint(target, url)
+
+    def direct(self, target: Target) -> sigv4.Direct | None:
+        """The target's signed-here client for the token and endpoint calls, if botocore
+        would make them the same way (``sigv4.direct_client``); None means botocore's."""
+        if not self.sign_here:
+            return None
+        with self._lock:
+            if target not in self._direct:
+                self._direct[target] = sigv4.direct_client(
+                    target.region, target.profile, target.role_arn, target.domain_owner,
+                    connect_timeout=self.policy.connect_timeout,
+                    read_timeout=self.policy.read_timeout, deadline=self.policy.deadline)
+            return self._direct[target]
+
+    def client(self, target: Target, spent: int = 0) -> Any:
+        """The target's CodeArtifact client, made once and reused for origin controls.
+
+        ``spent``: attempts a signed-here call already made (sigv4), so the policy's
+        attempts count both (at least one is botocore's, for its error text).
+        """
+        key = (target, spent)
+        with self._lock:
+            client = self._clients.get(key)
+        if client is None:
+            client = self._new_client(target, spent)
+            with self._lock:
+                client = self._clients.setdefault(key, client)
         return client
 
-    def _new_client(self, target: Target) -> Any:
+    def _new_client(self, target: Target, spent: int = 0) -> Any:
         from botocore.config import Config as BotoConfig
 
         # The same settings bound the control plane as the indexes; its answers are small,
         # so its read timeout is capped at 30 s whatever the uploads allow.
         config = BotoConfig(
             # botocore's max_attempts counts retries only; the policy counts every attempt.
-            retries={"mode": "standard", "total_max_attempts": self.policy.attempts},
+            retries={"mode": "standard",
+                     "total_max_attempts": max(1, self.policy.attempts - spent)},
             connect_timeout=self.policy.connect_timeout,
             read_timeout=min(self.policy.read_timeout, 30.0),
             user_agent_extra=f"{SESSION_NAME}/{__version__}",
@@ -306,6 +391,17 @@ def _narrowed(session: Any) -> Any:
     session.register_component("data_loader", _ServicesLoader(
         extra_search_paths=paths, include_default_search_paths=False))
     return session
+
+
+# The routes of the two calls signed here (botocore's model: requestUri).
+TOKEN_PATH = "/v1/authorization-token"
+ENDPOINT_PATH = "/v1/repository/endpoint"
+
+
+def _endpoint_params(target: Target) -> dict[str, str]:
+    """GetRepositoryEndpoint's query string; signed here only with a domain owner."""
+    return {"domain": target.domain, "domain-owner": target.domain_owner or "",
+            "repository": target.repository, "format": "pypi"}
 
 
 def put_origin_block(endpoint: Endpoint, resolver: Resolver, package: str) -> dict[str, str]:

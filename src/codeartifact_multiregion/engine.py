@@ -9,22 +9,21 @@ keeps the two commands from drifting apart.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
-from dataclasses import dataclass
 from typing import TypeVar
 
 from .artifacts import Artifact
 from .aws import Endpoint, Resolver, put_origin_block
 from .config import Config, Target
 from .errors import CodeArtifactError, IndexReadError, Interrupted
+from .events import Emitter
+from .headstart import EarlyTransports
 from .index import Index
-from .report import FAILED, IDENTICAL, UPLOADED, FileResult, Outcome, TargetReport
+from .report import FAILED, IDENTICAL, UPLOADED, FileResult, TargetReport
 from .retry import STOP, RetryPolicy, check_stop, results
 from .secrets import redact
-from .text import printable
 from .transport import Transport, abort_all
 
 T = TypeVar("T")
@@ -32,51 +31,6 @@ R = TypeVar("R")
 
 # Seconds an interrupted ``parallel`` waits for its threads (their requests already cut off).
 STOP_GRACE = 5.0
-
-
-@dataclass(frozen=True)
-class Event:
-    """A step of a run, for hosts to render; ``kind`` says which step.
-
-    Every text field is redacted and printable by construction (see ``Emitter``), so a
-    host may print it as it is (escaping only its own markup).
-    """
-
-    kind: str  # resolved | planned | start | retry | done | verified | origin | target-failed
-    #            | package (replication: one package finished, ``done`` of ``total``)
-    region: str | None = None
-    filename: str | None = None
-    outcome: Outcome | None = None
-    message: str = ""
-    attempt: int = 0
-    bytes: int = 0
-    elapsed_s: float = 0.0
-    done: int = 0
-    total: int = 0
-
-
-EventSink = Callable[[Event], None]
-
-
-class Emitter:
-    """Serializes events from worker threads so no host renderer needs a lock."""
-
-    def __init__(self, sink: EventSink | None) -> None:
-        self._sink = sink
-        self._lock = threading.Lock()
-
-    def __call__(self, kind: str, *, region: str | None = None, filename: str | None = None,
-                 outcome: Outcome | None = None, message: str = "", attempt: int = 0,
-                 bytes: int = 0, elapsed_s: float = 0.0, done: int = 0, total: int = 0
-                 ) -> None:
-        if self._sink is None:
-            return
-        event = Event(kind, region=region,
-                      filename=None if filename is None else printable(filename),
-                      outcome=outcome, message=printable(redact(message)), attempt=attempt,
-                      bytes=bytes, elapsed_s=elapsed_s, done=done, total=total)
-        with self._lock:
-            self._sink(event)
 
 
 def parallel(func: Callable[[T], R], items: Sequence[T], workers: int) -> list[R]:
@@ -139,16 +93,18 @@ class Session:
 
 def open_session(config: Config, *, policy: RetryPolicy | None = None,
                  resolver: Resolver | None = None, emit: Emitter | None = None,
-                 connections: int = 1) -> Session:
+                 connections: int = 1, early: EarlyTransports | None = None) -> Session:
     """Resolve every target (in parallel; all or nothing) and open its index.
 
     ``connections`` per region are opened as soon as its URL is known, during the rest
-    of the resolve: as many as the run will have requests in flight at once.
+    of the resolve: as many as the run will have requests in flight at once. ``early``
+    (a head start's) already holds the connections opened before the resolve.
     """
     STOP.clear()
     policy = policy or RetryPolicy.from_env()  # a bad override is a usage error: before AWS
     resolver = resolver or Resolver(config.token_duration, policy)
-    early = _EarlyTransports(policy, config.concurrency, connections)
+    early = early or EarlyTransports(policy, config.concurrency, connections)
+    early.want(connections)
     try:
         endpoints = resolver.resolve_all(config.targets, on_endpoint=early.open)
     except BaseException:
@@ -158,35 +114,6 @@ def open_session(config: Config, *, policy: RetryPolicy | None = None,
         if emit:
             emit("resolved", region=endpoint.region, message=endpoint.url)
     return Session(config, endpoints, policy, resolver, early.transports)
-
-
-class _EarlyTransports:
-    """Each region's transport, opened as soon as its repository URL is known.
-
-    The endpoint arrives while the token (and other regions) are still being fetched;
-    its first connection's handshake, a round trip to the region, overlaps that wait
-    instead of following it. Only a TCP (and TLS) handshake happens here: no request, no
-    credentials, and the URL has passed ``aws._endpoint_url``'s checks.
-    """
-
-    def __init__(self, policy: RetryPolicy, pool_size: int, connections: int) -> None:
-        self.policy = policy
-        self.pool_size = pool_size
-        self.connections = max(1, min(connections, pool_size))
-        self.transports: dict[Target, Transport] = {}
-        self._lock = threading.Lock()
-
-    def open(self, target: Target, url: str) -> None:
-        transport = Transport(url, ("aws", ""), self.policy, self.pool_size)
-        with self._lock:
-            self.transports[target] = transport
-        transport.warm(self.connections)
-
-    def close(self) -> None:
-        with self._lock:
-            transports = list(self.transports.values())
-        for transport in transports:
-            transport.close()
 
 
 def target_report(endpoint: Endpoint) -> TargetReport:

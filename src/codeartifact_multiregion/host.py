@@ -13,8 +13,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from .config import CONCURRENCY_RANGE, Config, load_config
-from .engine import EventSink
 from .errors import EXIT_INCOMPLETE, EXIT_INTERRUPTED, EXIT_USAGE, UsageError
+from .events import EventSink
 from .report import CONFLICT, FAILED, IDENTICAL, PLANNED, UPLOADED, Outcome, Report
 from .secrets import redact
 from .text import printable

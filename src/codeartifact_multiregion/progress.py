@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, TextIO
 
-from .engine import Event
+from .events import Event
 from .host import ERROR, INFO, SUCCESS, style_of
 from .report import CONFLICT, FAILED
 

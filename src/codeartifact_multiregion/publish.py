@@ -11,16 +11,19 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from . import engine
-from .artifacts import Artifact, select_artifacts
+from .artifacts import Artifact, Candidate, find_release, load_release
 from .aws import Resolver
 from .config import Config
-from .engine import Emitter, EventSink, parallel
 from .errors import IndexReadError
-from .index import Index
+from .events import Emitter, EventSink
+from .headstart import HeadStart
 from .report import CONFLICT, FAILED, IDENTICAL, PLANNED, FileResult, Outcome, Report, TargetReport
 from .retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from .index import Index
 
 
 class Publisher:
@@ -42,7 +45,22 @@ class Publisher:
     def publish(self, files: Sequence[str | Path] = (), *, dry_run: bool = False) -> Report:
         """Run the whole publish; raises ``UsageError``/``ResolveError`` before any upload."""
         started = time.monotonic()
-        artifacts = select_artifacts(files, self.config.dist_dir, self.config.project_name)
+        release = find_release(files, self.config.dist_dir, self.config.project_name)
+        policy = self.policy or RetryPolicy.from_env()  # a bad override: exit 2, before AWS
+        resolver = self.resolver or Resolver(self.config.token_duration, policy)
+        # The file names check out: the regions' URLs and connections, while the files are
+        # read and the HTTP stack loads (headstart.py). No token before the files are good.
+        head = HeadStart(self.config, policy, resolver).begin()
+        try:
+            return self._publish(release, dry_run, head, started)
+        finally:
+            head.close()  # what no session took over; a session closes its own
+
+    def _publish(self, release: list[Candidate], dry_run: bool, head: HeadStart,
+                 started: float) -> Report:
+        from . import engine  # the HTTP stack: loaded while the head start waits on the network
+
+        artifacts = load_release(release)
         project, version = artifacts[0].project, artifacts[0].version
         for artifact in artifacts:
             self.emit("planned", filename=artifact.filename, bytes=artifact.size,
@@ -50,8 +68,9 @@ class Publisher:
         report = Report(project=project, version=version, dry_run=dry_run)
         # Connections each region's uploads want at once, opened while resolving.
         connections = 1 if dry_run else min(self.config.concurrency, len(artifacts))
-        with engine.open_session(self.config, policy=self.policy, resolver=self.resolver,
-                                 emit=self.emit, connections=connections) as session:
+        with engine.open_session(self.config, policy=head.policy, resolver=head.resolver,
+                                 emit=self.emit, connections=connections,
+                                 early=head.early) as session:
 
             def pipeline(index: Index) -> TargetReport:
                 # Preflight is over; from here each region goes plan -> upload -> verify on
@@ -69,13 +88,15 @@ class Publisher:
                     self.emit("target-failed", region=index.region, message=target.error)
                 return target
 
-            report.targets = parallel(pipeline, session.indexes, len(session.indexes))
+            report.targets = engine.parallel(pipeline, session.indexes, len(session.indexes))
         report.elapsed_s = time.monotonic() - started
         return report
 
     def _plan(self, index: Index, artifacts: list[Artifact], dry_run: bool
               ) -> tuple[TargetReport, list[str]]:
         """The region's plan, and the entries its index listed that were refused."""
+        from . import engine
+
         report = engine.target_report(index.endpoint)
         try:
             existing, rejected = index.lookup(artifacts[0].project,
@@ -102,8 +123,10 @@ class Publisher:
         return report, rejected
 
     def _execute(self, index: Index, report: TargetReport, artifacts: list[Artifact]) -> None:
+        from . import engine
+
         pending = [(a, r) for a, r in zip(artifacts, report.files) if r.outcome == PLANNED]
-        parallel(lambda pair: engine.upload(index, pair[0], pair[1], self.emit), pending,
+        engine.parallel(lambda pair: engine.upload(index, pair[0], pair[1], self.emit), pending,
                  self.config.concurrency)
 
 

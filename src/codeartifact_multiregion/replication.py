@@ -37,8 +37,6 @@ from .artifacts import select_artifacts
 from .aws import Resolver
 from .config import Config, Target
 from .engine import (
-    Emitter,
-    EventSink,
     Session,
     block_upstream,
     open_session,
@@ -49,6 +47,7 @@ from .engine import (
 )
 from .errors import CodeArtifactError
 from .eventbridge import VersionEvent
+from .events import Emitter, EventSink
 from .index import Index
 from .report import (
     FAILED,

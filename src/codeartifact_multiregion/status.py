@@ -20,8 +20,9 @@ from packaging.version import InvalidVersion, Version
 
 from .aws import describe_origin
 from .config import Config
-from .engine import Emitter, EventSink, Session, open_session, parallel
+from .engine import Session, open_session, parallel
 from .errors import CodeArtifactError, IndexReadError, UsageError
+from .events import Emitter, EventSink
 from .index import Index
 from .names import parse_filename
 from .report import CONFLICT, IDENTICAL

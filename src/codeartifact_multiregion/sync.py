@@ -20,8 +20,9 @@ from packaging.version import InvalidVersion, Version
 from . import engine
 from .artifacts import Artifact, select_artifacts
 from .config import Config, Target
-from .engine import Emitter, EventSink, parallel, rejected_error
+from .engine import parallel, rejected_error
 from .errors import CodeArtifactError, IndexReadError, Interrupted, UsageError
+from .events import Emitter, EventSink
 from .index import Index
 from .report import FAILED, PLANNED, FileResult, Outcome, Report, TargetReport
 from .retry import RetryPolicy

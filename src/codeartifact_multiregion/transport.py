@@ -27,6 +27,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from . import __version__
+from .headstart import take_parked
 from .retry import RetryPolicy, check_stop
 
 CHUNK = 1 << 20
@@ -152,6 +153,19 @@ def _watched(cls: type[HTTPConnection]) -> type[HTTPConnection]:
             if watch is not None:
                 watch.add(self)
             return super().request(*args, **kwargs)
+
+        def _new_conn(self) -> socket.socket:
+            # A TCP connection a head start opened before this module was even imported
+            # (headstart.park); TLS, if any, is done over it by connect() as always.
+            timeout = self.timeout if isinstance(self.timeout, (int, float)) else None
+            host = str(getattr(self, "_dns_host", None) or self.host)
+            sock = take_parked(host, int(self.port), timeout or 10.0)
+            if sock is None:
+                return super()._new_conn()  # type: ignore[no-any-return]
+            for option in self.socket_options or ():
+                sock.setsockopt(*option)
+            sock.settimeout(timeout)
+            return sock
 
         def connect(self) -> None:
             # A deadline or a stop that fired while this socket was still connecting found

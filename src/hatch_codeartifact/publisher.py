@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from hatch.publish.plugin.interface import PublisherInterface
 
 if TYPE_CHECKING:
-    from codeartifact_multiregion.engine import Event
+    from codeartifact_multiregion.events import Event
 
 # Options hatch always passes; not the user's to set.
 _HATCH_OWN = {"no_prompt", "initialize_auth"}

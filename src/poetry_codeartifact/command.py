@@ -20,7 +20,7 @@ from cleo.io.outputs.output import Type, Verbosity
 from poetry.console.commands.command import Command
 
 if TYPE_CHECKING:
-    from codeartifact_multiregion.engine import Event
+    from codeartifact_multiregion.events import Event
 
 # The core's outcome meanings (host.SUCCESS/INFO/ERROR) in cleo's styles.
 _STYLE = {"success": "info", "info": "comment", "error": "error"}

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from codeartifact_multiregion.config import load_config
-from codeartifact_multiregion.engine import Event
+from codeartifact_multiregion.events import Event
 from codeartifact_multiregion.publish import Publisher
 from codeartifact_multiregion.report import Report
 from codeartifact_multiregion.retry import RetryPolicy

@@ -14,8 +14,12 @@ against the model, since botocore silently drops members it does not know):
   version status acts on the files).
 
 One endpoint serves every region: the region is read from the SigV4 credential scope,
-where the real service would use the host name. Errors are in restJson form, so botocore
-raises ``ClientError`` with the right ``Error.Code``.
+where the real service would use the host name. Given ``secret_keys``, the fake checks the
+signature of every request made with one of those access keys (botocore recomputes it from
+what arrived), as AWS would: a bad one is 403 InvalidSignatureException. Each call records
+who signed it (``signer``: "botocore", or "direct" for the publisher's own SigV4 calls).
+Errors are in restJson form, so botocore raises ``ClientError`` with the right
+``Error.Code``.
 
 Test controls, because a test must be able to make every path happen:
 
@@ -141,6 +145,33 @@ class _Refusal(Exception):
         self.status, self.code, self.message = status, code, message
 
 
+def _signature_ok(handler: BaseHTTPRequestHandler, body: bytes, region: str, access_key: str,
+                  secret: str) -> bool:
+    """Whether the request's SigV4 signature is the one ``secret`` gives, as AWS checks it:
+    botocore's signer recomputes it over the signed headers exactly as they arrived."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    found = re.search(r"SignedHeaders=([^,\s]+), Signature=([0-9a-f]{64})$",
+                      handler.headers.get("Authorization", ""))
+    stamp = handler.headers.get("X-Amz-Date", "")
+    if not found or not stamp:
+        return False
+    names = found.group(1).split(";")
+    if "host" not in names:
+        return False
+    headers = {name: handler.headers.get(name, "") for name in names}
+    request = AWSRequest(method=handler.command, url=f"http://{headers['host']}{handler.path}",
+                         data=body, headers=headers)
+    request.context["timestamp"] = stamp
+    auth = SigV4Auth(Credentials(access_key, secret, headers.get("x-amz-security-token")),
+                     "codeartifact", region)
+    expected = auth.signature(auth.string_to_sign(request, auth.canonical_request(request)),
+                              request)
+    return secrets.compare_digest(expected, found.group(2))
+
+
 def _not_found(message: str) -> _Refusal:
     return _Refusal(404, "ResourceNotFoundException", message)
 
@@ -202,6 +233,8 @@ class Call:
     access_key: str = ""
     status: int = 0
     at: float = field(default_factory=time.monotonic)
+    # "direct" (our own SigV4 client, sigv4.py) or "botocore", from the User-Agent.
+    signer: str = ""
 
 
 class FakeCodeArtifact:
@@ -211,8 +244,10 @@ class FakeCodeArtifact:
                  page_size: int | None = DEFAULT_PAGE_SIZE,
                  quotas: dict[str, int | None] | None = None,
                  window: float = 1.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 secret_keys: dict[str, str] | None = None) -> None:
         self.regions = regions
+        self.secret_keys = dict(secret_keys or {})
         self.calls: list[Call] = []
         self.faults: list[Fault] = []
         self.origins: dict[tuple[str, str, str], dict[str, str]] = {}
@@ -367,14 +402,22 @@ class FakeCodeArtifact:
         operation = _ROUTES.get((handler.command, parts.path))
         match = _SCOPE.search(handler.headers.get("Authorization", ""))
         access_key, region = (match.group(1), match.group(2)) if match else ("", "")
+        signer = ("direct" if handler.headers.get("User-Agent", "").startswith(
+            "codeartifact-multiregion/") else "botocore")
+        secret = self.secret_keys.get(access_key)
+        forged = secret is not None and not _signature_ok(handler, raw, region, access_key,
+                                                          secret)
         with self._lock:
             call = Call(operation or f"{handler.command} {parts.path}", region, params, body,
-                        access_key, at=self.clock())
+                        access_key, at=self.clock(), signer=signer)
             self.calls.append(call)
-            fault = self._take_fault(region, operation) if operation else None
-            throttled = bool(operation and region and not fault
+            fault = self._take_fault(region, operation) if operation and not forged else None
+            throttled = bool(operation and region and not fault and not forged
                              and not self._grant(region, operation, call.at))
         try:
+            if forged:
+                raise _Refusal(403, "InvalidSignatureException", "The request signature we "
+                               "calculated does not match the signature you provided.")
             reply = self._answer(operation, region, params, body, fault, throttled)
         except _Refusal as refusal:
             reply = Reply(refusal.status, {"message": refusal.message}, refusal.code)

@@ -38,6 +38,12 @@ DEFAULT_REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-2")
 DOMAIN, OWNER, REPOSITORY = "acme", "111122223333", "python"
 USER = "aws"
 PROFILE = "publisher"
+# The stand-ins' AWS credentials (environment, [default], [publisher]); the fake control plane
+# checks the SigV4 signature of every request made with one of them.
+ENV_KEY, DEFAULT_KEY, PROFILE_KEY = ("AKIALOCALTESTING0000", "AKIADEFAULTLOCAL000",
+                                     "AKIAPUBLISHERLOCAL0")
+SECRET_KEYS = {ENV_KEY: "local-testing-secret", DEFAULT_KEY: "local-default-secret",
+               PROFILE_KEY: "local-publisher-secret"}
 
 # Variables that would steer boto3 away from the stand-ins (a profile, a real session,
 # web identity, disabled endpoint overrides); scrubbed from every environment we hand out.
@@ -254,7 +260,7 @@ class LocalAWS:
                              has_package=lambda _repo, pkg, r=region: r.has_package(pkg),
                              stores={repository: region.store})
             for name, region in self.regions.items()
-        }, page_size=page_size)
+        }, page_size=page_size, secret_keys=SECRET_KEYS)
         self._sts: Any = None
         self.sts_url = ""
         self.startup_seconds = 0.0
@@ -347,10 +353,10 @@ class LocalAWS:
             "[default]\nregion = us-east-1\n\n"
             f"[profile {PROFILE}]\nregion = us-east-1\n")
         (self.root / "credentials").write_text(
-            "[default]\naws_access_key_id = AKIADEFAULTLOCAL000\n"
-            "aws_secret_access_key = local-default-secret\n\n"
-            f"[{PROFILE}]\naws_access_key_id = AKIAPUBLISHERLOCAL0\n"
-            "aws_secret_access_key = local-publisher-secret\n")
+            f"[default]\naws_access_key_id = {DEFAULT_KEY}\n"
+            f"aws_secret_access_key = {SECRET_KEYS[DEFAULT_KEY]}\n\n"
+            f"[{PROFILE}]\naws_access_key_id = {PROFILE_KEY}\n"
+            f"aws_secret_access_key = {SECRET_KEYS[PROFILE_KEY]}\n")
 
     def _sync_routes(self) -> None:
         for name, region in self.regions.items():
@@ -367,8 +373,8 @@ class LocalAWS:
         return {
             "AWS_ENDPOINT_URL_CODEARTIFACT": self.fake.url,
             "AWS_ENDPOINT_URL_STS": self.sts_url,
-            "AWS_ACCESS_KEY_ID": "AKIALOCALTESTING0000",
-            "AWS_SECRET_ACCESS_KEY": "local-testing-secret",
+            "AWS_ACCESS_KEY_ID": ENV_KEY,
+            "AWS_SECRET_ACCESS_KEY": SECRET_KEYS[ENV_KEY],
             "AWS_DEFAULT_REGION": "us-east-1",
             "AWS_CONFIG_FILE": str(self.root / "config"),
             "AWS_SHARED_CREDENTIALS_FILE": str(self.root / "credentials"),
