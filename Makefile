@@ -45,28 +45,31 @@ typecheck: $(VENV)/.all
 # The core suite against a freshly built wheel on every declared Python (pyenv or PATH) and with
 # the lowest dependency versions pyproject.toml allows (noxfile.py). One session: `nox -s core-3.12`.
 # The wheel is built once; the sessions run in two streams at once (each with `pytest -n 2`), which
-# keeps two cores busy through the suite's waits and keeps `make test` near 15 minutes.
+# keeps two cores busy through the suite's waits. Stream A has three sessions and stream B two, so
+# `make test` puts the rest of the suite (MATRIX_B_FIRST) at the head of stream B.
 MATRIX_A ?= core-3.10 core-3.12 lowest
 MATRIX_B ?= core-3.11 core-3.13
+MATRIX_B_FIRST ?= true
 matrix: $(VENV)/.core
 	rm -rf .nox/_dist && $(BIN)/python -m uv build -q --wheel --out-dir .nox/_dist .
 	@set -o pipefail; export MATRIX_WHEEL=$$(ls $(CURDIR)/.nox/_dist/*.whl); \
 	test -f "$$MATRIX_WHEEL" || { echo "matrix: no wheel in .nox/_dist"; exit 2; }; \
 	( timeout 1500 $(BIN)/nox -s $(MATRIX_A) > .nox/stream-a.log 2>&1; echo $$? > .nox/stream-a.rc ) & \
-	timeout 1500 $(BIN)/nox -s $(MATRIX_B) 2>&1 | tee .nox/stream-b.log; b=$$?; wait; \
+	{ $(MATRIX_B_FIRST); f=$$?; timeout 1500 $(BIN)/nox -s $(MATRIX_B); s=$$?; \
+	  test $$f = 0 && exit $$s || exit $$f; } 2>&1 | tee .nox/stream-b.log; b=$$?; wait; \
 	echo "---- the other stream: $(MATRIX_A)"; cat .nox/stream-a.log; \
 	echo "---- summary (what failed, from both streams; the logs are .nox/stream-[ab].log)"; \
-	grep -hE '^(FAILED|ERROR) |^nox > \* ' .nox/stream-a.log .nox/stream-b.log | cut -c1-400; \
+	grep -hE '^(FAILED|ERROR) |^nox > \* |^[0-9]+ (passed|failed)' .nox/stream-a.log .nox/stream-b.log | cut -c1-400; \
 	a=$$(cat .nox/stream-a.rc); echo "streams: A exit $$a, B exit $$b"; \
 	test "$$a" = 0 && test "$$b" = 0
 
 # The core tests (CORE_TESTS in noxfile.py) run in the matrix, on every Python including this one,
-# so the first run leaves them out rather than running them twice; `pytest -n 2` runs everything.
+# so the rest of the suite leaves them out rather than running them twice; it runs at the head of
+# the matrix's stream B, beside stream A's first session. `pytest -n 2` runs everything.
 CORE_IGNORE := --ignore-glob='tests/test_*.py' --ignore=tests/faults --ignore=tests/localaws
 test: $(VENV)/.all infra_cdk/node_modules/.bin/cdk
 	$(MAKE) --no-print-directory lint
-	$(BIN)/python -m pytest -n 2 $(CORE_IGNORE)
-	$(MAKE) --no-print-directory matrix
+	$(MAKE) --no-print-directory matrix MATRIX_B_FIRST="$(BIN)/python -m pytest -n 2 $(CORE_IGNORE)"
 
 bench: $(VENV)/.all
 	$(BIN)/pip install -q -r bench/requirements.txt

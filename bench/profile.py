@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import PY, World, run
+from harness import PY, ROOT, World, compiled, run
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -175,6 +175,7 @@ def main() -> int:
     args = parser.parse_args()
     tag = f"{args.regions}r-{args.files}f-{args.payload_kb}kb"
     stamp = int(time.time()) % 100000
+    compiled(ROOT / "src")
     with World(max(args.regions, 3), mbit=args.mbit) as world:
         regions = world.regions[: args.regions]
         if args.regions == 1:

@@ -9,7 +9,6 @@ into a half-finished publish: every error names the file, the key and the fix.
 
 from __future__ import annotations
 
-import difflib
 import re
 import sys
 from collections.abc import Iterable, Mapping
@@ -290,6 +289,8 @@ class _Checker:
         for key in table:
             if key in valid:
                 continue
+            import difflib  # only for a misspelt key
+
             guess = difflib.get_close_matches(key, valid, n=1, cutoff=0.6) or [
                 v for v in valid if v.startswith(key) or key.startswith(v)
             ]

@@ -21,10 +21,10 @@ of its own, which a thread would not overlap with anything.
 
 from __future__ import annotations
 
+import os
 import select
 import socket
 import threading
-import urllib.request
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import suppress
@@ -147,9 +147,13 @@ def _connect(host: str, port: int, timeout: float, future: Future[socket.socket]
 
 
 def _proxied(scheme: str, host: str) -> bool:
-    proxies = urllib.request.getproxies()
-    if not (proxies.get(scheme) or proxies.get("all")):
+    """Whether requests would send this through a proxy (``*_proxy`` variables, as
+    ``urllib.request.getproxies`` reads them, and ``no_proxy``)."""
+    wanted = {f"{scheme}_proxy", "all_proxy"}
+    if not any(value for name, value in os.environ.items() if name.lower() in wanted):
         return False
+    import urllib.request  # only with a proxy set: it loads much of the stdlib
+
     return not urllib.request.proxy_bypass(host)
 
 

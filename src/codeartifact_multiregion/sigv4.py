@@ -23,17 +23,19 @@ import json
 import os
 import re
 import socket
-import ssl
 import threading
 from collections.abc import Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from . import __version__
 from .retry import STOP
+
+if TYPE_CHECKING:
+    import ssl
 
 SERVICE = "codeartifact"
 ALGORITHM = "AWS4-HMAC-SHA256"
@@ -193,6 +195,8 @@ def ca_bundle(environ: Mapping[str, str]) -> str | None:
 
 def _tls_context(cafile: str | None) -> ssl.SSLContext:
     """One verifying context per bundle and process (loading a bundle costs CPU)."""
+    import ssl  # only for https; a loopback stand-in needs none
+
     with _context_lock:
         if cafile not in _contexts:
             _contexts[cafile] = ssl.create_default_context(cafile=cafile)
