@@ -210,7 +210,7 @@ class World:
 
     def twine_argv(self, files: Sequence[Path], region: str) -> list[str]:
         return [PY, "-m", "twine", "upload", "--repository-url", self.urls[region], "-u", "aws",
-                "-p", self.aws.regions[region].token, "--disable-progress-bar",
+                f"--password={self.aws.regions[region].token}", "--disable-progress-bar",
                 "--non-interactive", *map(str, files)]
 
     def ours(self, files: Sequence[Path], regions: Sequence[str], src: Path | None = None
@@ -232,7 +232,7 @@ class World:
     def uv_argv(self, files: Sequence[Path], region: str) -> list[str]:
         """``uv publish`` with the token handed over for free (as twine above)."""
         return [UV, "publish", "--publish-url", self.urls[region], "--username", "aws",
-                "--password", self.aws.regions[region].token, "--no-progress", *map(str, files)]
+                f"--password={self.aws.regions[region].token}", "--no-progress", *map(str, files)]
 
     def uv(self, files: Sequence[Path], region: str) -> Run:
         return self.check(run(self.uv_argv(files, region), self.env), files, [region], "uv")
@@ -262,7 +262,7 @@ class World:
                 if step.rc:
                     raise RuntimeError(f"aws cli failed (rc {step.rc}):\n{step.out[-2000:]}")
             argv = [PY, "-m", "twine", "upload", "--repository-url", url.out.strip(),
-                    "-u", "aws", "-p", token.out.strip(), "--disable-progress-bar",
+                    "-u", "aws", f"--password={token.out.strip()}", "--disable-progress-bar",
                     "--non-interactive", *map(str, files)]
             upload = self.check(run(argv, self.env), files, [region], "recipe twine")
             for step in (token, url, upload):
