@@ -59,7 +59,7 @@ matrix: $(VENV)/.core
 	  test $$f = 0 && exit $$s || exit $$f; } 2>&1 | tee .nox/stream-b.log; b=$$?; wait; \
 	echo "---- the other stream: $(MATRIX_A)"; cat .nox/stream-a.log; \
 	echo "---- summary (what failed, from both streams; the logs are .nox/stream-[ab].log)"; \
-	grep -hE '^(FAILED|ERROR) |^nox > \* |^[0-9]+ (passed|failed)' .nox/stream-a.log .nox/stream-b.log | cut -c1-400; \
+	grep -hE '^(FAILED|ERROR) |^nox > \* |^=* ?[0-9]+ (passed|failed)' .nox/stream-a.log .nox/stream-b.log | cut -c1-400; \
 	a=$$(cat .nox/stream-a.rc); echo "streams: A exit $$a, B exit $$b"; \
 	test "$$a" = 0 && test "$$b" = 0
 

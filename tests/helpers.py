@@ -10,11 +10,14 @@ import hashlib
 import os
 import pty
 import select
+import ssl
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -128,3 +131,42 @@ def twine_upload(region: Any, files: Iterable[Path]) -> None:
          "--disable-progress-bar", *map(str, files)],
         env=env, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+class QuietHandler(BaseHTTPRequestHandler):
+    """A keep-alive request handler that logs nothing (pytest would show it as noise)."""
+
+    protocol_version = "HTTP/1.1"
+
+    def reply(self, status: int, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+class LoopbackServer:
+    """A test's request handler served on 127.0.0.1 (TLS with ``context``); ``url`` ends in /.
+
+    ``server_class`` lets a test count what arrives (connections, say). Closed with ``close``.
+    """
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler],
+                 context: ssl.SSLContext | None = None,
+                 server_class: type[ThreadingHTTPServer] = ThreadingHTTPServer) -> None:
+        self.httpd = server_class(("127.0.0.1", 0), handler)
+        self.httpd.daemon_threads = True
+        if context is not None:
+            self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
+        scheme = "https" if context else "http"
+        self.url = f"{scheme}://127.0.0.1:{self.httpd.server_address[1]}/"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,),
+                                       daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()

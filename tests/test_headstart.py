@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import re
 import socket
-import threading
 from collections.abc import Iterator
 from concurrent.futures import Future
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -18,43 +17,31 @@ from codeartifact_multiregion.artifacts import ArtifactError
 from codeartifact_multiregion.config import load_config
 from codeartifact_multiregion.publish import Publisher
 from codeartifact_multiregion.transport import Transport
-from tests.helpers import FAST, sha256s
+from tests.helpers import FAST, LoopbackServer, QuietHandler, sha256s
 
 
 class CountingServer:
     """A loopback HTTP server that counts the TCP connections it accepted."""
 
     def __init__(self) -> None:
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
-                self.send_response(200)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
+                self.reply(200, b"ok")
 
         outer = self
 
         class Server(ThreadingHTTPServer):
-            daemon_threads = True
-
             def get_request(self) -> tuple[socket.socket, object]:
                 accepted = super().get_request()
                 outer.accepted += 1
                 return accepted
 
         self.accepted = 0
-        self.httpd = Server(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
-        threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True).start()
+        self.loop = LoopbackServer(Handler, server_class=Server)
+        self.httpd, self.url = self.loop.httpd, self.loop.url
 
     def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.loop.close()
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import sys
 import threading
 import time
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ from codeartifact_multiregion import sigv4
 from codeartifact_multiregion.aws import Resolver
 from codeartifact_multiregion.config import Target
 from codeartifact_multiregion.sigv4 import Credentials, Direct, direct_client, signed_headers
-from tests.helpers import run_checked, sha256s
+from tests.helpers import LoopbackServer, QuietHandler, run_checked, sha256s
 from tests.localaws.regions import DOMAIN, ENV_KEY, OWNER, REPOSITORY, SECRET_KEYS
 
 PLAIN = {"AWS_ACCESS_KEY_ID": "AKIAEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret",
@@ -211,9 +210,7 @@ class ControlPlane:
         self.cut, self.trickled = False, threading.Event()
         plane = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 if mode == "trickle":  # a header every 0.2 s for 12 s: never a read timeout
                     self.wfile.write(b"HTTP/1.1 200 OK\r\n")
@@ -231,21 +228,10 @@ class ControlPlane:
                         "list": b"[1, 2]", "html": b"<html>hi</html>",
                         "ok": b'{"authorizationToken": "t", "expiration": 1}'}.get(
                             mode, b'{"message": "no"}')
-                self.send_response(403 if mode == "denied" else 200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                self.reply(403 if mode == "denied" else 200, body)
 
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        if context is not None:
-            self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
-        scheme = "https" if context else "http"
-        self.url = f"{scheme}://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True).start()
+        self.server = LoopbackServer(Handler, context)
+        self.url = self.server.url.rstrip("/")
 
     def call(self, cafile: str | None = None) -> dict[str, Any] | None:
         direct = Direct(self.url, "eu-west-1", Credentials("AKIAEXAMPLE", "secret"),
@@ -253,8 +239,7 @@ class ControlPlane:
         try:
             return direct.call("POST", "/v1/authorization-token", {"domain": "acme"})
         finally:
-            self.httpd.shutdown()
-            self.httpd.server_close()
+            self.server.close()
 
 
 @pytest.mark.parametrize("mode", ["huge", "list", "html", "denied", "ok"])

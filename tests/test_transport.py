@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import base64
 import ssl
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -27,7 +25,7 @@ from codeartifact_multiregion.transport import (
     Transport,
     origin_of,
 )
-from tests.helpers import FAST
+from tests.helpers import FAST, LoopbackServer, QuietHandler
 
 AUTH = ("aws", "tok-TRANSPORT-5150")
 BASIC = "Basic " + base64.b64encode(b"aws:tok-TRANSPORT-5150").decode()
@@ -40,9 +38,7 @@ class Server:
         self.seen: list[tuple[str, str | None]] = []
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 server.seen.append((self.path, self.headers.get("Authorization")))
                 path, query = self.path.split("?", 1) if "?" in self.path else (self.path, "")
@@ -88,28 +84,11 @@ class Server:
                 except OSError:
                     pass  # the client shut the socket: its deadline passed
 
-            def reply(self, status: int, body: bytes) -> None:
-                self.send_response(status)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        if context is not None:
-            self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
-        scheme = "https" if context else "http"
-        self.url = f"{scheme}://127.0.0.1:{self.httpd.server_address[1]}/"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,),
-                                       daemon=True)
-        self.thread.start()
+        self.loop = LoopbackServer(Handler, context)
+        self.httpd, self.url = self.loop.httpd, self.loop.url
 
     def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.loop.close()
 
 
 @pytest.fixture
