@@ -70,6 +70,7 @@ def test_endpoint_url_accepts_https_and_loopback_http(url: str, expected: str) -
     "https://acme.example/pypi/?token=x",           # query
     "https://acme.example/pypi/#frag",              # fragment
     "ftp://acme.example/pypi/", "file:///etc/passwd", "https:///no-host", "", None, 42,
+    "http://[::1", "https://acme.example:99999/pypi/",  # no host or port to trust
 ])
 def test_endpoint_url_refuses_anything_else_and_names_the_fix(url: object) -> None:
     with pytest.raises(ResolveError) as caught:

@@ -19,7 +19,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from . import __version__, sigv4
 from .config import Target
@@ -167,7 +167,7 @@ class Resolver:
                 limiter.acquire()
                 response = direct.call("POST", TOKEN_PATH, {
                     "domain": target.domain, "domain-owner": owner,
-                    "duration": str(self.token_duration)}) if direct and owner else None
+                    "duration": str(self.token_duration)}) if direct else None
                 if response is None:
                     if direct:  # the signed call stepped aside: botocore's is another request
                         limiter.acquire()
@@ -189,20 +189,19 @@ class Resolver:
         def fetch_url() -> str:
             early = self._early_urls.get(target)
             url = None
-            if early is not None and direct is not None:  # a head start's, if it got one
+            if direct is not None and early is not None:  # the head start's try is this one's
                 with contextlib.suppress(TimeoutError, FutureTimeout):
                     url = early.result(timeout=direct.connect_timeout + direct.deadline)
+            elif direct is not None:
+                url = _signed_url(target, direct)
             if url is None:
                 kwargs: dict[str, Any] = {"domain": target.domain,
                                           "repository": target.repository, "format": "pypi"}
                 if owner:
                     kwargs["domainOwner"] = owner
-                response = direct.call("GET", ENDPOINT_PATH, _endpoint_params(target)) \
-                    if direct else None
-                if response is None:
-                    response = _call(target, "GetRepositoryEndpoint",
-                                     self.client(target, spent=1 if direct else 0
-                                                 ).get_repository_endpoint, **kwargs)
+                response = _call(target, "GetRepositoryEndpoint",
+                                 self.client(target, spent=1 if direct else 0
+                                             ).get_repository_endpoint, **kwargs)
                 url = _endpoint_url(target, response.get("repositoryEndpoint"))
             if on_endpoint is not None:
                 with contextlib.suppress(Exception):  # a head start only, never a failure
@@ -248,9 +247,7 @@ class Resolver:
                       on_endpoint: Callable[[Target, str], None] | None) -> None:
         url = None
         try:
-            answer = direct.call("GET", ENDPOINT_PATH, _endpoint_params(target))
-            if answer is not None:
-                url = _endpoint_url(target, answer.get("repositoryEndpoint"))
+            url = _signed_url(target, direct)
         except Exception:  # the ordinary call makes it again and reports it
             url = None
         finally:
@@ -398,10 +395,18 @@ TOKEN_PATH = "/v1/authorization-token"
 ENDPOINT_PATH = "/v1/repository/endpoint"
 
 
-def _endpoint_params(target: Target) -> dict[str, str]:
-    """GetRepositoryEndpoint's query string; signed here only with a domain owner."""
-    return {"domain": target.domain, "domain-owner": target.domain_owner or "",
-            "repository": target.repository, "format": "pypi"}
+def _signed_url(target: Target, direct: sigv4.Direct) -> str | None:
+    """GetRepositoryEndpoint signed here, its answer checked; None: botocore asks again
+    (and reports what is wrong: a refused call, or a URL the token may not go to)."""
+    answer = direct.call("GET", ENDPOINT_PATH, {
+        "domain": target.domain, "domain-owner": target.domain_owner or "",
+        "repository": target.repository, "format": "pypi"})
+    if answer is None:
+        return None
+    try:
+        return _endpoint_url(target, answer.get("repositoryEndpoint"))
+    except ResolveError:
+        return None
 
 
 def put_origin_block(endpoint: Endpoint, resolver: Resolver, package: str) -> dict[str, str]:
@@ -447,23 +452,35 @@ def describe_origin(endpoint: Endpoint, resolver: Resolver, package: str) -> dic
 
 
 def _endpoint_url(target: Target, url: object) -> str:
-    """The repository endpoint, checked: the token is sent to this origin and no other.
-
-    https, a host, no credentials, query or fragment; plain http only to a loopback
-    address (local stand-ins and tunnels).
-    """
-    parts = urlsplit(url) if isinstance(url, str) else None
-    host = (parts.hostname or "") if parts else ""
-    loopback = is_loopback(host)
-    if (parts is None or not host or parts.username or parts.password or parts.query
-            or parts.fragment or not (parts.scheme == "https"
-                                      or (parts.scheme == "http" and loopback))):
+    """The repository endpoint, checked: the token is sent to this origin and no other."""
+    if trusted_base(url) is None:
         raise ResolveError(
             f"{target.region}: GetRepositoryEndpoint for {target.domain}/{target.repository} "
             f"returned {printable(redact(url))[:200]!r}, not an https repository URL. Check "
             "AWS_ENDPOINT_URL_CODEARTIFACT / AWS_ENDPOINT_URL if you set one.")
     text = str(url)
     return text if text.endswith("/") else text + "/"
+
+
+def trusted_base(url: object) -> SplitResult | None:
+    """``url`` split, if credentials may go there; None if not.
+
+    https, a host, a valid port, no credentials, query or fragment; plain http only to a
+    loopback address (local stand-ins and tunnels). Repository endpoints and the control
+    plane's own endpoint (sigv4) are both held to it.
+    """
+    if not isinstance(url, str):
+        return None
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  # raises on a port out of range
+    except ValueError:  # an unclosed IPv6 bracket, a bad port
+        return None
+    host = parts.hostname or ""
+    if (not host or parts.username or parts.password or parts.query or parts.fragment
+            or not (parts.scheme == "https" or (parts.scheme == "http" and is_loopback(host)))):
+        return None
+    return parts
 
 
 def is_loopback(host: str) -> bool:

@@ -85,21 +85,10 @@ def endpoint_for(region: str, environ: Mapping[str, str]) -> str | None:
         if not _AWS_PARTITION.match(region):
             return None
         return f"https://{SERVICE}.{region}.amazonaws.com"
-    try:
-        parts = urlsplit(override)
-        parts.port  # noqa: B018  # raises on a port out of range
-    except ValueError:
-        return None
-    host = parts.hostname or ""
-    if (not host or parts.username or parts.password or parts.query or parts.fragment
-            or parts.path not in ("", "/")):
-        return None
-    if parts.scheme == "http":
-        from .aws import is_loopback
+    from .aws import trusted_base  # aws imports this module
 
-        if not is_loopback(host):
-            return None
-    elif parts.scheme != "https":
+    parts = trusted_base(override)
+    if parts is None or parts.path not in ("", "/"):
         return None
     return f"{parts.scheme}://{parts.netloc}"
 
