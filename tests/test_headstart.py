@@ -20,7 +20,7 @@ from codeartifact_multiregion.transport import Transport
 from tests.helpers import FAST, LoopbackServer, QuietHandler, sha256s
 
 
-class CountingServer:
+class CountingServer(LoopbackServer):
     """A loopback HTTP server that counts the TCP connections it accepted."""
 
     def __init__(self) -> None:
@@ -37,11 +37,7 @@ class CountingServer:
                 return accepted
 
         self.accepted = 0
-        self.loop = LoopbackServer(Handler, server_class=Server)
-        self.httpd, self.url = self.loop.httpd, self.loop.url
-
-    def close(self) -> None:
-        self.loop.close()
+        super().__init__(Handler, server_class=Server)
 
 
 @pytest.fixture

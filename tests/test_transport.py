@@ -31,7 +31,7 @@ AUTH = ("aws", "tok-TRANSPORT-5150")
 BASIC = "Basic " + base64.b64encode(b"aws:tok-TRANSPORT-5150").decode()
 
 
-class Server:
+class Server(LoopbackServer):
     """A loopback HTTP(S) server; ``seen`` holds (path, Authorization or None) per request."""
 
     def __init__(self, context: ssl.SSLContext | None = None) -> None:
@@ -84,11 +84,7 @@ class Server:
                 except OSError:
                     pass  # the client shut the socket: its deadline passed
 
-        self.loop = LoopbackServer(Handler, context)
-        self.httpd, self.url = self.loop.httpd, self.loop.url
-
-    def close(self) -> None:
-        self.loop.close()
+        super().__init__(Handler, context)
 
 
 @pytest.fixture

@@ -31,11 +31,10 @@ from contextlib import suppress
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from .aws import Resolver
-from .config import Config, Target
-from .retry import RetryPolicy
-
 if TYPE_CHECKING:
+    from .aws import Resolver
+    from .config import Config, Target
+    from .retry import RetryPolicy
     from .transport import Transport
 
 # Connections a head start opens per region before the files are counted: a wheel and
@@ -67,7 +66,7 @@ class EarlyTransports:
 
     def open(self, target: Target, url: str) -> None:
         with self._lock:
-            first = target not in self.transports and target not in self._opened
+            first = target not in self._opened
             self._opened.setdefault(target, 0)
         if first:  # TCP connects under way while the HTTP stack loads, below
             park(url, self.connections, self.policy.connect_timeout)
