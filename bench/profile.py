@@ -120,9 +120,9 @@ print(json.dumps({"ok": code == 0, "spans": spans, "events": events, "imported":
 """
 
 
-def timeline(world: World, files: list[Path], regions: list[str]) -> str:
+def timeline(world: World, files: list[Path], regions: list[str], env: dict[str, str]) -> str:
     result = run([PY, "-c", DRIVER, "publish", *map(str, files), "--project",
-                  str(world.project(regions)), "-q"], world.env)
+                  str(world.project(regions)), "-q"], env)
     data = json.loads(result.out.strip().splitlines()[-1])
     lines = [f"wall {result.wall * 1e3:.0f} ms (process spawn to exit); driver total "
              f"{data['total_ms']} ms, CPU {data['cpu_ms']} ms; ok={data['ok']}", "",
@@ -138,10 +138,11 @@ def timeline(world: World, files: list[Path], regions: list[str]) -> str:
     return "\n".join(lines)
 
 
-def importtime(world: World, files: list[Path], regions: list[str], top: int = 15) -> str:
+def importtime(world: World, files: list[Path], regions: list[str], env: dict[str, str],
+               top: int = 15) -> str:
     argv = [PY, "-X", "importtime", "-m", "codeartifact_multiregion", "publish",
             *map(str, files), "--project", str(world.project(regions)), "-q"]
-    result = run(argv, world.env)
+    result = run(argv, env)
     rows = []
     for line in result.out.splitlines():
         m = re.match(r"import time:\s+(\d+) \|\s+(\d+) \| (.*)", line)
@@ -153,13 +154,18 @@ def importtime(world: World, files: list[Path], regions: list[str], top: int = 1
     return "\n".join(lines)
 
 
-def pyinstrument(world: World, files: list[Path], regions: list[str], tag: str) -> str:
+MAIN = "import sys; from codeartifact_multiregion.cli import main; sys.exit(main())"
+
+
+def pyinstrument(world: World, files: list[Path], regions: list[str], tag: str,
+                 env: dict[str, str]) -> str:
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"pyinstrument-{tag}.txt"
-    argv = [PY, "-m", "pyinstrument", "-r", "text", "-o", str(out), "-m",
-            "codeartifact_multiregion", "publish", *map(str, files), "--project",
-            str(world.project(regions)), "-q"]
-    result = run(argv, world.env)
+    # The CLI's ``main`` rather than its console script: whatever the script's exit does,
+    # pyinstrument gets to write its report.
+    argv = [PY, "-m", "pyinstrument", "-r", "text", "-o", str(out), "-c", MAIN, "publish",
+            *map(str, files), "--project", str(world.project(regions)), "-q"]
+    result = run(argv, env)
     if result.rc:
         return f"pyinstrument failed: {result.out[-500:]}"
     return f"(full report: {out.relative_to(RESULTS.parent.parent)})\n" + out.read_text()
@@ -172,10 +178,15 @@ def main() -> int:
     parser.add_argument("--files", type=int, default=2, help="wheels + an sdist when >= 2")
     parser.add_argument("--payload-kb", type=int, default=0, help="each wheel's payload")
     parser.add_argument("--mbit", type=float, default=50.0)
+    parser.add_argument("--baseline-src", type=Path, default=None, metavar="DIR",
+                        help="profile another checkout's src/ (a before/after)")
     args = parser.parse_args()
     tag = f"{args.regions}r-{args.files}f-{args.payload_kb}kb"
+    if args.baseline_src is not None:
+        tag += "-baseline"
     stamp = int(time.time()) % 100000
-    compiled(ROOT / "src")
+    src = (args.baseline_src or ROOT / "src").resolve()
+    compiled(src)
     with World(max(args.regions, 3), mbit=args.mbit) as world:
         regions = world.regions[: args.regions]
         if args.regions == 1:
@@ -185,9 +196,11 @@ def main() -> int:
             return world.release(f"{stamp}.{i}", files=args.files,
                                  payload=args.payload_kb * 1024)
 
-        sections = [("phase timeline", timeline(world, release(1), regions)),
-                    ("imports", importtime(world, release(2), regions)),
-                    ("pyinstrument", pyinstrument(world, release(3), regions, tag))]
+        env = world.env if args.baseline_src is None else {**world.env,
+                                                              "PYTHONPATH": str(src)}
+        sections = [("phase timeline", timeline(world, release(1), regions, env)),
+                    ("imports", importtime(world, release(2), regions, env)),
+                    ("pyinstrument", pyinstrument(world, release(3), regions, tag, env))]
     text = "\n\n".join(f"== {title} ({tag}) ==\n{body}" for title, body in sections)
     print(text)
     RESULTS.mkdir(exist_ok=True)

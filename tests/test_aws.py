@@ -43,7 +43,7 @@ def offline_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
 
 @pytest.fixture
 def stubbed(offline_credentials: None) -> Iterator[tuple[Resolver, Stubber]]:
-    resolver = Resolver(policy=FAST, sign_here=False)  # botocore's errors, as Stubber gives them
+    resolver = Resolver(policy=FAST)
     with Stubber(resolver.client(TARGET)) as stubber:
         yield resolver, stubber
         stubber.assert_no_pending_responses()
@@ -203,8 +203,7 @@ def test_describe_package_not_found_means_no_origin_controls(stubbed) -> None:
 
 def test_describe_package_access_denied_is_reported_naming_the_permission(stubbed) -> None:
     resolver, stubber = stubbed
-    for _ in range(2):  # the first answer is judged, the second is formatted as the error
-        stubber.add_client_error("describe_package", "AccessDeniedException", "denied", 403)
+    stubber.add_client_error("describe_package", "AccessDeniedException", "denied", 403)
     with pytest.raises(ResolveError) as caught:
         describe_origin(endpoint_for(resolver), resolver, "hello-internal")
     assert "codeartifact:DescribePackage" in str(caught.value)

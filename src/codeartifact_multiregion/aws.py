@@ -12,19 +12,19 @@ import base64
 import contextlib
 import ipaddress
 import os
+import re
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
-from . import __version__, sigv4
+from . import __version__
 from .config import Target
 from .errors import CodeArtifactError, ResolveError, UsageError
-from .retry import RetryPolicy, shared_limiter
+from .retry import Overdue, RetryPolicy, shared_limiter, within
 from .retry import results as wait_results
 from .secrets import redact, register_secret
 from .text import printable
@@ -86,22 +86,18 @@ class Endpoint:
 
 
 class Resolver:
-    """Creates one botocore session per distinct (profile, role), shared across regions."""
+    """Creates one botocore session per distinct (profile, role), shared across regions,
+    and one client per session and region: every control-plane call of a run is botocore's."""
 
     def __init__(self, token_duration: int = 900, policy: RetryPolicy | None = None,
-                 max_connections: int = 10, sign_here: bool = True) -> None:
+                 max_connections: int = 10) -> None:
         self.token_duration = token_duration
-        # False: every call goes through botocore, even where sigv4 could sign it.
-        self.sign_here = sign_here
         self.policy = policy or RetryPolicy()
         # Connections each client keeps: at least the calls a run has in flight at once.
         self.max_connections = max(max_connections, 10)
         self._sessions: dict[tuple[str | None, str | None], Any] = {}
         self._accounts: dict[tuple[str | None, str | None], str] = {}
-        self._clients: dict[tuple[Target, int], Any] = {}
-        self._direct: dict[Target, sigv4.Direct | None] = {}
-        # Repository URLs a head start is fetching: None once done if it could not.
-        self._early_urls: dict[Target, Future[str | None]] = {}
+        self._clients: dict[tuple[str | None, str | None, str], Any] = {}
         self._lock = threading.Lock()
 
     def resolve_all(self, targets: Sequence[Target],
@@ -116,11 +112,8 @@ class Resolver:
             return []
         # Build one client first: botocore parses the service model once per session and
         # caches it, where threads starting together would each parse it (0.3 s a region).
-        # Not needed when every region's calls are signed here (sigv4): no botocore at all.
-        botocore_targets = [t for t in targets if self.direct(t) is None]
-        if botocore_targets:
-            with contextlib.suppress(CodeArtifactError):
-                self.client(botocore_targets[0])
+        with contextlib.suppress(CodeArtifactError):
+            self.client(targets[0])
         # Two calls per region, token and endpoint, all in flight at once: one control-plane
         # round trip per run instead of two per region in turn. The endpoint calls get a
         # pool of their own, so a resolve waiting for its endpoint never starves it.
@@ -154,7 +147,6 @@ class Resolver:
                 on_endpoint: Callable[[Target, str], None] | None = None) -> Endpoint:
         """Token and repository endpoint of one target (the endpoint in ``pool`` if given,
         so both calls are in flight at once)."""
-        direct = self.direct(target)
         owner = target.domain_owner or self.account(target)
 
         def fetch_token() -> tuple[str, datetime | None]:
@@ -165,46 +157,26 @@ class Resolver:
             limiter = shared_limiter("token", owner, target.region, TOKEN_REQUESTS_PER_SECOND)
             with limiter.serial:
                 limiter.acquire()
-                response = direct.call("POST", TOKEN_PATH, {
-                    "domain": target.domain, "domain-owner": owner,
-                    "duration": str(self.token_duration)}) if direct else None
-                if response is None:
-                    if direct:  # the signed call stepped aside: botocore's is another request
-                        limiter.acquire()
-                    response = _call(target, "GetAuthorizationToken",
-                                     self.client(target, spent=1 if direct else 0
-                                                 ).get_authorization_token, **kwargs)
+                response = self.call(target, "GetAuthorizationToken", **kwargs)
             token = response.get("authorizationToken")
             if not isinstance(token, str) or not token:
                 raise ResolveError(f"{target.region}: GetAuthorizationToken answered without a "
                                    "token. Run again; if it persists, check the endpoint.")
             expiration = response.get("expiration")
-            if not isinstance(expiration, datetime):
-                expiration = sigv4.parse_expiration(expiration)
             register_secret(token)
             # As it travels in a Basic Authorization header, which servers may echo back.
             register_secret(base64.b64encode(f"aws:{token}".encode()).decode())
-            return token, expiration
+            return token, expiration if isinstance(expiration, datetime) else None
 
         def fetch_url() -> str:
-            early = self._early_urls.get(target)
-            url = None
-            if direct is not None and early is not None:  # the head start's try is this one's
-                with contextlib.suppress(TimeoutError, FutureTimeout):
-                    url = early.result(timeout=direct.connect_timeout + direct.deadline)
-            elif direct is not None:
-                url = _signed_url(target, direct)
-            if url is None:
-                kwargs: dict[str, Any] = {"domain": target.domain,
-                                          "repository": target.repository, "format": "pypi"}
-                if owner:
-                    kwargs["domainOwner"] = owner
-                response = _call(target, "GetRepositoryEndpoint",
-                                 self.client(target, spent=1 if direct else 0
-                                             ).get_repository_endpoint, **kwargs)
-                url = _endpoint_url(target, response.get("repositoryEndpoint"))
+            kwargs: dict[str, Any] = {"domain": target.domain,
+                                      "repository": target.repository, "format": "pypi"}
+            if owner:
+                kwargs["domainOwner"] = owner
+            response = self.call(target, "GetRepositoryEndpoint", **kwargs)
+            url = _endpoint_url(target, response.get("repositoryEndpoint"))
             if on_endpoint is not None:
-                with contextlib.suppress(Exception):  # a head start only, never a failure
+                with contextlib.suppress(Exception):  # connections opened early, never a failure
                     on_endpoint(target, url)
             return url
 
@@ -220,86 +192,42 @@ class Resolver:
         return Endpoint(target=target, url=url, domain_owner=owner, token=token,
                         _fetch_token=fetch_token, expiration=expiration)
 
-    def prefetch_urls(self, targets: Sequence[Target],
-                      on_endpoint: Callable[[Target, str], None] | None = None) -> None:
-        """Start fetching the repository URL of each target signed here, in the background.
+    def call(self, target: Target, operation: str, **kwargs: Any) -> Any:
+        """One CodeArtifact API call of ``target``'s client, under the policy's deadline;
+        its errors as a ``ResolveError`` naming the region, the call and the fix."""
+        method = getattr(self.client(target), _snake(operation))
+        return _call(target, operation, method, deadline=self.policy.deadline, **kwargs)
 
-        A head start (headstart.py): no token is fetched and nothing is reported. ``resolve``
-        takes the URL if it came, and otherwise asks again the ordinary way. Daemon threads:
-        a control plane that never answers holds up neither the run nor its exit.
-        """
-        for target in targets:
-            direct = self.direct(target)
-            with self._lock:
-                if direct is None or target in self._early_urls:
-                    continue
-                future: Future[str | None] = Future()
-                self._early_urls[target] = future
-            try:
-                threading.Thread(target=self._prefetch_url, daemon=True,
-                                 args=(target, direct, future, on_endpoint),
-                                 name=f"head-start-{target.region}").start()
-            except RuntimeError:  # no thread to be had: the resolve asks itself
-                future.set_result(None)
-
-    @staticmethod
-    def _prefetch_url(target: Target, direct: sigv4.Direct, future: Future[str | None],
-                      on_endpoint: Callable[[Target, str], None] | None) -> None:
-        url = None
-        try:
-            url = _signed_url(target, direct)
-        except Exception:  # the ordinary call makes it again and reports it
-            url = None
-        finally:
-            future.set_result(url)
-        if url is not None and on_endpoint is not None:
-            with contextlib.suppress(Exception):  # a head start only, never a failure
-                on_endpoint(target, url)
-
-    def direct(self, target: Target) -> sigv4.Direct | None:
-        """The target's signed-here client for the token and endpoint calls, if botocore
-        would make them the same way (``sigv4.direct_client``); None means botocore's."""
-        if not self.sign_here:
-            return None
-        with self._lock:
-            if target not in self._direct:
-                self._direct[target] = sigv4.direct_client(
-                    target.region, target.profile, target.role_arn, target.domain_owner,
-                    connect_timeout=self.policy.connect_timeout,
-                    read_timeout=self.policy.read_timeout, deadline=self.policy.deadline)
-            return self._direct[target]
-
-    def client(self, target: Target, spent: int = 0) -> Any:
-        """The target's CodeArtifact client, made once and reused for origin controls.
-
-        ``spent``: attempts a signed-here call already made (sigv4), so the policy's
-        attempts count both (at least one is botocore's, for its error text).
-        """
-        key = (target, spent)
+    def client(self, target: Target) -> Any:
+        """The CodeArtifact client of the target's credentials and region, made once per run
+        and shared by every call to that region (token, endpoint, origin controls, lists)."""
+        key = (target.profile, target.role_arn, target.region)
         with self._lock:
             client = self._clients.get(key)
         if client is None:
-            client = self._new_client(target, spent)
+            made = self._new_client(target)
             with self._lock:
-                client = self._clients.setdefault(key, client)
+                client = self._clients.setdefault(key, made)
         return client
 
-    def _new_client(self, target: Target, spent: int = 0) -> Any:
+    def _new_client(self, target: Target) -> Any:
+        return self.session(target).create_client("codeartifact", region_name=target.region,
+                                                  config=self._config())
+
+    def _config(self) -> Any:
+        """botocore's settings for every client: the policy's attempts and timeouts."""
         from botocore.config import Config as BotoConfig
 
         # The same settings bound the control plane as the indexes; its answers are small,
         # so its read timeout is capped at 30 s whatever the uploads allow.
-        config = BotoConfig(
+        return BotoConfig(
             # botocore's max_attempts counts retries only; the policy counts every attempt.
-            retries={"mode": "standard",
-                     "total_max_attempts": max(1, self.policy.attempts - spent)},
+            retries={"mode": "standard", "total_max_attempts": self.policy.attempts},
             connect_timeout=self.policy.connect_timeout,
             read_timeout=min(self.policy.read_timeout, 30.0),
             user_agent_extra=f"{SESSION_NAME}/{__version__}",
             max_pool_connections=self.max_connections,
         )
-        return self.session(target).create_client("codeartifact", region_name=target.region,
-                                                  config=config)
 
     def session(self, target: Target) -> Any:
         key = (target.profile, target.role_arn)
@@ -314,8 +242,10 @@ class Resolver:
         with self._lock:
             if key in self._accounts:
                 return self._accounts[key]
-        sts = self.session(target).create_client("sts", region_name=target.region)
-        identity = _call(target, "sts:GetCallerIdentity", sts.get_caller_identity)
+        sts = self.session(target).create_client("sts", region_name=target.region,
+                                                 config=self._config())
+        identity = _call(target, "sts:GetCallerIdentity", sts.get_caller_identity,
+                         deadline=self.policy.deadline)
         account = str(identity.get("Account", ""))
         with self._lock:
             self._accounts[key] = account
@@ -341,9 +271,9 @@ class Resolver:
             ) from None
         if not target.role_arn:
             return base
-        sts = base.create_client("sts", region_name=target.region)
+        sts = base.create_client("sts", region_name=target.region, config=self._config())
         response = _call(target, "sts:AssumeRole", sts.assume_role, RoleArn=target.role_arn,
-                         RoleSessionName=SESSION_NAME)
+                         RoleSessionName=SESSION_NAME, deadline=self.policy.deadline)
         creds = response["Credentials"]
         register_secret(creds["SecretAccessKey"])
         register_secret(creds["SessionToken"])
@@ -390,25 +320,6 @@ def _narrowed(session: Any) -> Any:
     return session
 
 
-# The routes of the two calls signed here (botocore's model: requestUri).
-TOKEN_PATH = "/v1/authorization-token"
-ENDPOINT_PATH = "/v1/repository/endpoint"
-
-
-def _signed_url(target: Target, direct: sigv4.Direct) -> str | None:
-    """GetRepositoryEndpoint signed here, its answer checked; None: botocore asks again
-    (and reports what is wrong: a refused call, or a URL the token may not go to)."""
-    answer = direct.call("GET", ENDPOINT_PATH, {
-        "domain": target.domain, "domain-owner": target.domain_owner or "",
-        "repository": target.repository, "format": "pypi"})
-    if answer is None:
-        return None
-    try:
-        return _endpoint_url(target, answer.get("repositoryEndpoint"))
-    except ResolveError:
-        return None
-
-
 def put_origin_block(endpoint: Endpoint, resolver: Resolver, package: str) -> dict[str, str]:
     """Allow direct publishing but block upstream versions: the dependency-confusion guard."""
     restrictions = {"publish": "ALLOW", "upstream": "BLOCK"}
@@ -418,8 +329,7 @@ def put_origin_block(endpoint: Endpoint, resolver: Resolver, package: str) -> di
                               "restrictions": restrictions}
     if endpoint.domain_owner:
         kwargs["domainOwner"] = endpoint.domain_owner
-    response = _call(target, "PutPackageOriginConfiguration",
-                     resolver.client(target).put_package_origin_configuration, **kwargs)
+    response = resolver.call(target, "PutPackageOriginConfiguration", **kwargs)
     return dict(response.get("originConfiguration", {}).get("restrictions", restrictions))
 
 
@@ -437,14 +347,19 @@ def describe_origin(endpoint: Endpoint, resolver: Resolver, package: str) -> dic
     if endpoint.domain_owner:
         kwargs["domainOwner"] = endpoint.domain_owner
     client = resolver.client(target)
-    try:
-        response = client.describe_package(**kwargs)
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
-            return None
-        response = _call(target, "DescribePackage", client.describe_package, **kwargs)
-    except Exception:
-        response = _call(target, "DescribePackage", client.describe_package, **kwargs)
+
+    def describe(**params: Any) -> Any:
+        try:
+            return client.describe_package(**params)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+                return None
+            raise
+
+    response = _call(target, "DescribePackage", describe, deadline=resolver.policy.deadline,
+                     **kwargs)
+    if response is None:
+        return None
     restrictions = response.get("package", {}).get("originConfiguration", {}).get(
         "restrictions", {})
     return {str(k): str(v) for k, v in restrictions.items()
@@ -467,7 +382,7 @@ def trusted_base(url: object) -> SplitResult | None:
 
     https, a host, a valid port, no credentials, query or fragment; plain http only to a
     loopback address (local stand-ins and tunnels). Repository endpoints and the control
-    plane's own endpoint (sigv4) are both held to it.
+    plane's endpoint is botocore's to choose.
     """
     if not isinstance(url, str):
         return None
@@ -494,11 +409,17 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def _call(target: Target, operation: str, method: Callable[..., Any], **kwargs: Any) -> Any:
+def _call(target: Target, operation: str, method: Callable[..., Any], *,
+          deadline: float | None = None, **kwargs: Any) -> Any:
+    """``method(**kwargs)`` (botocore's), ending by ``deadline`` seconds if given; any
+    failure is a ``ResolveError`` naming the region and the call, never a traceback."""
     from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
     try:
-        return method(**kwargs)
+        return method(**kwargs) if deadline is None else within(deadline, method, **kwargs)
+    except Overdue as exc:
+        raise ResolveError(f"{target.region}: {operation} for {target.domain}/"
+                           f"{target.repository} failed: {exc}") from None
     except ClientError as exc:
         error = exc.response.get("Error", {})
         code = error.get("Code", "Error")
@@ -519,3 +440,14 @@ def _call(target: Target, operation: str, method: Callable[..., Any], **kwargs: 
         ) from None
     except BotoCoreError as exc:
         raise ResolveError(redact(f"{target.region}: {operation} failed: {exc}")) from None
+    except CodeArtifactError:  # a stop (Interrupted) while waiting
+        raise
+    except Exception as exc:  # botocore raises others too (RuntimeError: expired credentials)
+        raise ResolveError(redact(f"{target.region}: {operation} failed: "
+                                  f"{type(exc).__name__}: {exc}")) from None
+
+
+def _snake(operation: str) -> str:
+    """botocore's method name of an API operation: GetAuthorizationToken ->
+    get_authorization_token."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", operation).lower()

@@ -12,7 +12,7 @@ import signal
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
-from typing import TYPE_CHECKING, Any, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO, cast
 
 from . import __version__
 from .errors import EXIT_INTERRUPTED, EXIT_USAGE, CodeArtifactError, UsageError
@@ -169,19 +169,24 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     With ``--json``, stdout holds exactly one JSON document whatever happened.
     """
+    from .output import Guarded, finish
+
     argv = list(sys.argv[1:] if argv is None else argv)
-    out, err = sys.stdout, sys.stderr
+    # A report that cannot be written (a full disk, a closed pipe) is not a success.
+    stdout, stderr = Guarded(sys.stdout, "stdout"), Guarded(sys.stderr, "stderr")
+    out, err = cast(TextIO, stdout), cast(TextIO, stderr)
     as_json = "--json" in argv[:argv.index("--")] if "--" in argv else "--json" in argv
     try:
         with _sigterm_as_interrupt():
             args = build_parser().parse_args(argv)
-            return _run(args, out, err)
+            code = _run(args, out, err)
     except CodeArtifactError as exc:
-        return _fail(as_json, out, err, exc, exc.exit_code)
+        code = _fail(as_json, out, err, exc, exc.exit_code)
     except KeyboardInterrupt:
-        return _fail(as_json, out, err, "interrupted: no new upload was started after the "
+        code = _fail(as_json, out, err, "interrupted: no new upload was started after the "
                      "signal; files reported above landed. Run again: it sends only what is "
                      "missing.", EXIT_INTERRUPTED)
+    return finish(code, stdout, stderr)
 
 
 @contextmanager

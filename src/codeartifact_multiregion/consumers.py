@@ -65,6 +65,8 @@ class Source:
     expiration: datetime | None = None
     probe: Probe | None = None
     error: str | None = None
+    # Fetches a new token (``aws.Endpoint.refresh_token``), for the re-probe after a failure.
+    refresh: Callable[[], str] | None = field(default=None, repr=False, compare=False)
 
     @property
     def healthy(self) -> bool:
@@ -151,7 +153,8 @@ def _resolve_one(target: Target, resolve: Resolve) -> Source | UsageError:
         return Source(target.region, error=problem)
     token = str(endpoint.token)
     register_secret(quote(token, safe=""))  # the form it takes inside a URL
-    return Source(target.region, simple_url, token, getattr(endpoint, "expiration", None))
+    return Source(target.region, simple_url, token, getattr(endpoint, "expiration", None),
+                  refresh=getattr(endpoint, "refresh_token", None))
 
 
 def measure(sources: Sequence[Source], *, timeout: float = DEFAULT_TIMEOUT,
@@ -260,8 +263,12 @@ class Rendered:
     err: str
 
 
-def render(selection: Selection, fmt: str, *, reveal: bool) -> Rendered:
-    """The text for stdout and stderr; tokens only when ``reveal`` (stdout is no terminal)."""
+def render(selection: Selection, fmt: str, *, reveal: bool, masks: bool = False) -> Rendered:
+    """The text for stdout and stderr; tokens only when ``reveal`` (stdout is no terminal).
+
+    ``masks`` (GitHub Actions; always with the github format): a ``::add-mask::`` line on
+    stderr for every token printed, ahead of it, so the runner hides it in every log.
+    """
     env = tool_env(selection.tool, selection.used, reveal=reveal)
     for value in env.values():
         if "\n" in value or "\r" in value:  # check_endpoint makes this impossible; be sure
@@ -273,16 +280,17 @@ def render(selection: Selection, fmt: str, *, reveal: bool) -> Rendered:
         out = "".join(f"{k}='{v}'\n" for k, v in env.items())
     elif fmt == "github":
         out = _github_env(env)
-        # Workflow commands are read from the step's stdout and stderr alike; stdout is
-        # the env file here, so the masks go to stderr, ahead of any later step's log.
-        notes = [f"::add-mask::{form if reveal else MASK}"
-                 for s in selection.used for form in _forms(s.token)] + notes
     elif fmt == "json":
         import json
 
         out = json.dumps(_json_doc(selection, env, reveal), indent=2) + "\n"
     else:
         raise UsageError(f"--format {fmt!r}: one of {', '.join(FORMATS)}.")
+    if masks or fmt == "github":
+        # Workflow commands are read from the step's stdout and stderr alike; stdout may be
+        # the env file, so the masks go to stderr, ahead of any later step's log.
+        notes = [f"::add-mask::{form if reveal else MASK}"
+                 for s in selection.used for form in _forms(s.token)] + notes
     return Rendered(out, "".join(n + "\n" for n in notes))
 
 
@@ -317,14 +325,20 @@ def _json_doc(selection: Selection, env: Mapping[str, str], reveal: bool) -> dic
             "env": dict(env), "regions": regions}
 
 
-def write_env(selection: Selection, fmt: str, out: TextIO, err: TextIO) -> int:
-    """Print the selection; tokens only to a stdout that is no terminal (github: no pipe)."""
+def write_env(selection: Selection, fmt: str, out: TextIO, err: TextIO,
+              environ: Mapping[str, str] | None = None) -> int:
+    """Print the selection; tokens only to a stdout that is no terminal (github: no pipe).
+
+    In GitHub Actions (``GITHUB_ACTIONS=true``) every token printed, whatever the format
+    and wherever stdout goes, is masked first (``::add-mask::`` on stderr).
+    """
+    masks = (os.environ if environ is None else environ).get("GITHUB_ACTIONS") == "true"
     reveal = not _is_terminal(out)
     if fmt == "github" and reveal and not _is_regular_file(out):
         reveal = False  # only the env file may hold them: a pipe is likely the step's log
-    rendered = render(selection, fmt, reveal=reveal)
-    if fmt == "github" and _is_terminal(err):
-        rendered = replace(rendered, err=render(selection, fmt, reveal=False).err)
+    rendered = render(selection, fmt, reveal=reveal, masks=masks)
+    if (fmt == "github" or masks) and _is_terminal(err):
+        rendered = replace(rendered, err=render(selection, fmt, reveal=False, masks=masks).err)
     err.write(rendered.err)
     err.flush()
     out.write(rendered.out)
@@ -389,8 +403,10 @@ def run_with_failover(selection: Selection, argv: Sequence[str], err: TextIO, *,
     """Run ``argv`` against the first healthy region; again with the next while regions die.
 
     A failure while the region still answers is the command's own (a missing package, a
-    failing test): it is returned at once, not retried elsewhere. Each region runs at
-    most once; the exit code is the last run's.
+    failing test): it is returned at once, not retried elsewhere. The region is asked
+    again with a fresh token, and an answer refusing even that one (401/403) still means
+    it is up: a token that expired during the command is no reason to run it again. Each
+    region runs at most once; the exit code is the last run's.
     """
     if not argv:
         raise UsageError("exec: no command given. Usage: codeartifact-multiregion exec "
@@ -402,14 +418,26 @@ def run_with_failover(selection: Selection, argv: Sequence[str], err: TextIO, *,
         code = runner(argv, child_env(base, selection.tool, healthy[i:]))
         if code == 0 or i + 1 == len(healthy):
             return code
-        again = probe(source.region, str(source.simple_url), source.token, timeout=timeout,
-                      fetch=fetch)
-        if again.healthy:
+        again = probe(source.region, str(source.simple_url), fresh_token(source),
+                      timeout=timeout, fetch=fetch)
+        if again.up:
             return code
         err.write(f"{source.region} no longer answers ({again.error}); running the command "
                   f"again with {healthy[i + 1].region}\n")
         err.flush()
     return code
+
+
+def fresh_token(source: Source) -> str:
+    """A new token for ``source`` if its control plane gives one, else the one it had."""
+    if source.refresh is None:
+        return source.token
+    try:
+        token = source.refresh()
+    except CodeArtifactError:  # its control plane is down: the index may still answer
+        return source.token
+    register_secret(quote(token, safe=""))
+    return token
 
 
 def run_command(args: Any, out: TextIO, err: TextIO) -> int:

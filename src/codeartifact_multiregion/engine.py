@@ -9,6 +9,7 @@ keeps the two commands from drifting apart.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -19,7 +20,6 @@ from .aws import Endpoint, Resolver, put_origin_block
 from .config import Config, Target
 from .errors import CodeArtifactError, IndexReadError, Interrupted
 from .events import Emitter
-from .headstart import EarlyTransports
 from .index import Index
 from .report import FAILED, IDENTICAL, UPLOADED, FileResult, TargetReport
 from .retry import STOP, RetryPolicy, check_stop, results
@@ -93,18 +93,16 @@ class Session:
 
 def open_session(config: Config, *, policy: RetryPolicy | None = None,
                  resolver: Resolver | None = None, emit: Emitter | None = None,
-                 connections: int = 1, early: EarlyTransports | None = None) -> Session:
+                 connections: int = 1) -> Session:
     """Resolve every target (in parallel; all or nothing) and open its index.
 
     ``connections`` per region are opened as soon as its URL is known, during the rest
-    of the resolve: as many as the run will have requests in flight at once. ``early``
-    (a head start's) already holds the connections opened before the resolve.
+    of the resolve: as many as the run will have requests in flight at once.
     """
     STOP.clear()
     policy = policy or RetryPolicy.from_env()  # a bad override is a usage error: before AWS
     resolver = resolver or Resolver(config.token_duration, policy)
-    early = early or EarlyTransports(policy, config.concurrency, connections)
-    early.want(connections)
+    early = _EarlyTransports(policy, config.concurrency, connections)
     try:
         endpoints = resolver.resolve_all(config.targets, on_endpoint=early.open)
     except BaseException:
@@ -114,6 +112,40 @@ def open_session(config: Config, *, policy: RetryPolicy | None = None,
         if emit:
             emit("resolved", region=endpoint.region, message=endpoint.url)
     return Session(config, endpoints, policy, resolver, early.transports)
+
+
+class _EarlyTransports:
+    """Each region's transport, opened as soon as its repository URL is known.
+
+    The endpoint arrives while the token (and other regions) are still being fetched;
+    its first connections' handshakes, a round trip to the region, overlap that wait
+    instead of following it. Only a TCP (and TLS) handshake happens here: no request, no
+    credentials, and the URL has passed ``aws._endpoint_url``'s checks. After ``close``
+    nothing more is opened.
+    """
+
+    def __init__(self, policy: RetryPolicy, pool_size: int, connections: int) -> None:
+        self.policy = policy
+        self.pool_size = pool_size
+        self.connections = max(1, min(connections, pool_size))
+        self.transports: dict[Target, Transport] = {}
+        self._closed = False
+        self._lock = threading.Lock()
+
+    def open(self, target: Target, url: str) -> None:
+        with self._lock:
+            if self._closed or target in self.transports:
+                return
+            transport = Transport(url, ("aws", ""), self.policy, self.pool_size)
+            self.transports[target] = transport
+        transport.warm(self.connections)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            transports = list(self.transports.values())
+        for transport in transports:
+            transport.close()
 
 
 def target_report(endpoint: Endpoint) -> TargetReport:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .secrets import redact
 from .text import printable
@@ -23,6 +23,7 @@ DEFAULT_TIMEOUT = 2.0
 # Answers that prove the repository is up and the token opens it. CodeArtifact serves no
 # root /simple/ listing (404), a local index does (200); both are a working region.
 _HEALTHY = frozenset({200, 204, 301, 302, 303, 307, 308, 404})
+_REFUSED = frozenset({401, 403})
 
 
 @dataclass(frozen=True)
@@ -32,10 +33,18 @@ class Probe:
     region: str
     round_trip_s: float | None
     error: str | None = None
+    # The HTTP status, when the repository answered (what ``up`` reads).
+    status: int | None = field(default=None, compare=False)
 
     @property
     def healthy(self) -> bool:
         return self.error is None
+
+    @property
+    def up(self) -> bool:
+        """Whether the region answered at all: healthy, or refusing the token (401/403).
+        A refused token is the token's problem (expired, say), not the region's."""
+        return self.healthy or self.status in _REFUSED
 
 
 Fetch = Callable[[str, str, float], int]
@@ -70,11 +79,12 @@ def probe(region: str, url: str, token: str, *, timeout: float = DEFAULT_TIMEOUT
     except Exception as exc:  # a down region shows itself in many shapes; all mean "skip it"
         return Probe(region, None, _reason(exc))
     elapsed = clock() - began
-    if status in (401, 403):
-        return Probe(region, elapsed, f"HTTP {status}: the token does not open the repository")
+    if status in _REFUSED:
+        return Probe(region, elapsed, f"HTTP {status}: the token does not open the repository",
+                     status)
     if status not in _HEALTHY:
-        return Probe(region, elapsed, f"HTTP {status}")
-    return Probe(region, elapsed)
+        return Probe(region, elapsed, f"HTTP {status}", status)
+    return Probe(region, elapsed, status=status)
 
 
 def probe_all(targets: Sequence[tuple[str, str, str]], *, timeout: float = DEFAULT_TIMEOUT,

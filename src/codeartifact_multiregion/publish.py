@@ -11,19 +11,16 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from .artifacts import Artifact, Candidate, find_release, load_release
+from . import engine
+from .artifacts import Artifact, find_release, load_release
 from .aws import Resolver
 from .config import Config
 from .errors import IndexReadError
 from .events import Emitter, EventSink
-from .headstart import HeadStart
+from .index import Index
 from .report import CONFLICT, FAILED, IDENTICAL, PLANNED, FileResult, Outcome, Report, TargetReport
 from .retry import RetryPolicy
-
-if TYPE_CHECKING:
-    from .index import Index
 
 
 class Publisher:
@@ -48,18 +45,7 @@ class Publisher:
         release = find_release(files, self.config.dist_dir, self.config.project_name)
         policy = self.policy or RetryPolicy.from_env()  # a bad override: exit 2, before AWS
         resolver = self.resolver or Resolver(self.config.token_duration, policy)
-        # The file names check out: the regions' URLs and connections, while the files are
-        # read and the HTTP stack loads (headstart.py). No token before the files are good.
-        head = HeadStart(self.config, policy, resolver).begin()
-        try:
-            return self._publish(release, dry_run, head, started)
-        finally:
-            head.close()  # what no session took over; a session closes its own
-
-    def _publish(self, release: list[Candidate], dry_run: bool, head: HeadStart,
-                 started: float) -> Report:
-        from . import engine  # the HTTP stack: loaded while the head start waits on the network
-
+        # Read and hashed before any token is fetched: a bad file costs no AWS call.
         artifacts = load_release(release)
         project, version = artifacts[0].project, artifacts[0].version
         for artifact in artifacts:
@@ -68,9 +54,8 @@ class Publisher:
         report = Report(project=project, version=version, dry_run=dry_run)
         # Connections each region's uploads want at once, opened while resolving.
         connections = 1 if dry_run else min(self.config.concurrency, len(artifacts))
-        with engine.open_session(self.config, policy=head.policy, resolver=head.resolver,
-                                 emit=self.emit, connections=connections,
-                                 early=head.early) as session:
+        with engine.open_session(self.config, policy=policy, resolver=resolver,
+                                 emit=self.emit, connections=connections) as session:
 
             def pipeline(index: Index) -> TargetReport:
                 # Preflight is over; from here each region goes plan -> upload -> verify on
@@ -95,8 +80,6 @@ class Publisher:
     def _plan(self, index: Index, artifacts: list[Artifact], dry_run: bool
               ) -> tuple[TargetReport, list[str]]:
         """The region's plan, and the entries its index listed that were refused."""
-        from . import engine
-
         report = engine.target_report(index.endpoint)
         try:
             existing, rejected = index.lookup(artifacts[0].project,
@@ -123,8 +106,6 @@ class Publisher:
         return report, rejected
 
     def _execute(self, index: Index, report: TargetReport, artifacts: list[Artifact]) -> None:
-        from . import engine
-
         pending = [(a, r) for a, r in zip(artifacts, report.files) if r.outcome == PLANNED]
         engine.parallel(lambda pair: engine.upload(index, pair[0], pair[1], self.emit), pending,
                  self.config.concurrency)

@@ -23,16 +23,16 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from .aws import Endpoint, Resolver, _call
+from .aws import Endpoint, Resolver, _call, _snake
 from .errors import CodeArtifactError
 from .names import filename_error as dist_filename_error
 from .names import parse_filename
-from .retry import RetryPolicy, check_stop, shared_limiter
+from .retry import Overdue, RetryPolicy, check_stop, shared_limiter, within
 from .retry import sleep as interruptible_sleep
 from .secrets import redact
 from .text import printable
@@ -153,7 +153,8 @@ class Repository:
         try:
             # Held until the answer's headers are in: the quota counts requests arriving.
             with self._limits[operation].slot():
-                response = _call(self.target, operation, call, **kwargs)
+                response = _call(self.target, operation, call, deadline=self.policy.deadline,
+                                 **kwargs)
         except CodeArtifactError as exc:
             raise RepositoryError(str(exc)) from None
         if missing:
@@ -269,8 +270,7 @@ class Repository:
             self.sleep(self.policy.delay(attempt))
 
     def _download_once(self, package: str, version: str, asset: AssetInfo, dest: Path) -> None:
-        from botocore.exceptions import BotoCoreError
-
+        started = time.monotonic()
         response = self._request("GetPackageVersionAsset", **self._where(
             format="pypi", package=package, packageVersion=version, asset=asset.name))
         if response is None:
@@ -280,35 +280,46 @@ class Repository:
         if body is None or not hasattr(body, "iter_chunks"):
             raise RepositoryError(f"{self.region}: GetPackageVersionAsset answered without "
                                   "the file")
-        started = time.monotonic()
+        left = self.policy.deadline - (time.monotonic() - started)
+        with dest.open("wb") as sink:
+            try:
+                # The body under the rest of the call's deadline: botocore's read timeout
+                # restarts with every byte, so only this bounds a trickle. One left behind
+                # finds ``sink`` closed at its next chunk and stops.
+                seen, digest = within(max(left, 0.0), self._stream, body, sink, asset)
+            except Overdue:
+                raise _Transient(f"took longer than {self.policy.deadline:g}s") from None
+            finally:
+                body.close()
+        if seen != asset.size:
+            raise _Transient(f"got {seen} of the {asset.size} bytes listed")
+        if digest != asset.sha256:
+            raise RepositoryError(f"{self.region}: {asset.name}: downloaded sha256 "
+                                  f"{digest[:12]}… is not the listed "
+                                  f"{asset.sha256[:12]}…; not copied")
+
+    def _stream(self, body: Any, sink: BinaryIO, asset: AssetInfo) -> tuple[int, str]:
+        """Copy ``body`` into ``sink``: the bytes seen and their sha256."""
+        from botocore.exceptions import BotoCoreError
+
         hasher = hashlib.sha256()
         seen = 0
         try:
-            with dest.open("wb") as sink:
-                for chunk in body.iter_chunks(CHUNK):
-                    check_stop()
-                    seen += len(chunk)
-                    if seen > asset.size:
-                        raise RepositoryError(f"{self.region}: {asset.name} runs past the "
-                                              f"{asset.size} bytes listed; cut off")
-                    if time.monotonic() - started > self.policy.deadline:
-                        raise _Transient(f"took longer than {self.policy.deadline:.0f}s")
-                    hasher.update(chunk)
-                    sink.write(chunk)
+            for chunk in body.iter_chunks(CHUNK):
+                check_stop()
+                seen += len(chunk)
+                if seen > asset.size:
+                    raise RepositoryError(f"{self.region}: {asset.name} runs past the "
+                                          f"{asset.size} bytes listed; cut off")
+                hasher.update(chunk)
+                sink.write(chunk)
         except BotoCoreError as exc:
             raise _Transient(redact(f"the transfer broke off ({type(exc).__name__})")) from None
         except OSError as exc:
             if isinstance(exc, (ConnectionError, TimeoutError)):
                 raise _Transient(f"the transfer broke off ({type(exc).__name__})") from None
             raise
-        finally:
-            body.close()
-        if seen != asset.size:
-            raise _Transient(f"got {seen} of the {asset.size} bytes listed")
-        if hasher.hexdigest() != asset.sha256:
-            raise RepositoryError(f"{self.region}: {asset.name}: downloaded sha256 "
-                                  f"{hasher.hexdigest()[:12]}… is not the listed "
-                                  f"{asset.sha256[:12]}…; not copied")
+        return seen, hasher.hexdigest()
 
     # writing -----------------------------------------------------------------
 
@@ -331,10 +342,6 @@ class Repository:
 
 class _Transient(Exception):
     """A download that may succeed when tried again."""
-
-
-def _snake(operation: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", operation).lower()
 
 
 def _version_info(item: object, refused: Refused, package: str) -> VersionInfo | None:

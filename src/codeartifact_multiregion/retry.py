@@ -15,6 +15,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, wait
+from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from typing import Any, TypeVar
@@ -53,6 +54,41 @@ def check_stop() -> None:
     """Raise ``Interrupted`` if the run is being stopped: called before each request."""
     if STOP.is_set():
         raise Interrupted("interrupted")
+
+
+class Overdue(Exception):
+    """A call did not end by its deadline (``within``)."""
+
+
+def within(seconds: float, func: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """``func(*args, **kwargs)`` if it ends within ``seconds``; else ``Overdue``.
+
+    For calls whose sockets this process cannot reach (botocore's): its connect and read
+    timeouts bound each read, and this bounds the whole call, its retries included, as the
+    transport's watchdog bounds an index request. The call runs in a daemon thread, so
+    one left behind at its deadline ends by those timeouts and holds up neither the run
+    nor its exit. A stop ends the wait at once (``Interrupted``).
+    """
+    future: Future[T] = Future()
+
+    def work() -> None:
+        try:
+            future.set_result(func(*args, **kwargs))
+        except BaseException as exc:  # handed to the waiting caller, who raises it
+            future.set_exception(exc)
+
+    threading.Thread(target=work, daemon=True, name="within-deadline").start()
+    ends = time.monotonic() + seconds
+    while True:
+        check_stop()
+        left = ends - time.monotonic()
+        if left <= 0:
+            raise Overdue(f"no answer within the {seconds:g} s deadline; set "
+                          "CODEARTIFACT_MULTIREGION_DEADLINE to allow longer")
+        try:
+            return future.result(timeout=min(left, _SLICE))
+        except FutureTimeout:
+            continue
 
 # Settable from the environment: variable -> (field, type, what it is).
 ENV_SETTINGS: dict[str, tuple[str, type, str]] = {

@@ -23,11 +23,9 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.connection import HTTPConnection
 
 from . import __version__
-from .headstart import take_parked
 from .retry import RetryPolicy, check_stop
 
 CHUNK = 1 << 20
@@ -154,19 +152,6 @@ def _watched(cls: type[HTTPConnection]) -> type[HTTPConnection]:
                 watch.add(self)
             return super().request(*args, **kwargs)
 
-        def _new_conn(self) -> socket.socket:
-            # A TCP connection a head start opened before this module was even imported
-            # (headstart.park); TLS, if any, is done over it by connect() as always.
-            timeout = self.timeout if isinstance(self.timeout, (int, float)) else None
-            host = str(getattr(self, "_dns_host", None) or self.host)
-            sock = take_parked(host, int(self.port), timeout or 10.0)
-            if sock is None:
-                return super()._new_conn()  # type: ignore[no-any-return]
-            for option in self.socket_options or ():
-                sock.setsockopt(*option)
-            sock.settimeout(timeout)
-            return sock
-
         def connect(self) -> None:
             # A deadline or a stop that fired while this socket was still connecting found
             # no socket to shut down: look again once there is one.
@@ -208,19 +193,38 @@ class _Warm:
         return threads
 
 
-class _WatchedHTTPPool(_Warm, HTTPConnectionPool):
-    ConnectionCls = _watched(HTTPConnection)
+_watched_pools: dict[type[Any], type[Any]] = {}
+_watched_lock = threading.Lock()
 
 
-class _WatchedHTTPSPool(_Warm, HTTPSConnectionPool):
-    ConnectionCls = _watched(HTTPSConnection)  # type: ignore[assignment]
+def _watched_pool(cls: type[Any]) -> type[Any]:
+    """``cls`` (a urllib3 pool class) with connections its requests' watchdogs can shut.
+
+    Applied to every pool a manager makes, direct or through a proxy (urllib3's default
+    pool classes otherwise: a request behind a proxy would be bounded only per read).
+    """
+    with _watched_lock:
+        if cls not in _watched_pools:
+            _watched_pools[cls] = type(f"Watched{cls.__name__}", (_Warm, cls),
+                                       {"ConnectionCls": _watched(cls.ConnectionCls)})
+        return _watched_pools[cls]
+
+
+def _watch_pools(manager: Any) -> Any:
+    """A urllib3 pool manager (or proxy manager) whose pools are all ``_watched_pool``s."""
+    manager.pool_classes_by_scheme = {scheme: _watched_pool(cls) for scheme, cls
+                                      in manager.pool_classes_by_scheme.items()}
+    return manager
 
 
 class _Adapter(HTTPAdapter):
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": _WatchedHTTPPool,
-                                                   "https": _WatchedHTTPSPool}
+        _watch_pools(self.poolmanager)
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        # requests builds one manager per proxy, with urllib3's default pool classes.
+        return _watch_pools(super().proxy_manager_for(proxy, **proxy_kwargs))
 
 
 # --- the transport -------------------------------------------------------------------
@@ -300,10 +304,10 @@ class Transport:
         """
         check_stop()
         started = time.monotonic()
-        self._await_warm()
         with _Watch(self.policy.deadline) as watch:
             _current.watch = watch
             try:
+                self._await_warm()  # within the deadline: a handshake is part of the request
                 response = self._follow(method, url, data, headers, watch,
                                         MAX_REDIRECTS if follow_redirects else 0)
                 try:

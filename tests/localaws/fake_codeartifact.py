@@ -17,7 +17,8 @@ One endpoint serves every region: the region is read from the SigV4 credential s
 where the real service would use the host name. Given ``secret_keys``, the fake checks the
 signature of every request made with one of those access keys (botocore recomputes it from
 what arrived), as AWS would: a bad one is 403 InvalidSignatureException. Each call records
-who signed it (``signer``: "botocore", or "direct" for the publisher's own SigV4 calls).
+its User-Agent and session token, so a test can tell which client made it and with
+which credentials.
 Errors are in restJson form, so botocore raises ``ClientError`` with the right
 ``Error.Code``.
 
@@ -45,6 +46,7 @@ import os
 import re
 import secrets
 import shutil
+import ssl
 import threading
 import time
 from collections import deque
@@ -233,8 +235,9 @@ class Call:
     access_key: str = ""
     status: int = 0
     at: float = field(default_factory=time.monotonic)
-    # "direct" (our own SigV4 client, sigv4.py) or "botocore", from the User-Agent.
-    signer: str = ""
+    # The client as it named itself, and the session token it signed with (if any).
+    user_agent: str = ""
+    session_token: str | None = field(default=None, repr=False)
 
 
 class FakeCodeArtifact:
@@ -245,7 +248,8 @@ class FakeCodeArtifact:
                  quotas: dict[str, int | None] | None = None,
                  window: float = 1.0,
                  clock: Callable[[], float] = time.monotonic,
-                 secret_keys: dict[str, str] | None = None) -> None:
+                 secret_keys: dict[str, str] | None = None,
+                 context: ssl.SSLContext | None = None) -> None:
         self.regions = regions
         self.secret_keys = dict(secret_keys or {})
         self.calls: list[Call] = []
@@ -274,8 +278,10 @@ class FakeCodeArtifact:
 
         self._server = ThreadingHTTPServer((host, 0), Handler)
         self._server.daemon_threads = True
+        if context is not None:  # https, with ``context``'s certificate
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         self.port = int(self._server.server_address[1])
-        self.url = f"http://{host}:{self.port}"
+        self.url = f"{'https' if context else 'http'}://{host}:{self.port}"
         self._thread: threading.Thread | None = None
 
     def start(self) -> FakeCodeArtifact:
@@ -402,14 +408,14 @@ class FakeCodeArtifact:
         operation = _ROUTES.get((handler.command, parts.path))
         match = _SCOPE.search(handler.headers.get("Authorization", ""))
         access_key, region = (match.group(1), match.group(2)) if match else ("", "")
-        signer = ("direct" if handler.headers.get("User-Agent", "").startswith(
-            "codeartifact-multiregion/") else "botocore")
         secret = self.secret_keys.get(access_key)
         forged = secret is not None and not _signature_ok(handler, raw, region, access_key,
                                                           secret)
         with self._lock:
             call = Call(operation or f"{handler.command} {parts.path}", region, params, body,
-                        access_key, at=self.clock(), signer=signer)
+                        access_key, at=self.clock(),
+                        user_agent=handler.headers.get("User-Agent", ""),
+                        session_token=handler.headers.get("X-Amz-Security-Token"))
             self.calls.append(call)
             fault = self._take_fault(region, operation) if operation and not forged else None
             throttled = bool(operation and region and not fault and not forged
