@@ -6,7 +6,10 @@ gives the exact error shapes (AccessDenied, ResourceNotFound) for a call at a ti
 
 from __future__ import annotations
 
+import contextlib
+import time
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -22,7 +25,7 @@ from codeartifact_multiregion.config import Target, load_config
 from codeartifact_multiregion.errors import ResolveError
 from codeartifact_multiregion.retry import RetryPolicy
 from codeartifact_multiregion.secrets import MASK, redact
-from tests.helpers import FAST
+from tests.helpers import FAST, LoopbackServer, QuietHandler
 
 TARGET = Target(region="eu-west-1", domain="acme", repository="python",
                 domain_owner="111122223333")
@@ -226,3 +229,64 @@ def test_a_throttled_control_plane_is_tried_the_policys_attempts_in_all(regions,
     with pytest.raises(ResolveError, match="ThrottlingException"):
         Resolver(policy=FAST).resolve_all(load_config(project, [name]).targets)
     assert len(regions.fake.recorded("GetAuthorizationToken", name)) == FAST.attempts
+
+
+# -- every call is botocore's, one client per region, under the deadline ---------------------
+
+def test_every_control_plane_call_is_made_by_botocore(regions, project, sample_dists) -> None:
+    from codeartifact_multiregion.publish import Publisher
+    from codeartifact_multiregion.replication import Replicator
+    from codeartifact_multiregion.status import status
+
+    regions.write_pyproject(project, block_upstream=True)
+    primary = next(iter(regions.regions))
+    assert Publisher(load_config(project, [primary]), policy=FAST).publish().ok
+    assert Replicator(load_config(project), policy=FAST).sync_all().ok
+    assert status(load_config(project), policy=FAST).ok
+    calls = regions.fake.recorded()
+    assert {"GetAuthorizationToken", "GetRepositoryEndpoint", "PutPackageOriginConfiguration",
+            "DescribePackage", "ListPackages", "ListPackageVersions", "ListPackageVersionAssets",
+            "GetPackageVersionAsset"} <= {c.operation for c in calls}
+    others = [(c.operation, c.user_agent) for c in calls
+              if not c.user_agent.startswith("Botocore/")
+              or "codeartifact-multiregion/" not in c.user_agent]
+    assert others == [], "every call is botocore's, naming us in its User-Agent"
+
+
+def test_one_client_per_region_and_credentials(offline_credentials) -> None:
+    resolver = Resolver(policy=FAST)
+    other_repository = replace(TARGET, repository="python-west")
+    assert resolver.client(TARGET) is resolver.client(other_repository) is resolver.client(
+        TARGET)
+    assert resolver.client(replace(TARGET, region="us-east-1")) is not resolver.client(TARGET)
+
+
+class Trickle(QuietHandler):
+    """A control plane that answers a byte at a time: botocore's read timeout never fires."""
+
+    def do_POST(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", "600")
+        self.end_headers()
+        with contextlib.suppress(OSError):
+            for _ in range(600):
+                self.wfile.write(b" ")
+                self.wfile.flush()
+                time.sleep(0.05)
+
+    do_GET = do_POST
+
+
+def test_a_trickling_control_plane_meets_the_deadline(offline_credentials, monkeypatch) -> None:
+    server = LoopbackServer(Trickle)
+    try:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_CODEARTIFACT", server.url)
+        resolver = Resolver(policy=replace(FAST, attempts=1, deadline=0.5))
+        with pytest.raises(ResolveError) as caught:
+            resolver.resolve(TARGET)
+    finally:
+        server.close()
+    assert str(caught.value).startswith("eu-west-1: GetAuthorizationToken for acme/python "
+                                        "failed: no answer within the 0.5 s deadline")
+    assert "CODEARTIFACT_MULTIREGION_DEADLINE" in str(caught.value)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import re
 import subprocess
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
@@ -312,6 +313,37 @@ def test_exec_exits_with_the_last_code_when_every_region_failed() -> None:
     code = run_with_failover(_three(), ["x"], io.StringIO(), runner=child, base_env={},
                              fetch=lambda *_: 503)
     assert (code, len(child.indexes)) == (7, 3)
+
+
+@pytest.mark.parametrize("refresh", ["a fresh token", "the control plane refusing one"])
+def test_exec_with_a_token_that_expires_runs_a_failing_command_once(refresh: str, regions,
+                                                                    project: Path) -> None:
+    """The token expires while the command runs (the index stops taking it) and the
+    command fails: the region still answers, so the failure is the command's own."""
+    selection = select(load_config(project), "uv", timeout=PATIENT)
+    runs: list[str] = []
+
+    def expiring(argv: Sequence[str], env: Mapping[str, str]) -> int:
+        runs.append(env["UV_DEFAULT_INDEX"])
+        regions.rotate_token(PRIMARY)  # the token handed to the command no longer opens it
+        if refresh != "a fresh token":
+            regions.fake.fail(PRIMARY, "GetAuthorizationToken", "InternalServerException",
+                              500, times=0)
+        return run_child(argv, env)
+
+    err = io.StringIO()
+    code = run_with_failover(selection, [sys.executable, "-c", "raise SystemExit(3)"], err,
+                             runner=expiring, timeout=PATIENT)
+    assert (code, len(runs)) == (3, 1), err.getvalue()
+    assert "no longer answers" not in err.getvalue()
+    asked = [c for c in regions.fake.recorded("GetAuthorizationToken", PRIMARY)]
+    assert len(asked) >= 2, "the re-probe asked for a fresh token"
+
+
+def test_a_probe_refused_by_the_index_is_unhealthy_but_up() -> None:
+    for status, up in ((401, True), (403, True), (503, False)):
+        got = probe(PRIMARY, "https://x/simple/", "t", fetch=lambda *_, s=status: s)
+        assert (got.healthy, got.up) == (False, up)
 
 
 def test_a_command_that_cannot_start_is_a_usage_error(tmp_path: Path) -> None:

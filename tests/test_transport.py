@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import ssl
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +26,7 @@ from codeartifact_multiregion.transport import (
     Transport,
     origin_of,
 )
+from tests.forward_proxy import ForwardProxy
 from tests.helpers import FAST, LoopbackServer, QuietHandler
 
 AUTH = ("aws", "tok-TRANSPORT-5150")
@@ -36,6 +38,7 @@ class Server(LoopbackServer):
 
     def __init__(self, context: ssl.SSLContext | None = None) -> None:
         self.seen: list[tuple[str, str | None]] = []
+        self.cut = threading.Event()  # a trickle the client cut off before its end
         server = self
 
         class Handler(QuietHandler):
@@ -81,8 +84,8 @@ class Server(LoopbackServer):
                         self.wfile.write(b"x")
                         self.wfile.flush()
                         time.sleep(0.05)
-                except OSError:
-                    pass  # the client shut the socket: its deadline passed
+                except OSError:  # the client shut the socket: its deadline passed
+                    server.cut.set()
 
         super().__init__(Handler, context)
 
@@ -202,8 +205,24 @@ def test_a_server_that_trickles_bytes_meets_the_deadline(home: Server) -> None:
     with pytest.raises(DeadlineExceeded) as caught:
         get(t, home.url + "trickle")
     assert isinstance(caught.value, requests.Timeout), "retried like any timeout"
+    assert home.cut.wait(30), "the socket was shut at the deadline, not read to the end"
     assert "0.5 s deadline" in str(caught.value)
     assert "CODEARTIFACT_MULTIREGION_DEADLINE" in str(caught.value)
+
+
+@pytest.mark.parametrize("variable", ["HTTP_PROXY", "Http_Proxy"])
+def test_the_deadline_holds_behind_a_proxy(home: Server, variable: str,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    # The proxy passes the trickle on byte by byte: only the deadline ends the request.
+    for name in ("NO_PROXY", "no_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with ForwardProxy() as proxy:
+        monkeypatch.setenv(variable, proxy.url)  # any case, as urllib's getproxies reads it
+        t = transport(home.url, deadline=0.5)
+        with pytest.raises(DeadlineExceeded, match="0.5 s deadline"):
+            get(t, home.url + "trickle")
+        assert home.cut.wait(30), "the connection was shut at the deadline, not read out"
+        assert proxy.requests() == [f"GET {home.url}trickle"], "it went through the proxy"
 
 
 def test_redirect_targets_are_resolved_against_the_hop(home: Server) -> None:

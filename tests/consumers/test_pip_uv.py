@@ -314,6 +314,29 @@ def test_github_format_masks_every_token_and_fills_the_env_file(
     assert unquote(urlsplit(rows[1]).password or "") == regions.region(PRIMARY).token
 
 
+@pytest.mark.parametrize("fmt", ["shell", "dotenv", "json"])
+@pytest.mark.parametrize("stdout", ["pipe", "file"])
+def test_in_github_actions_every_printed_token_is_masked_first(
+        regions, published: Path, home: Path, tmp_path: Path, fmt: str, stdout: str) -> None:
+    """A step's stdout may be a pipe into its own log (``| tee``) or a file: either way every
+    token it prints is announced to the runner on stderr before it is printed."""
+    env = {**os.environ, **regions.env(), **clean_env(home), "GITHUB_ACTIONS": "true"}
+    sink = tmp_path / "out"
+    with sink.open("w") as file:
+        proc = subprocess.run([str(CLI), "env", "--tool", "pip", "--format", fmt],
+                              cwd=published, env=env, stdin=subprocess.DEVNULL,
+                              stdout=file if stdout == "file" else subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    printed = proc.stdout if stdout == "pipe" else sink.read_text()
+    sink.unlink()
+    masks = {line.removeprefix("::add-mask::") for line in proc.stderr.splitlines()
+             if line.startswith("::add-mask::")}
+    for token in regions.tokens():
+        assert quote(token, safe="") in printed, "the token was printed"
+        assert {token, quote(token, safe="")} <= masks, "and masked before"
+
+
 def test_no_token_on_disk_after_env_and_exec(regions, published: Path, home: Path,
                                              tmp_path: Path) -> None:
     work = tmp_path / "work"
