@@ -21,7 +21,7 @@ from codeartifact_multiregion.aws import is_loopback
 
 
 class ForwardProxy:
-    """``with ForwardProxy() as proxy:`` then set ``HTTPS_PROXY``/``HTTP_PROXY`` to ``proxy.url``."""
+    """``with ForwardProxy() as proxy:``, then ``HTTPS_PROXY``/``HTTP_PROXY`` = ``proxy.url``."""
 
     def __init__(self) -> None:
         self.seen: list[str] = []

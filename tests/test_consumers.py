@@ -336,7 +336,7 @@ def test_exec_with_a_token_that_expires_runs_a_failing_command_once(refresh: str
                              runner=expiring, timeout=PATIENT)
     assert (code, len(runs)) == (3, 1), err.getvalue()
     assert "no longer answers" not in err.getvalue()
-    asked = [c for c in regions.fake.recorded("GetAuthorizationToken", PRIMARY)]
+    asked = regions.fake.recorded("GetAuthorizationToken", PRIMARY)
     assert len(asked) >= 2, "the re-probe asked for a fresh token"
 
 

@@ -219,7 +219,7 @@ def test_the_deadline_holds_behind_a_proxy(home: Server, variable: str,
     with ForwardProxy() as proxy:
         monkeypatch.setenv(variable, proxy.url)  # any case, as urllib's getproxies reads it
         t = transport(home.url, deadline=0.5)
-        with pytest.raises(DeadlineExceeded, match="0.5 s deadline"):
+        with pytest.raises(DeadlineExceeded, match=r"0\.5 s deadline"):
             get(t, home.url + "trickle")
         assert home.cut.wait(30), "the connection was shut at the deadline, not read out"
         assert proxy.requests() == [f"GET {home.url}trickle"], "it went through the proxy"
