@@ -15,11 +15,12 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from codeartifact_multiregion.retry import ENV_SETTINGS, RetryPolicy
 
@@ -40,16 +41,20 @@ class Result:
 
 
 def run_checked(cmd: Sequence[str | Path], aws: Any, *, cwd: Path | None = None,
-                env: Mapping[str, str] | None = None, timeout: float = 120) -> Result:
+                env: Mapping[str, str] | None = None, timeout: float = 120,
+                stdout: IO[str] | None = None) -> Result:
     """Run ``cmd`` against the local regions, non-interactively; no token, no traceback.
 
     Every token any region has issued is looked for on both streams, and a traceback on
     either is a failure: whichever host ran, a crash or a leak fails the test that saw it.
+    ``stdout``: where the command's stdout goes instead of being captured.
     """
     full = {**os.environ, **aws.env(), **FAST_RETRIES, **(env or {})}
     full.pop("VIRTUAL_ENV", None)
     proc = subprocess.run([str(c) for c in cmd], env=full, cwd=cwd, stdin=subprocess.DEVNULL,
-                          capture_output=True, text=True, timeout=timeout)
+                          stdout=stdout or subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          timeout=timeout)
+    proc.stdout = proc.stdout or ""
     for token in aws.tokens():
         assert token not in proc.stdout and token not in proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr, proc.stderr
@@ -57,10 +62,32 @@ def run_checked(cmd: Sequence[str | Path], aws: Any, *, cwd: Path | None = None,
 
 
 def run_cli(aws: Any, *args: str, cwd: Path | None = None, env: Mapping[str, str] | None = None,
-            timeout: float = 120) -> Result:
+            timeout: float = 120, stdout: IO[str] | None = None) -> Result:
     """``python -m codeartifact_multiregion ARGS`` through ``run_checked``."""
     return run_checked([sys.executable, "-m", "codeartifact_multiregion", *args], aws, cwd=cwd,
-                       env=env, timeout=timeout)
+                       env=env, timeout=timeout, stdout=stdout)
+
+
+@contextmanager
+def unwritable(kind: str) -> Iterator[IO[str]]:
+    """A stdout that cannot take a report: "full" (``> /dev/full``) or "closed" (a pipe
+    whose reader is gone, as with ``| head`` after it exits): every write fails."""
+    if kind == "full":
+        stream = open("/dev/full", "w")  # noqa: SIM115  # closed below
+    else:
+        reader, writer = os.pipe()
+        os.close(reader)
+        stream = os.fdopen(writer, "w")
+    with stream:
+        yield stream
+
+
+def assert_report_lost(result: Result, kind: str) -> None:
+    """One line on stderr naming the failure, exit 1, no traceback (run_checked looked)."""
+    assert result.code == 1, result.err
+    lines = [line for line in result.err.splitlines() if line.strip()]
+    assert len(lines) == 1 and "failed: could not write to stdout: " in lines[0], result.err
+    assert ("No space left on device" if kind == "full" else "Broken pipe") in lines[0]
 
 
 def most_in_a_window(stamps: Iterable[float], window: float = 1.0) -> int:

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
 from codeartifact_multiregion.config import CONCURRENCY_RANGE, TOKEN_DURATION_RANGE
 from codeartifact_multiregion.report import CONFLICT, IDENTICAL, PLANNED, UPLOADED
-from tests.helpers import FAST_RETRIES, all_empty
+from tests.helpers import all_empty, assert_report_lost, unwritable
 from tests.helpers import run_cli as cli
 from tests.localaws.dists import make_sdist, make_wheel
 
@@ -160,22 +157,6 @@ def test_help_lists_commands_flags_and_exit_codes(regions):
 
 # -- a report that cannot be written is not a success ----------------------------------------
 
-def run_into(aws, sink: str, *args: str) -> tuple[int, str]:
-    """The CLI with stdout on ``sink``: "full" (/dev/full) or "closed" (a pipe no one reads)."""
-    env = {**os.environ, **aws.env(), **FAST_RETRIES}
-    if sink == "full":
-        target = open("/dev/full", "w")  # noqa: SIM115  # closed below
-    else:
-        reader, writer = os.pipe()
-        os.close(reader)  # before the child starts: its every write meets EPIPE
-        target = os.fdopen(writer, "w")
-    with target:
-        proc = subprocess.run([sys.executable, "-m", "codeartifact_multiregion", *args],
-                              env=env, stdin=subprocess.DEVNULL, stdout=target,
-                              stderr=subprocess.PIPE, text=True, timeout=120)
-    return proc.returncode, proc.stderr
-
-
 @pytest.mark.parametrize("sink", ["full", "closed"])
 @pytest.mark.parametrize("command", ["publish", "status", "sync"])
 def test_a_report_that_cannot_be_written_is_one_line_and_exit_1(command, sink, regions,
@@ -183,8 +164,7 @@ def test_a_report_that_cannot_be_written_is_one_line_and_exit_1(command, sink, r
     assert cli(regions, "publish", "--project", str(project), "-q").code == 0
     assert cli(regions, command, "--project", str(project), "--json").code == 0, \
         "the same run succeeds where its report can be written"
-    code, err = run_into(regions, sink, command, "--project", str(project), "--json", "-q")
-    assert code == 1
-    assert "Traceback" not in err
-    assert err.count("\n") == 1 and err.startswith("failed: could not write to stdout: ")
-    assert ("No space left on device" if sink == "full" else "Broken pipe") in err
+    with unwritable(sink) as stdout:
+        result = cli(regions, command, "--project", str(project), "--json", "-q", stdout=stdout)
+    assert_report_lost(result, sink)
+    assert result.err.startswith("failed: ") and result.err.count("\n") == 1

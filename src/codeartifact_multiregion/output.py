@@ -55,15 +55,39 @@ class Guarded:
         return getattr(self.stream, name)
 
     def _failed(self, exc: BaseException) -> None:
-        self.error = (f"[Errno {exc.errno}] {exc.strerror}"
-                      if isinstance(exc, OSError) and exc.strerror else str(exc) or
-                      type(exc).__name__)
-        with suppress(Exception):
-            null = os.open(os.devnull, os.O_WRONLY)
-            try:
-                os.dup2(null, self.stream.fileno())  # type: ignore[union-attr]
-            finally:
-                os.close(null)
+        self.error = reason(exc)
+        discard(self.stream)
+
+
+def reason(exc: BaseException) -> str:
+    """What went wrong with a stream, in the system's words: ``[Errno 28] No space ...``."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"[Errno {exc.errno}] {exc.strerror}"
+    return str(exc) or type(exc).__name__
+
+
+def discard(stream: object) -> None:
+    """Point ``stream``'s file descriptor at the null device: what it still buffers, and the
+    interpreter's flush at exit, then go nowhere instead of failing (and printing) again."""
+    with suppress(Exception):
+        null = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(null, stream.fileno())  # type: ignore[attr-defined]
+        finally:
+            os.close(null)
+
+
+def lost(name: str, error: str) -> str:
+    """The one line a host prints when its report could not be written to ``name``."""
+    return (f"failed: could not write to {name}: {error}. The report is lost: run again "
+            "with it going to a writable file or pipe.")
+
+
+def unwritable(stream: object, name: str, exc: BaseException) -> str:
+    """For hosts writing through their own IO (poetry, hatch): ``stream`` failed with ``exc``;
+    it is discarded from now on, and this is the line to print."""
+    discard(stream)
+    return lost(name, reason(exc))
 
 
 def finish(code: int, out: Guarded, err: Guarded) -> int:
@@ -74,8 +98,6 @@ def finish(code: int, out: Guarded, err: Guarded) -> int:
     failed = [s for s in (out, err) if s.error is not None]
     if not failed:
         return code
-    stream = failed[0]
-    err.write(f"failed: could not write to {stream.name}: {stream.error}. The report is "
-              "lost: run again with it going to a writable file or pipe.\n")
+    err.write(lost(failed[0].name, str(failed[0].error)) + "\n")
     err.flush()
     return max(code, EXIT_INCOMPLETE)

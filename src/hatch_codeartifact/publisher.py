@@ -51,12 +51,27 @@ class CodeArtifactPublisher(PublisherInterface):
             code = exc.exit_code if isinstance(exc, CodeArtifactError) else EXIT_INTERRUPTED
             message = exc if isinstance(exc, CodeArtifactError) else "interrupted"
             if as_json:
-                self.app.display(host.error_document(message, code))
+                self._show(host.error_document(message, code), code)
             self.app.abort(host.safe_message(message), code=code)
             return
-        self.app.display(report.to_json() if as_json else report.render_text())
+        self._show(report.to_json() if as_json else report.render_text(), report.exit_code)
         if not report.ok:
             self.app.abort("" if as_json else host.next_steps("publish"), code=report.exit_code)
+
+    def _show(self, text: str, code: int) -> None:
+        """The report on stdout, as ``app.display`` prints plain text; one that cannot be
+        written (a full disk, a closed pipe) is one line on stderr and exit 1 or more,
+        never a traceback or a success. Not through rich: its buffer would keep the lost
+        report and print it with the next message, on stderr."""
+        import sys
+
+        from codeartifact_multiregion.output import unwritable
+
+        try:
+            sys.stdout.write(text + "\n")
+            sys.stdout.flush()
+        except (OSError, ValueError) as exc:
+            self.app.abort(unwritable(sys.stdout, "stdout", exc), code=max(code, 1))
 
     def _settings(self, options: dict[str, Any]) -> dict[str, Any]:
         """hatch's config ``[publish.codeartifact]``, then the project's

@@ -46,7 +46,18 @@ skipped; a file name there with other bytes is a conflict and is never overwritt
 
 Exit codes: 0 every region holds every file; 1 incomplete; 2 configuration or input error."""
 
+    # Why stdout could not be written (a full disk, a closed pipe), once it could not.
+    _lost: str | None = None
+
     def handle(self) -> int:
+        code = self._handle()
+        if self._lost is None:
+            return code
+        # A report that cannot be written is not a success: one line, exit 1 or more.
+        self.io.write_error_line(f"<error>{Formatter.escape(self._lost)}</>", Verbosity.QUIET)
+        return max(code, 1)
+
+    def _handle(self) -> int:
         from codeartifact_multiregion.errors import CodeArtifactError
 
         if not self.poetry.is_package_mode:
@@ -81,8 +92,8 @@ Exit codes: 0 every region holds every file; 1 incomplete; 2 configuration or in
         if as_json:
             self._write_json(report.to_json())
             return report.exit_code
-        self.line("")
-        self.line(Formatter.escape(report.render_text()))
+        self._stdout("")
+        self._stdout(Formatter.escape(report.render_text()))
         if not report.ok:
             self.io.write_error_line(
                 f"<warning>{Formatter.escape(host.next_steps('publish'))}</>", Verbosity.QUIET)
@@ -127,7 +138,22 @@ Exit codes: 0 every region holds every file; 1 incomplete; 2 configuration or in
             root.handlers = saved
 
     def _write_json(self, text: str) -> None:
-        self.io.output.write_line(text, verbosity=Verbosity.QUIET, type=Type.RAW)
+        self._stdout(text, verbosity=Verbosity.QUIET, type=Type.RAW)
+
+    def _stdout(self, text: str, **kwargs: Any) -> None:
+        """A line on stdout; a failure is kept for ``handle`` to report, never raised into
+        the run (an upload is not failed because its progress line could not be printed)."""
+        import sys
+
+        from codeartifact_multiregion.output import unwritable
+
+        if self._lost is not None:
+            return
+        try:
+            self.io.output.write_line(text, **kwargs)
+            sys.stdout.flush()
+        except (OSError, ValueError) as exc:
+            self._lost = unwritable(sys.stdout, "stdout", exc)
 
     def _fail(self, message: object, exit_code: int) -> int:
         """Errors show even with ``-q``; with ``--json`` stdout still gets a document."""
@@ -153,6 +179,6 @@ Exit codes: 0 every region holds every file; 1 incomplete; 2 configuration or in
         elif event.kind == "retry":
             self.io.write_error_line(f"<warning>{text}</>")
         elif style:
-            self.line(f"<{style}>{text}</>")
+            self._stdout(f"<{style}>{text}</>")
         else:
-            self.line(text)
+            self._stdout(text)

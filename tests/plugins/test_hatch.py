@@ -9,10 +9,11 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import IO
 
 import pytest
 
-from tests.helpers import Result, all_empty, run_checked, sha256s
+from tests.helpers import Result, all_empty, assert_report_lost, run_checked, sha256s, unwritable
 from tests.localaws.dists import make_sdist, make_wheel
 from tests.plugins.conftest import make_venv
 
@@ -39,12 +40,13 @@ def hatch_project(aws, root: Path, *, regions=None, extra: str = "", tables: str
     return root
 
 
-def hatch(aws, *args: str, cwd: Path, exe: Path = HATCH) -> Result:
+def hatch(aws, *args: str, cwd: Path, exe: Path = HATCH, stdout: IO[str] | None = None
+          ) -> Result:
     """Run the real hatch CLI, never interactively; no token and no traceback may show."""
     state = cwd.parent / ".hatch-state"
     state.mkdir(exist_ok=True)
     (state / "config.toml").touch()
-    return run_checked([exe, *args], aws, cwd=cwd, env={
+    return run_checked([exe, *args], aws, cwd=cwd, stdout=stdout, env={
         # keep hatch's environments and config out of the user's home
         "HATCH_DATA_DIR": str(state / "data"),
         "HATCH_CACHE_DIR": str(state / "cache"),
@@ -208,6 +210,16 @@ def test_conflict_exits_1_with_hatchs_abort_and_the_message_shown(regions, proje
     assert doc["ok"] is False
     west = next(t for t in doc["targets"] if t["region"] == "eu-west-1")
     assert {f["filename"]: f["outcome"] for f in west["files"]}[WHEEL] == "conflict"
+
+
+@pytest.mark.parametrize("sink", ["full", "closed"])
+def test_a_report_that_cannot_be_written_is_one_line_and_exit_1(regions, project, sink):
+    with unwritable(sink) as stdout:
+        result = hatch(regions, "publish", "-p", "codeartifact", "-o", "json", cwd=project,
+                       stdout=stdout)
+    assert_report_lost(result, sink)
+    assert regions.regions[next(iter(regions.regions))].files() == sha256s(project / "dist"), \
+        "the files landed: only the report was lost"
 
 
 def test_error_before_upload_with_json_prints_the_error_document(regions, project):

@@ -12,10 +12,11 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import IO
 
 import pytest
 
-from tests.helpers import Result, run_checked, sha256s
+from tests.helpers import Result, assert_report_lost, run_checked, sha256s, unwritable
 from tests.localaws.dists import make_sdist, make_wheel
 
 POETRY = Path(sys.executable).with_name("poetry")
@@ -45,9 +46,9 @@ def poetry_project(aws, root: Path, *, extra: str = "", legacy: bool = False) ->
     return root
 
 
-def poetry(aws, *args: str, cwd: Path, tmp: Path) -> Result:
+def poetry(aws, *args: str, cwd: Path, tmp: Path, stdout: IO[str] | None = None) -> Result:
     """Run the real poetry CLI; no token may reach any stream, no traceback either."""
-    return run_checked([POETRY, "--no-interaction", *args], aws, cwd=cwd, env={
+    return run_checked([POETRY, "--no-interaction", *args], aws, cwd=cwd, stdout=stdout, env={
         # isolate poetry from the user's config and cache; --build needs no virtualenv
         "POETRY_CONFIG_DIR": str(tmp / "poetry-config"),
         "POETRY_CACHE_DIR": str(tmp / "poetry-cache"),
@@ -132,6 +133,21 @@ def test_json_with_region_is_only_json_on_stdout_and_narrows_the_run(regions, tm
         assert {f["filename"]: f["sha256"] for f in target["files"]} == built
     assert regions.regions[first].files() == built == regions.regions[third].files()
     assert regions.regions[second].files() == {}
+
+
+@pytest.mark.parametrize("sink", ["full", "closed"])
+@pytest.mark.parametrize("flag", ["--json", "--verbose"])
+def test_a_report_that_cannot_be_written_is_one_line_and_exit_1(regions, tmp_path, sink,
+                                                                flag):
+    root = poetry_project(regions, tmp_path / "proj")
+    make_wheel(root / "dist", "hello-internal", "1.0.0")
+    make_sdist(root / "dist", "hello-internal", "1.0.0")
+    with unwritable(sink) as stdout:
+        result = poetry(regions, "publish-multiregion", flag, cwd=root, tmp=tmp_path,
+                        stdout=stdout)
+    assert_report_lost(result, sink)
+    assert regions.regions[next(iter(regions.regions))].files() == sha256s(root / "dist"), \
+        "the files landed: only the report was lost"
 
 
 def test_bad_config_exits_2_with_a_poetry_styled_error_and_builds_nothing(regions, tmp_path):
