@@ -30,7 +30,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 # Runs in a fresh interpreter: argv = the CLI's own. It runs the real CLI (``cli.main``) and
 # times the engine's calls by wrapping them as each module is first imported, so the CLI's
-# lazy imports and its head start happen exactly as in a plain run.
+# lazy imports happen exactly as in a plain run.
 DRIVER = r"""
 import time
 T0 = time.perf_counter()
@@ -69,9 +69,7 @@ WRAPS = {
     P + "aws": lambda m: (wrap(m.Resolver, "resolve", "resolve"),
                           wrap(m.Resolver, "_new_client", "botocore client"),
                           wrap(m.Resolver, "_new_session", "botocore session"),
-                          wrap(m, "_call", "control plane (botocore)"),
-                          wrap(m.Resolver, "_prefetch_url", "head start: endpoint + connect")),
-    P + "sigv4": lambda m: wrap(m.Direct, "call", "control plane (signed here)"),
+                          wrap(m, "_call", "control plane (botocore)")),
     P + "index": lambda m: (wrap(m.Index, "listing", "GET index"),
                             wrap(m.Index, "_post", "POST upload")),
     P + "artifacts": lambda m: (wrap(m, "_load", "read+hash one artifact"),

@@ -15,7 +15,7 @@ import os
 import re
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -95,9 +95,10 @@ class Resolver:
         self.policy = policy or RetryPolicy()
         # Connections each client keeps: at least the calls a run has in flight at once.
         self.max_connections = max(max_connections, 10)
-        self._sessions: dict[tuple[str | None, str | None], Any] = {}
-        self._accounts: dict[tuple[str | None, str | None], str] = {}
-        self._clients: dict[tuple[str | None, str | None, str], Any] = {}
+        # Made once per run each, whichever thread asks first; the others wait for it.
+        self._sessions: dict[object, Future[Any]] = {}
+        self._clients: dict[object, Future[Any]] = {}
+        self._accounts: dict[object, Future[Any]] = {}
         self._lock = threading.Lock()
 
     def resolve_all(self, targets: Sequence[Target],
@@ -192,6 +193,22 @@ class Resolver:
         return Endpoint(target=target, url=url, domain_owner=owner, token=token,
                         _fetch_token=fetch_token, expiration=expiration)
 
+    def _once(self, made: dict[object, Future[Any]], key: object,
+              make: Callable[..., Any], *args: Any) -> Any:
+        """``make(*args)`` the first time ``key`` is asked for; its result (or its error)
+        for every caller after, those asking meanwhile waiting for it."""
+        with self._lock:
+            future = made.get(key)
+            first = future is None
+            if future is None:
+                future = made[key] = Future()
+        if first:
+            try:
+                future.set_result(make(*args))
+            except BaseException as exc:  # every caller gets it, the first one too
+                future.set_exception(exc)
+        return future.result()
+
     def call(self, target: Target, operation: str, **kwargs: Any) -> Any:
         """One CodeArtifact API call of ``target``'s client, under the policy's deadline;
         its errors as a ``ResolveError`` naming the region, the call and the fix."""
@@ -202,13 +219,7 @@ class Resolver:
         """The CodeArtifact client of the target's credentials and region, made once per run
         and shared by every call to that region (token, endpoint, origin controls, lists)."""
         key = (target.profile, target.role_arn, target.region)
-        with self._lock:
-            client = self._clients.get(key)
-        if client is None:
-            made = self._new_client(target)
-            with self._lock:
-                client = self._clients.setdefault(key, made)
-        return client
+        return self._once(self._clients, key, self._new_client, target)
 
     def _new_client(self, target: Target) -> Any:
         return self.session(target).create_client("codeartifact", region_name=target.region,
@@ -230,26 +241,21 @@ class Resolver:
         )
 
     def session(self, target: Target) -> Any:
-        key = (target.profile, target.role_arn)
-        with self._lock:
-            if key not in self._sessions:
-                self._sessions[key] = self._new_session(target)
-            return self._sessions[key]
+        """The botocore session of the target's credentials (profile, role)."""
+        return self._once(self._sessions, (target.profile, target.role_arn), self._new_session,
+                          target)
 
     def account(self, target: Target) -> str:
         """The caller's account, the default domain owner (one STS call per identity)."""
-        key = (target.profile, target.role_arn)
-        with self._lock:
-            if key in self._accounts:
-                return self._accounts[key]
+        return str(self._once(self._accounts, (target.profile, target.role_arn),
+                              self._caller_account, target))
+
+    def _caller_account(self, target: Target) -> str:
         sts = self.session(target).create_client("sts", region_name=target.region,
                                                  config=self._config())
         identity = _call(target, "sts:GetCallerIdentity", sts.get_caller_identity,
                          deadline=self.policy.deadline)
-        account = str(identity.get("Account", ""))
-        with self._lock:
-            self._accounts[key] = account
-        return account
+        return str(identity.get("Account", ""))
 
     def _new_session(self, target: Target) -> Any:
         # botocore's own session, not boto3's: the same credential chain, config files and
