@@ -14,8 +14,10 @@ The rules, the same for the whole repository and for one event's version:
   have the listed SHA-256;
 - a version cached from an upstream (origin EXTERNAL) is copied only when asked
   (``include_external``); versions Deleted, Disposed or Unfinished are never copied;
-- a file name whose bytes differ between regions is a conflict wherever it differs or
-  is missing: never copied, never overwritten;
+- the primary's bytes are the reference: a region lacking a file gets them even while
+  another replica holds other bytes under that name (that replica is a conflict, never
+  overwritten); only where the primary lacks the file and the others disagree is it
+  copied nowhere;
 - once every file of a version is in a region (uploaded and verified), the version gets
   the source's status there (Published, Unlisted or Archived), if it has not already.
 """
@@ -453,7 +455,16 @@ class _Run:
     targets: dict[str, TargetReport]
     dry_run: bool
     tmp: Path
+    primary: str = ""  # the configured primary, whose bytes are the reference
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def ranked(self, order: Sequence[str]) -> list[str]:
+        """``order`` behind the primary (an event's region may lead ``order``).
+
+        The primary leads even when it could not be read: then it holds nothing, and
+        where the others disagree nothing is copied.
+        """
+        return [self.primary, *(r for r in order if r != self.primary)]
 
 
 class Replicator:
@@ -577,7 +588,8 @@ class Replicator:
         result = ReplicationReport(report, "event" if event else "all", event=event)
         result.statuses = {r: [] for r in dests}
         return _Run(session, repos, indexes, order, dests, result,
-                    {t.region: t for t in report.targets}, dry_run, tmp)
+                    {t.region: t for t in report.targets}, dry_run, tmp,
+                    self._full_config().regions[0])
 
     def _sync_package(self, run: _Run, name: str, readable: list[str],
                       only_version: str | None) -> PackageSummary:
@@ -688,8 +700,8 @@ class Replicator:
 
     def _sync_file(self, run: _Run, package: str, cells: VersionCells, file: FileState,
                    order: list[str], dests: list[str]) -> list[tuple[str, FileResult]]:
-        holders = [r for r in order if file.shas.get(r)]
-        reference = file.reference(order)
+        ranked = run.ranked(order)  # the primary first: its bytes are the reference
+        reference = file.reference(ranked)
         out: list[tuple[str, FileResult]] = []
 
         def record(region: str, outcome: Outcome, error: str | None = None,
@@ -704,10 +716,11 @@ class Replicator:
                           message=error or (f"from {src}" if src else ""))
             return result
 
-        lacking = file.settle(dests, order, record)
+        lacking = file.settle(dests, ranked, record)
         if not lacking:
             return out
         # Archived files cannot be downloaded: take them from a region where they can be.
+        holders = file.sources(order, ranked)
         sources = [r for r in holders if cells.status.get(r) != "Archived"]
         if not sources:
             for region in lacking:
