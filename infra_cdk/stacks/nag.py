@@ -168,9 +168,9 @@ _BUILD_KMS = (
 def dlq_acknowledgment() -> Acknowledgment:
     return Acknowledgment(
         id="AwsSolutions::AwsSolutions-SQS3",
-        reason="This queue is itself the dead-letter queue of the replication rule's CodeBuild "
-        "targets (EventBridge DeadLetterConfig, which cdk-nag does not recognise as a "
-        "redrive source); a dead-letter queue of a dead-letter queue would only hide losses.",
+        reason="This queue is itself the dead-letter queue: of the replication queue (its "
+        "redrive policy) and of the rule's and the repair schedule's targets (EventBridge "
+        "DeadLetterConfig); a dead-letter queue of a dead-letter queue would only hide losses.",
     )
 
 
