@@ -154,6 +154,8 @@ def test_a_region_down_fails_its_record_and_a_retry_converges(
     for path in alpha["1.1"]:  # the region that is up got its copy all the same
         assert regions.regions[SECOND].files()[path.name] == sha256_of(path)
     assert run.lags() == []  # not held everywhere: no lag yet
+    assert THIRD in run.lines[0] and '"outcome": "failed"' in run.lines[0]
+    assert not any(token in line for token in regions.tokens() for line in run.lines)
 
     uploads[THIRD].clear()
     retry = {"Records": [r for r in batch["Records"] if r["messageId"] in failed]}
