@@ -101,8 +101,8 @@ def _install(target: Path, wheel: Path, wheel_sha256: str, platform: str,
         problem = (done.stderr.strip().splitlines() or ["no output"])[-1]
         raise SettingsError(
             f"{lock}: pip could not build the Lambda replicator's bundle ({problem[:300]}). "
-            "Check the lock file's hashes (make infra_cdk/lambda/requirements.txt) and that "
-            "PyPI is reachable for the first synth."
+            "Check the lock file's hashes (regenerate it as lambda/requirements.in says) and "
+            "that PyPI is reachable for the first synth."
         )
 
 
