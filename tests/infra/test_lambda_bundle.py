@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -87,9 +88,12 @@ def test_the_bundle_is_cached_by_its_inputs_and_reproducible(
 def test_a_dependency_whose_hash_is_not_in_the_lock_is_refused(
         wheel: Path, tmp_path: Path) -> None:
     lock = tmp_path / "requirements.txt"
-    text = LOCK.read_text()
-    first = text.index("--hash=sha256:") + len("--hash=sha256:")
-    lock.write_text(text[:first] + "0" * 64 + text[first + 64:])
+    lines = LOCK.read_text().splitlines()
+    first = next(i for i, line in enumerate(lines) if "==" in line)
+    end = next(i for i in range(first + 1, len(lines)) if not lines[i].startswith("    --hash"))
+    for i in range(first + 1, end):  # every file of the first package: none can match now
+        lines[i] = re.sub(r"sha256:[0-9a-f]{64}", "sha256:" + "0" * 64, lines[i])
+    lock.write_text("\n".join(lines) + "\n")
     with pytest.raises(SettingsError, match=r"requirements.txt: pip could not build"):
         lambda_bundle(wheel, sha256_of(wheel), lock=lock, cache=tmp_path / "cache")
     assert not any((tmp_path / "cache").glob("*/" + DONE))
