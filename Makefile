@@ -20,6 +20,12 @@ $(VENV)/.all: $(VENV)/.core
 	$(BIN)/pip install -q -e '.[test,poetry,hatch,infra]'
 	touch $@
 
+# checkov for the template scan, in a venv of its own (its pins would move ours).
+$(VENV)/checkov/bin/checkov: infra_cdk/requirements-checkov.txt
+	$(PYTHON) -m venv $(VENV)/checkov
+	$(VENV)/checkov/bin/pip install -q -r infra_cdk/requirements-checkov.txt
+	touch $@
+
 # The pinned CDK CLI (aws-cdk 2.x; 3.0 cannot read current aws-cdk-lib output).
 infra_cdk/node_modules/.bin/cdk: infra_cdk/package.json infra_cdk/package-lock.json
 	npm ci --prefix infra_cdk --no-audit --no-fund --loglevel=error
@@ -67,7 +73,7 @@ matrix: $(VENV)/.core
 # so the rest of the suite leaves them out rather than running them twice; it runs at the head of
 # the matrix's stream B, beside stream A's first session. `pytest -n 2` runs everything.
 CORE_IGNORE := --ignore-glob='tests/test_*.py' --ignore=tests/faults --ignore=tests/localaws
-test: $(VENV)/.all infra_cdk/node_modules/.bin/cdk
+test: $(VENV)/.all infra_cdk/node_modules/.bin/cdk $(VENV)/checkov/bin/checkov
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory matrix MATRIX_B_FIRST="$(BIN)/python -m pytest -n 2 $(CORE_IGNORE)"
 
@@ -75,6 +81,7 @@ bench: $(VENV)/.all
 	$(BIN)/pip install -q -r bench/requirements.txt
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/replication.py
+	$(BIN)/python bench/lambda_handler.py
 
 synth: $(VENV)/.all
 	cd infra_cdk && ../$(BIN)/python app.py -c pyproject=../examples/hello-internal/pyproject.toml

@@ -115,9 +115,13 @@ def test_status_all_names_the_drift(regions: LocalAWS, project: Path,
     assert epsilon["1.0"]["origin"] == "INTERNAL" and epsilon["1.0"]["replicated"] is True
 
 
-def test_sync_all_fills_every_region_except_conflicts_then_converges(
+def test_sync_all_fills_every_region_with_the_primarys_bytes_then_converges(
         regions: LocalAWS, project: Path,
         repository: dict[tuple[str, str], list[Path]]) -> None:
+    """The second region holds other bytes under delta 1.0's wheel name: it is the one
+    conflict (left unchanged, exit 1), and the third region, which lacked the wheel, gets
+    the primary's bytes rather than neither copy."""
+    odd = regions.regions[SECOND].files()["delta-1.0-py3-none-any.whl"]
     result = cli(regions, project, "sync", "--all", "--json")
     assert result.code == 1, result.err  # the conflict
     doc = json.loads(result.out)
@@ -125,8 +129,7 @@ def test_sync_all_fills_every_region_except_conflicts_then_converges(
     targets = {t["region"]: t for t in doc["targets"]}
     conflicts = {(r, f["filename"]) for r, t in targets.items() for f in t["files"]
                  if f["outcome"] == "conflict"}
-    assert conflicts == {(SECOND, "delta-1.0-py3-none-any.whl"),
-                         (THIRD, "delta-1.0-py3-none-any.whl")}
+    assert conflicts == {(SECOND, "delta-1.0-py3-none-any.whl")}
     uploaded = {f["source_region"] for t in targets.values() for f in t["files"]
                 if f["outcome"] == "uploaded"}
     assert uploaded == {PRIMARY}
@@ -137,14 +140,13 @@ def test_sync_all_fills_every_region_except_conflicts_then_converges(
     for region in (SECOND, THIRD):
         held = regions.regions[region].files()
         for name, digest in expected.items():
-            if name == "delta-1.0-py3-none-any.whl":
+            if (region, name) == (SECOND, "delta-1.0-py3-none-any.whl"):
                 continue
             assert held.get(name) == digest, (region, name)
         # The cached public version was not copied; the conflicting file was not touched.
         assert not any(n.startswith("epsilon-0.9") for n in held)
-    assert regions.regions[THIRD].files().get("delta-1.0-py3-none-any.whl") is None
-    assert regions.regions[SECOND].files()["delta-1.0-py3-none-any.whl"] != \
-        held_primary["delta-1.0-py3-none-any.whl"]
+    assert regions.regions[SECOND].files()["delta-1.0-py3-none-any.whl"] == odd
+    assert odd != held_primary["delta-1.0-py3-none-any.whl"]
     # The Unlisted version is Unlisted in the replicas too; the others stay Published.
     for region in (SECOND, THIRD):
         assert version_state(region, "beta", "0.2") == ("Unlisted", "INTERNAL")
@@ -154,7 +156,7 @@ def test_sync_all_fills_every_region_except_conflicts_then_converges(
                for r, t in targets.items() for c in t["status_changes"]}
     assert changes == {(SECOND, "beta", "0.2", "Unlisted", "set"),
                        (THIRD, "beta", "0.2", "Unlisted", "set")}
-    # delta 1.0's status waits in the third region (a file is missing); 1.1 went through.
+    assert version_state(THIRD, "delta", "1.0") == ("Published", "INTERNAL")
     assert version_state(THIRD, "delta", "1.1") == ("Published", "INTERNAL")
 
     # Remove the conflict (the second region's odd wheel), and everything converges.

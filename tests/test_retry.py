@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from codeartifact_multiregion.errors import UsageError
-from codeartifact_multiregion.retry import RateLimiter, RetryPolicy
+from codeartifact_multiregion.retry import RateLimiter, RetryPolicy, quota_share, shared_limiter
 from tests.helpers import most_in_a_window
 
 
@@ -114,3 +114,19 @@ def test_rate_limiter_holds_under_threads_on_the_real_clock() -> None:
 def test_rate_limiter_rounds_a_fractional_limit_down_but_grants_at_least_one() -> None:
     assert RateLimiter(2.9).limit == 2
     assert RateLimiter(0.5).limit == 1
+
+
+def test_a_quota_share_scales_every_shared_limiter(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Twelve replicators each at 1/12 of the quota stay under it together."""
+    assert quota_share({}) == 1.0
+    monkeypatch.setenv("CODEARTIFACT_MULTIREGION_QUOTA_SHARE", f"{1 / 12:.6f}")
+    assert shared_limiter("test-share", "111122223333", "eu-west-1", 200).limit == 16
+    assert shared_limiter("test-share", "111122223333", "eu-west-1", 40).limit == 3
+
+
+@pytest.mark.parametrize("raw, needle", [("0", "must be positive"), ("1.5", "more than 1"),
+                                         ("half", "is not a number")])
+def test_a_bad_quota_share_is_a_usage_error(raw: str, needle: str) -> None:
+    with pytest.raises(UsageError, match=needle) as caught:
+        quota_share({"CODEARTIFACT_MULTIREGION_QUOTA_SHARE": raw})
+    assert "CODEARTIFACT_MULTIREGION_QUOTA_SHARE" in str(caught.value)

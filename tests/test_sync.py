@@ -11,7 +11,7 @@ from codeartifact_multiregion.errors import UsageError
 from codeartifact_multiregion.events import Event
 from codeartifact_multiregion.report import CONFLICT, FAILED, IDENTICAL, PLANNED, UPLOADED
 from codeartifact_multiregion.status import status
-from tests.helpers import FAST
+from tests.helpers import FAST, sha256_of
 from tests.helpers import run_cli as cli
 from tests.localaws.dists import make_wheel
 from tests.replication import GUARD, names, outcomes, publish, release, same_everywhere, sync
@@ -74,12 +74,31 @@ def test_a_different_file_is_reported_and_never_copied(regions, project, tmp_pat
     got = outcomes(report)
     assert got[(primary, wheel)] == (IDENTICAL, None)
     assert got[(victim, wheel)][0] == CONFLICT
-    assert got[(third, wheel)][0] == CONFLICT, "diverged bytes are copied nowhere"
+    # The primary is the reference: the region lacking the wheel gets the primary's bytes.
+    assert got[(third, wheel)] == (UPLOADED, primary)
     assert got[(victim, sdist)] == (UPLOADED, primary)
     assert got[(third, sdist)] == (UPLOADED, primary)
     assert regions.regions[victim].files()[wheel] == victim_before[wheel], "left unchanged"
-    assert wheel not in regions.regions[third].files()
-    assert regions.regions[third].files()[sdist] == regions.regions[primary].files()[sdist]
+    for name in (wheel, sdist):
+        assert regions.regions[third].files()[name] == regions.regions[primary].files()[name]
+
+
+def test_where_the_primary_lacks_a_diverged_file_it_is_copied_nowhere(regions, project,
+                                                                      tmp_path):
+    primary, second, third = names(regions)
+    one = make_wheel(tmp_path / "a", "hello-internal", "1.0.0", payload_bytes=64, seed=1)
+    two = make_wheel(tmp_path / "b", "hello-internal", "1.0.0", payload_bytes=64, seed=2)
+    publish(project, [one], [second])
+    publish(project, [two], [third])
+    report = sync(project)
+    assert report.exit_code == 1
+    got = outcomes(report)
+    errors = {t.region: f.error for t in report.targets for f in t.files}
+    assert got[(primary, one.name)] == (CONFLICT, None)
+    assert f"the primary {primary} lacks it; not copied" in (errors[primary] or "")
+    assert got[(third, one.name)] == (CONFLICT, None)
+    assert one.name not in regions.regions[primary].files()
+    assert regions.regions[third].files()[two.name] == sha256_of(two)
 
 
 

@@ -105,14 +105,6 @@ def write_config_command() -> str:
     return f"printf '%s\\n' \"$CODEARTIFACT_CONFIG\" > {CONFIG_FILE}"
 
 
-def replicate_spec(python_version: str, wheel: ShippedFile, script: ShippedFile) -> dict[str, Any]:
-    """``sync --event`` for the one version the rule's event names; a replay is a no-op."""
-    return _replicator_spec(python_version, wheel, script, [
-        f"python {script.filename} | codeartifact-multiregion sync --event - "
-        f"--project {CONFIG_FILE} --json > {SYNC_REPORT}",
-    ])
-
-
 def _replicator_spec(python_version: str, wheel: ShippedFile, script: ShippedFile,
                      commands: list[str]) -> dict[str, Any]:
     """What the replicator's builds share: the pinned publisher and the script installed,

@@ -5,12 +5,13 @@ Deployed once per organisation (``-c part=platform``), one stack per configured 
 - the domain (optional KMS key), the repository and the ``pypi-store`` upstream, retained on
   delete, with the domain permissions policy (readers and publishers may get a token) and the
   repository policy (readers read, only publishers publish) from ``[tool.codeartifact.access]``;
-- event-driven replication: CodeArtifact emits ``CodeArtifact Package Version State Change`` for
-  every version any tool publishes; a rule for this domain and repository starts the replicator
-  build (``sync --event``), with a retry policy and a dead-letter queue;
+- event-driven replication (``event_replication.py``): a rule for this domain and repository
+  puts every ``CodeArtifact Package Version State Change`` on a KMS-encrypted queue, and the
+  Lambda replicator takes it from there in batches, with a dead-letter queue behind both;
 - in the primary region, drift repair: a schedule runs ``sync --all`` and publishes the drifted
   cells as a metric, with alarms on it;
-- alarms (dead letters, failed builds, drift) notify an SNS topic in the same region.
+- alarms (dead letters, function errors, replication lag, drift) notify an SNS topic in the
+  same region.
 """
 
 from __future__ import annotations
@@ -32,25 +33,26 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from codeartifact_multiregion.config import Access, Config, Target
+from codeartifact_multiregion.retry import QUOTA_SHARE
 
-from .assets import ShippedFile, publisher_wheel, tool
-from .buildspec import repair_spec, replicate_spec
+from .assets import ShippedFile, checkout_wheel, publisher_wheel, sha256_of, tool
+from .buildspec import repair_spec
+from .event_replication import LAG_ALARM_SECONDS, event_replication
 from .nag import (
     acknowledge,
     build_key_acknowledgments,
     default_build_log_acknowledgment,
     dlq_acknowledgment,
+    function_acknowledgments,
     replicator_acknowledgments,
+    runtime_acknowledgment,
 )
 from .naming import endpoint_url
 from .package_group import package_group
 from .policy import METRIC_NAMESPACE, metric_statement, replicator_statements
 from .repository_stack import create_repositories
 from .settings import PUBLISHER_DISTRIBUTION, InfraSettings
-from .tools.event_from_env import FIELDS, json_path
 
-EVENT_SOURCE = "aws.codeartifact"
-EVENT_DETAIL_TYPE = "CodeArtifact Package Version State Change"
 TOKEN_ACTIONS = ["codeartifact:GetAuthorizationToken"]
 READ_ACTIONS = [
     "codeartifact:DescribePackage",
@@ -66,8 +68,8 @@ READ_ACTIONS = [
     "codeartifact:ReadFromRepository",
 ]
 PUBLISH_ACTIONS = ["codeartifact:PublishPackageVersion", "codeartifact:PutPackageMetadata"]
-EVENT_RETRIES = 8
-EVENT_MAX_AGE = Duration.hours(24)
+# The nightly repair's share of each quota: the Lambda replicators take the other half.
+REPAIR_QUOTA_SHARE = "0.5"
 
 
 def render_config(config: Config) -> str:
@@ -154,19 +156,6 @@ def _org_statement(sid: str, actions: list[str], access: Access) -> dict[str, An
     }
 
 
-def event_target_input() -> events.RuleTargetInput:
-    """StartBuild parameters: each event field the replicator reads as one variable."""
-    return events.RuleTargetInput.from_object(
-        {
-            "environmentVariablesOverride": [
-                {"name": name, "type": "PLAINTEXT",
-                 "value": events.EventField.from_path(json_path(where))}
-                for name, where in FIELDS.items()
-            ]
-        }
-    )
-
-
 class PlatformRegionStack(Stack):
     """One region of the platform; ``primary`` adds the scheduled drift repair."""
 
@@ -222,62 +211,35 @@ class PlatformRegionStack(Stack):
         if settings.alarm_email:
             self.topic.add_subscription(subscriptions.EmailSubscription(settings.alarm_email))
         self.dead_letters = sqs.Queue(
-            self, "DeadLetters", encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
+            self, "DeadLetters", encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=self.key, enforce_ssl=True,
             retention_period=Duration.days(14),
         )
-
-        self.role = iam.Role(
-            self, "ReplicatorRole", assumed_by=iam.ServicePrincipal("codebuild.amazonaws.com"),
-            description="Replicates PyPI packages of one repository between its regions.",
+        wheel = settings.publisher_wheel or checkout_wheel()
+        self.replication = event_replication(
+            self, config=config, target=target, owner=owner, key=self.key, log_group=self.logs,
+            dead_letters=self.dead_letters, statements=replicator_statements(self, config),
+            wheel=wheel, wheel_sha256=sha256_of(wheel), config_text=render_config(config),
         )
-        statements = replicator_statements(self, config)
-        if primary:
-            statements.append(metric_statement())
-        self.replicator_policy = iam.Policy(
-            self, "ReplicatorPolicy", statements=statements, roles=[self.role]
-        )
-        self.wheel = publisher_wheel(self, settings.publisher_wheel)
-        event_script = tool(self, "event_from_env.py")
-        self.replicator = self._project(
-            "Replicator", settings, replicate_spec(settings.python_version, self.wheel,
-                                                   event_script),
-            [self.wheel, event_script], config,
-            f"sync --event: copy each version published to {target.repository} in "
-            f"{target.region} to the other regions.",
-        )
-        self.rule = events.Rule(
-            self, "PackageVersionChanged",
-            description=f"Every package version change in {target.domain}/{target.repository}",
-            event_pattern=events.EventPattern(
-                source=[EVENT_SOURCE],
-                detail_type=[EVENT_DETAIL_TYPE],
-                detail={
-                    "domainName": [target.domain],
-                    "domainOwner": [owner],
-                    "repositoryName": [target.repository],
-                    "packageFormat": ["pypi"],
-                },
-            ),
-            targets=[
-                targets.CodeBuildProject(
-                    self.replicator, event=event_target_input(),
-                    dead_letter_queue=self.dead_letters, retry_attempts=EVENT_RETRIES,
-                    max_event_age=EVENT_MAX_AGE,
-                )
-            ],
-        )
+        self.rule, self.function = self.replication.rule, self.replication.function
         self._alarm(
             "DeadLettersAlarm",
             self.dead_letters.metric_approximate_number_of_messages_visible(
                 period=Duration.minutes(5), statistic="Maximum"),
-            "Events the replicator could not be started for (after retries) are waiting in "
-            "the dead-letter queue: those versions did not replicate. Run sync --all.",
+            "Events the replicator could not finish after every retry are waiting in the "
+            "dead-letter queue: those versions did not replicate. Read them, run sync --all.",
         )
         self._alarm(
-            "ReplicatorFailedAlarm",
-            self.replicator.metric_failed_builds(period=Duration.hours(1), statistic="Sum"),
-            "A replicator build failed: a version may be missing in a region until the "
-            "nightly repair. Read the build log.",
+            "ReplicatorErrorsAlarm",
+            self.function.metric_errors(period=Duration.minutes(5), statistic="Sum"),
+            "The Lambda replicator failed a whole invocation (a bad CODEARTIFACT_CONFIG, a "
+            "timeout, a crash): its batch goes back to the queue. Read ReplicationLogs.",
+        )
+        self._alarm(
+            "ReplicationLagAlarm", self.replication.lag,
+            f"The p99 replication lag (event to every region holding the version) was over "
+            f"{LAG_ALARM_SECONDS} s in the last 15 minutes: replication is falling behind.",
+            threshold=LAG_ALARM_SECONDS,
         )
         if primary:
             self._repair(settings, config, target)
@@ -299,6 +261,7 @@ class PlatformRegionStack(Stack):
         }
         variables["CODEARTIFACT_CONFIG"] = codebuild.BuildEnvironmentVariable(
             value=render_config(config))
+        variables[QUOTA_SHARE] = codebuild.BuildEnvironmentVariable(value=REPAIR_QUOTA_SHARE)
         project = codebuild.Project(
             self, construct_id, description=description, role=self.role,
             build_spec=codebuild.BuildSpec.from_object(spec),
@@ -317,6 +280,17 @@ class PlatformRegionStack(Stack):
         return project
 
     def _repair(self, settings: InfraSettings, config: Config, target: Target) -> None:
+        self.role = iam.Role(
+            self, "ReplicatorRole", assumed_by=iam.ServicePrincipal("codebuild.amazonaws.com"),
+            description="The nightly drift repair: replicates PyPI packages of one repository "
+            "between its regions.",
+        )
+        self.replicator_policy = iam.Policy(
+            self, "ReplicatorPolicy",
+            statements=[*replicator_statements(self, config), metric_statement()],
+            roles=[self.role],
+        )
+        self.wheel = publisher_wheel(self, settings.publisher_wheel)
         drift_script = tool(self, "drift_count.py")
         self.repair = self._project(
             "Repair", settings,
@@ -353,9 +327,10 @@ class PlatformRegionStack(Stack):
             "The drift repair build failed (sync --all incomplete, or a bad report).",
         )
 
-    def _alarm(self, construct_id: str, metric: cloudwatch.IMetric, description: str) -> None:
+    def _alarm(self, construct_id: str, metric: cloudwatch.IMetric, description: str,
+               threshold: float = 0) -> None:
         alarm = cloudwatch.Alarm(
-            self, construct_id, metric=metric, threshold=0, evaluation_periods=1,
+            self, construct_id, metric=metric, threshold=threshold, evaluation_periods=1,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             alarm_description=description,
@@ -363,12 +338,11 @@ class PlatformRegionStack(Stack):
         alarm.add_alarm_action(cw_actions.SnsAction(self.topic))
 
     def _acknowledge(self) -> None:
+        acknowledge([self.dead_letters], [dlq_acknowledgment()])
+        acknowledge([self.replication.policy], function_acknowledgments(self, self.config))
+        acknowledge([self.function], [runtime_acknowledgment()])
+        if not hasattr(self, "repair"):
+            return
         acknowledge([self.replicator_policy], replicator_acknowledgments(self, self.config))
         acknowledge([self.role], build_key_acknowledgments())
-        projects = [self.replicator, *([self.repair] if hasattr(self, "repair") else [])]
-        acknowledge(
-            [self.role],
-            [default_build_log_acknowledgment(self, p.project_name) for p in projects],
-        )
-        acknowledge([self.dead_letters], [dlq_acknowledgment()])
-
+        acknowledge([self.role], [default_build_log_acknowledgment(self, self.repair.project_name)])

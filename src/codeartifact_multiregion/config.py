@@ -23,7 +23,8 @@ else:  # pragma: no cover - exercised only on old interpreters
 
 from .errors import ConfigError
 
-__all__ = ["Access", "Config", "ConfigError", "Target", "load_config", "parse_config"]
+__all__ = ["Access", "Config", "ConfigError", "Target", "config_from_text", "load_config",
+           "parse_config"]
 
 TABLE = "tool.codeartifact"
 
@@ -171,6 +172,10 @@ def read_pyproject(path: Path) -> dict[str, Any]:
             f"{path}: not UTF-8 text (byte {exc.start}: {raw[exc.start:exc.start + 1]!r}). "
             "TOML files must be UTF-8: save it as UTF-8 and run again."
         ) from None
+    return _parse_toml(text, path)
+
+
+def _parse_toml(text: str, path: Path) -> dict[str, Any]:
     try:
         document: dict[str, Any] = tomllib.loads(text)
         return document
@@ -178,6 +183,16 @@ def read_pyproject(path: Path) -> dict[str, Any]:
         raise ConfigError(
             f"{path}: not valid TOML ({exc}). Fix the syntax and run again."
         ) from None
+
+
+def config_from_text(text: str, label: str) -> Config:
+    """The table from TOML text (the Lambda replicator's environment), errors naming ``label``.
+
+    ``label`` stands where a file name would; relative paths in the table resolve against
+    the working directory.
+    """
+    path = Path(label)
+    return parse_config(_parse_toml(text, path), path)
 
 
 def load_config(project: str | Path | None = None, regions: Iterable[str] | None = None) -> Config:

@@ -14,6 +14,7 @@ import json
 import re
 import sys
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any
 
@@ -26,6 +27,7 @@ SOURCE = "aws.codeartifact"
 MAX_EVENT_BYTES = 256 * 1024
 _REGION_RE = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]+")
 _OWNER_RE = re.compile(r"[0-9]{12}")
+_TIME_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?Z")
 _NAME_RE = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?")
 FIX = ("Pass the EventBridge event itself (detail-type \"CodeArtifact Package Version State "
        "Change\"), as the rule's target receives it.")
@@ -44,6 +46,7 @@ class VersionEvent:
     version: str
     state: str | None
     event_id: str | None
+    time: datetime | None = None  # when CodeArtifact sent it (the lag is counted from it)
 
     def describe(self) -> str:
         return printable(f"{self.package} {self.version} in {self.region} "
@@ -53,7 +56,8 @@ class VersionEvent:
         return {"region": self.region, "domain": self.domain, "domain_owner": self.domain_owner,
                 "repository": self.repository, "format": self.package_format,
                 "package": self.package, "version": self.version, "state": self.state,
-                "id": self.event_id}
+                "id": self.event_id,
+                "time": self.time.strftime("%Y-%m-%dT%H:%M:%SZ") if self.time else None}
 
 
 def read_event(source: str, stdin: IO[bytes] | None = None) -> VersionEvent:
@@ -72,9 +76,9 @@ def read_event(source: str, stdin: IO[bytes] | None = None) -> VersionEvent:
     return parse_event(raw, label)
 
 
-def parse_event(raw: bytes, label: str) -> VersionEvent:
-    """Check one event document; every problem names ``label`` and the key."""
-    where = f"--event {printable(label)}"
+def parse_event(raw: bytes, label: str, where: str | None = None) -> VersionEvent:
+    """Check one event document; every problem names ``where`` (``--event label``) and the key."""
+    where = where or f"--event {printable(label)}"
     if len(raw) > MAX_EVENT_BYTES:
         raise UsageError(f"{where}: longer than {MAX_EVENT_BYTES} bytes, so not an "
                          f"EventBridge event. {FIX}")
@@ -125,7 +129,21 @@ def parse_event(raw: bytes, label: str) -> VersionEvent:
         state=state if isinstance(state, str) and printable(state) == state else None,
         event_id=event_id if isinstance(event_id, str) and printable(event_id) == event_id
         else None,
+        time=_time(doc.get("time")),
     )
+
+
+def _time(value: object) -> datetime | None:
+    """The envelope's ``time`` (ISO 8601, UTC: ``2019-11-21T23:19:54Z``); None if it is not one.
+
+    Only the lag is counted from it, so an odd time costs the metric, never the copy.
+    """
+    if not isinstance(value, str) or not _TIME_RE.fullmatch(value):
+        return None
+    try:
+        return datetime.strptime(value[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
+    except ValueError:
+        return None
 
 
 def _show(value: object) -> str:

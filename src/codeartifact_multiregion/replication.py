@@ -14,8 +14,10 @@ The rules, the same for the whole repository and for one event's version:
   have the listed SHA-256;
 - a version cached from an upstream (origin EXTERNAL) is copied only when asked
   (``include_external``); versions Deleted, Disposed or Unfinished are never copied;
-- a file name whose bytes differ between regions is a conflict wherever it differs or
-  is missing: never copied, never overwritten;
+- the primary's bytes are the reference: a region lacking a file gets them even while
+  another replica holds other bytes under that name (that replica is a conflict, never
+  overwritten); only where the primary lacks the file and the others disagree is it
+  copied nowhere;
 - once every file of a version is in a region (uploaded and verified), the version gets
   the source's status there (Published, Unlisted or Archived), if it has not already.
 """
@@ -26,7 +28,7 @@ import json
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -453,18 +455,31 @@ class _Run:
     targets: dict[str, TargetReport]
     dry_run: bool
     tmp: Path
+    primary: str = ""  # the configured primary, whose bytes are the reference
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def ranked(self, order: Sequence[str]) -> list[str]:
+        """``order`` behind the primary (an event's region may lead ``order``).
+
+        The primary leads even when it could not be read: then it holds nothing, and
+        where the others disagree nothing is copied.
+        """
+        return [self.primary, *(r for r in order if r != self.primary)]
 
 
 class Replicator:
     """Reads and replicates the whole repository, or one package version of it."""
 
     def __init__(self, config: Config, *, on_event: EventSink | None = None,
-                 policy: RetryPolicy | None = None, include_external: bool = False) -> None:
+                 policy: RetryPolicy | None = None, include_external: bool = False,
+                 full: Config | None = None) -> None:
+        """``full``: every configured region, when ``config`` is not narrowed by ``--region``
+        or has no file to read them from again (the Lambda replicator's)."""
         self.config = config
         self.emit = Emitter(on_event)
         self.policy = policy
         self.include_external = include_external
+        self._full = full
 
     # reading ---------------------------------------------------------------
 
@@ -532,12 +547,13 @@ class Replicator:
 
     def _full_config(self) -> Config:
         """Every configured region is read (a source); ``--region`` narrows the writes."""
-        from .config import load_config
+        if self._full is None:
+            from .config import load_config
 
-        full = load_config(self.config.path)
-        if [t.region for t in full.targets] == self.config.regions:
-            return self.config
-        return replace(self.config, targets=full.targets)
+            full = load_config(self.config.path)
+            self._full = (self.config if [t.region for t in full.targets] == self.config.regions
+                          else replace(self.config, targets=full.targets))
+        return self._full
 
     def sync_all(self, dry_run: bool = False) -> ReplicationReport:
         started = time.monotonic()
@@ -577,7 +593,8 @@ class Replicator:
         result = ReplicationReport(report, "event" if event else "all", event=event)
         result.statuses = {r: [] for r in dests}
         return _Run(session, repos, indexes, order, dests, result,
-                    {t.region: t for t in report.targets}, dry_run, tmp)
+                    {t.region: t for t in report.targets}, dry_run, tmp,
+                    self._full_config().regions[0])
 
     def _sync_package(self, run: _Run, name: str, readable: list[str],
                       only_version: str | None) -> PackageSummary:
@@ -688,8 +705,8 @@ class Replicator:
 
     def _sync_file(self, run: _Run, package: str, cells: VersionCells, file: FileState,
                    order: list[str], dests: list[str]) -> list[tuple[str, FileResult]]:
-        holders = [r for r in order if file.shas.get(r)]
-        reference = file.reference(order)
+        ranked = run.ranked(order)  # the primary first: its bytes are the reference
+        reference = file.reference(ranked)
         out: list[tuple[str, FileResult]] = []
 
         def record(region: str, outcome: Outcome, error: str | None = None,
@@ -704,10 +721,11 @@ class Replicator:
                           message=error or (f"from {src}" if src else ""))
             return result
 
-        lacking = file.settle(dests, order, record)
+        lacking = file.settle(dests, ranked, record)
         if not lacking:
             return out
         # Archived files cannot be downloaded: take them from a region where they can be.
+        holders = file.sources(order, ranked)
         sources = [r for r in holders if cells.status.get(r) != "Archived"]
         if not sources:
             for region in lacking:
@@ -746,37 +764,71 @@ class Replicator:
 
     def sync_event(self, event: VersionEvent, dry_run: bool = False) -> ReplicationReport:
         """Replicate the one package version an event names, from its region to the others."""
+        return self.sync_events([event], dry_run)[0]
+
+    def sync_events(self, events: Sequence[VersionEvent], dry_run: bool = False,
+                    on_done: Callable[[ReplicationReport], None] | None = None
+                    ) -> list[ReplicationReport]:
+        """Replicate the versions ``events`` name: ``sync --event`` and the Lambda replicator.
+
+        One session (a token and an endpoint per region) serves every event; events naming
+        the same version are one copy, so their reports are one object; events this
+        configuration does not replicate get a report that says why and touch nothing.
+        ``on_done(report)`` is called as each version is finished (verified).
+        """
         started = time.monotonic()
+        reports: list[ReplicationReport | None] = [None] * len(events)
         full = self._full_config()
-        source = next((t for t in full.targets if t.region == event.region), None)
-        skipped = self._skip_reason(event, source)
-        if skipped is None and source is not None:
-            dests = [r for r in self.config.regions if r != event.region]
-            targets: tuple[Target, ...] = (source, *(t for t in self.config.targets
-                                                     if t.region in dests))
-            config = replace(self.config, targets=targets)
-            with self._open(config) as session:
+        groups: dict[tuple[str, str, str], list[int]] = {}
+        for i, event in enumerate(events):
+            source = next((t for t in full.targets if t.region == event.region), None)
+            skipped = self._skip_reason(event, source)
+            if skipped is None:
+                key = (event.domain_owner, str(canonicalize_name(event.package)), event.version)
+                groups.setdefault(key, []).append(i)
+            else:
+                reports[i] = self._skipped(event, skipped, dry_run, started)
+        if groups:
+            with self._open(full) as session, private_dir() as tmp:
                 repos = self._repos(session)
-                owner = session.indexes[0].endpoint.domain_owner
-                if owner and owner != event.domain_owner:
-                    skipped = (f"the event is for domain {event.domain} owned by "
-                               f"{event.domain_owner}; {event.region} is configured for "
-                               f"account {owner}")
-                else:
-                    with private_dir() as tmp:
-                        run = self._start(session, repos, list(repos), dests, dry_run,
-                                          Path(tmp), event)
-                        name = str(canonicalize_name(event.package))
-                        summary = self._sync_package(run, name, list(repos), event.version)
-                        if not summary.versions:
-                            summary.skipped.append((event.version,
-                                                    f"not in {event.region} (deleted since?)"))
-                        run.report.packages = [summary]
-                        run.report.report.elapsed_s = time.monotonic() - started
-                        return run.report
+
+                def one(indices: list[int]) -> None:
+                    report = self._sync_one(session, repos, events[indices[0]], dry_run,
+                                            Path(tmp), time.monotonic())
+                    for i in indices:
+                        reports[i] = report
+                    if on_done is not None:
+                        on_done(report)
+
+                parallel(one, list(groups.values()), self.config.concurrency)
+        return [r for r in reports if r is not None]
+
+    def _sync_one(self, session: Session, repos: dict[str, Repository], event: VersionEvent,
+                  dry_run: bool, tmp: Path, started: float) -> ReplicationReport:
+        """One version from the event's region to the others (``--region``: those only)."""
+        owner = next(ix.endpoint.domain_owner for ix in session.indexes
+                     if ix.region == event.region)
+        if owner and owner != event.domain_owner:
+            return self._skipped(event, f"the event is for domain {event.domain} owned by "
+                                        f"{event.domain_owner}; {event.region} is configured "
+                                        f"for account {owner}", dry_run, started)
+        dests = [r for r in self.config.regions if r != event.region]
+        order = [event.region, *(r for r in repos if r != event.region)]
+        run = self._start(session, repos, order, dests, dry_run, tmp, event)
+        summary = self._sync_package(run, str(canonicalize_name(event.package)), order,
+                                     event.version)
+        if not summary.versions:
+            summary.skipped.append((event.version, f"not in {event.region} (deleted since?)"))
+        run.report.packages = [summary]
+        run.report.report.elapsed_s = time.monotonic() - started
+        return run.report
+
+    @staticmethod
+    def _skipped(event: VersionEvent, reason: str, dry_run: bool,
+                 started: float) -> ReplicationReport:
         report = ReplicationReport(Report(project=event.package, version=event.version,
                                           dry_run=dry_run, command="sync"), "event",
-                                   event=event, skipped=skipped)
+                                   event=event, skipped=reason)
         report.report.elapsed_s = time.monotonic() - started
         return report
 

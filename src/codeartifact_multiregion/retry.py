@@ -247,8 +247,32 @@ _limiters: dict[tuple[str, str | None, str, float], RateLimiter] = {}
 _limiters_lock = threading.Lock()
 
 
+QUOTA_SHARE = "CODEARTIFACT_MULTIREGION_QUOTA_SHARE"
+
+
+def quota_share(environ: Mapping[str, str] | None = None) -> float:
+    """The fraction of each CodeArtifact quota this process may use (default 1).
+
+    Set where several processes replicate at once, such as the Lambda replicators of
+    every region (their reserved concurrency times the regions): each takes its share, so
+    together they stay under the account's quota in every region.
+    """
+    raw = (os.environ if environ is None else environ).get(QUOTA_SHARE)
+    if raw is None or not raw.strip():
+        return 1.0
+    share = _positive(QUOTA_SHARE, raw, float, "the fraction of each quota this process uses")
+    if share > 1:
+        raise UsageError(f"{QUOTA_SHARE}={raw!r} is more than 1 (the whole quota). Set it "
+                         "to a fraction such as 0.25, or unset it.")
+    return share
+
+
 def shared_limiter(kind: str, owner: str | None, region: str, limit: float) -> RateLimiter:
-    """One limiter per (kind, account, region) in this process, shared by every caller."""
+    """One limiter per (kind, account, region) in this process, shared by every caller.
+
+    ``limit`` is the account's quota; the limiter grants this process's share of it.
+    """
+    limit *= quota_share()
     key = (kind, owner, region, limit)
     with _limiters_lock:
         if key not in _limiters:

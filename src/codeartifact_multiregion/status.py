@@ -69,28 +69,36 @@ class FileState:
                record: Callable[..., object]) -> list[str]:
         """Record what needs no copy; return the regions of ``dests`` that still lack the file.
 
-        Where regions hold different bytes under this name, every destination is settled
-        (``identical`` where it holds the reference, ``conflict`` elsewhere) and nothing is
-        copied: which bytes are right is a person's call. ``record(region, outcome, error)``.
+        The primary (``regions[0]``) is the reference: a region holding its bytes is
+        ``identical``, one holding other bytes a ``conflict`` left unchanged, and a region
+        lacking the file still gets the primary's bytes. Only where the primary lacks the
+        file and the other regions disagree is nothing copied: which bytes are right is then
+        a person's call. ``record(region, outcome, error)``.
         """
-        holders = [r for r in regions if self.shas.get(r)]
-        if self.diverged:
-            shas = ", ".join(f"{r}={(self.shas[r] or '')[:12]}…" for r in holders)
+        if not self.diverged:
             for region in dests:
-                state = self.state(region, regions)
-                if state == PRESENT:
+                if self.shas.get(region):
                     record(region, IDENTICAL)
-                elif state == DIFFERENT:
-                    record(region, CONFLICT, f"this region holds other bytes under this name "
-                                             f"({shas}); left unchanged")
-                else:
-                    record(region, CONFLICT, f"sha256 differs between regions ({shas}); "
-                                             "not copied")
-            return []
+            return [r for r in dests if not self.shas.get(r)]
+        holders = [r for r in regions if self.shas.get(r)]
+        shas = ", ".join(f"{r}={(self.shas[r] or '')[:12]}…" for r in holders)
+        primary = self.shas.get(regions[0])
         for region in dests:
-            if self.shas.get(region):
+            state = self.state(region, regions)
+            if state == PRESENT:
                 record(region, IDENTICAL)
-        return [r for r in dests if not self.shas.get(r)]
+            elif state == DIFFERENT:
+                record(region, CONFLICT, f"this region holds other bytes under this name "
+                                         f"({shas}); left unchanged")
+            elif primary is None:
+                record(region, CONFLICT, f"sha256 differs between regions ({shas}) and the "
+                                         f"primary {regions[0]} lacks it; not copied")
+        return [r for r in dests if not self.shas.get(r)] if primary else []
+
+    def sources(self, order: Sequence[str], regions: Sequence[str]) -> list[str]:
+        """The regions of ``order`` to copy from: those holding the reference's bytes."""
+        reference = self.reference(regions)
+        return [r for r in order if reference and self.shas.get(r) == reference]
 
 
 @dataclass

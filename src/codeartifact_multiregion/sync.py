@@ -118,7 +118,6 @@ class Syncer:
                    tmp: Path) -> None:
         readable = [r for r in matrix.regions if r not in matrix.errors]
         dests = [r for r in targets if r not in matrix.errors]
-        holders = [r for r in readable if file.shas.get(r)]
         reference = file.reference(matrix.regions)
 
         def record(region: str, outcome: Outcome, error: str | None = None,
@@ -136,16 +135,12 @@ class Syncer:
         lacking = file.settle(dests, matrix.regions, record)
         if not lacking:
             return
-        if source is not None:
-            src = source
-        elif matrix.regions[0] in holders:
-            src = matrix.regions[0]
-        else:
-            src = holders[0]
-        if src not in holders:
+        sources = file.sources(readable, matrix.regions)  # the primary first where it holds it
+        src = source if source is not None else sources[0]
+        if src not in sources:
             for region in lacking:
-                record(region, FAILED, f"--from {src} does not hold this file "
-                                       f"(held by {', '.join(holders)})", src)
+                record(region, FAILED, f"--from {src} does not hold this file's bytes "
+                                       f"(held by {', '.join(sources)})", src)
             return
         if dry_run:
             for region in lacking:

@@ -143,7 +143,8 @@ def test_no_wildcard_actions_and_codeartifact_only_in_publisher_policy(
                 service, _, name = action.partition(":")
                 assert action != "*" and name != "*", f"{stack.name} {logical_id}: {action}"
                 if service == "codeartifact":
-                    assert logical_id.startswith(("PublisherPolicy", "ReplicatorPolicy")), (
+                    assert logical_id.startswith(("PublisherPolicy", "ReplicatorPolicy",
+                                                   "ReplicatorFunctionPolicy")), (
                         logical_id
                     )
 

@@ -35,7 +35,11 @@ PLATFORM_IDS = {
     f"{PREFIX}Action::kms:ReEncrypt*]",
     f"{PREFIX}Resource::*]",
     "AwsSolutions::AwsSolutions-SQS3",
+    "AwsSolutions::AwsSolutions-L1",
 }
+# The non-primary regions have no repair build, so none of its grants to acknowledge.
+REPLICA_IDS = {f"{PREFIX}Resource::*]", "AwsSolutions::AwsSolutions-SQS3",
+               "AwsSolutions::AwsSolutions-L1"}
 REPLICATOR_PACKAGES = re.compile(
     re.escape(PREFIX) + r"Resource::arn:aws:codeartifact:[a-z0-9-]+:111122223333:"
     r"package/acme/python/pypi/\*\]"
@@ -94,10 +98,11 @@ def test_package_acknowledgements_are_expected_and_specific(
 def test_platform_acknowledgements_are_expected_and_specific(
     assemblies: dict[str, Assembly], variant: str
 ) -> None:
-    for name, acks in _acks(assemblies[variant]).items():
+    for index, (name, acks) in enumerate(_acks(assemblies[variant]).items()):
         seen: dict[str, str] = {}
         for path, rules in acks.items():
-            assert path.endswith(("/ReplicatorRole", "/ReplicatorPolicy", "/DeadLetters")), path
+            assert path.endswith(("/ReplicatorRole", "/ReplicatorPolicy", "/DeadLetters",
+                                  "/ReplicatorFunctionPolicy", "/ReplicatorFunction")), path
             for rule_id, reason in rules.items():
                 assert len(reason) >= 80, (rule_id, reason)
                 seen[rule_id] = reason
@@ -105,6 +110,12 @@ def test_platform_acknowledgements_are_expected_and_specific(
         logs = {i for i in seen if BUILD_LOG.fullmatch(i)}
         # One package wildcard per configured region: only PyPI packages of acme/python.
         assert len(packages) == len(assemblies[variant].stacks), (name, packages)
-        assert set(seen) - packages - logs == PLATFORM_IDS, name
-        assert "cloudwatch:namespace" in seen[f"{PREFIX}Resource::*]"]
+        expected = PLATFORM_IDS if index == 0 else REPLICA_IDS  # the primary runs the repair
+        assert set(seen) - packages - logs == expected, name
         assert "dead-letter queue" in seen["AwsSolutions::AwsSolutions-SQS3"]
+        assert "3.12" in seen["AwsSolutions::AwsSolutions-L1"]
+        function = next(r for p, r in acks.items() if p.endswith("/ReplicatorFunctionPolicy"))
+        assert "sts:GetServiceBearerToken" in function[f"{PREFIX}Resource::*]"]
+        if index == 0:
+            repair = next(r for p, r in acks.items() if p.endswith("/ReplicatorPolicy"))
+            assert "cloudwatch:namespace" in repair[f"{PREFIX}Resource::*]"]

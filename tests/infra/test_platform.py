@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -135,8 +134,12 @@ def test_publisher_name_is_guarded_in_the_shared_repository(
     }
 
 
+def _logical(stack: StackArtifact, type_: str, prefix: str) -> str:
+    return next(k for k in stack.resources(type_) if k.startswith(prefix))
+
+
 @pytest.mark.parametrize("region", THREE_REGIONS)
-def test_event_rule_starts_the_replicator_with_retries_and_dlq(
+def test_the_rule_feeds_the_queue_and_the_queue_feeds_the_function(
     platform: Assembly, region: str
 ) -> None:
     stack = region_stack(platform, region)
@@ -156,24 +159,81 @@ def test_event_rule_starts_the_replicator_with_retries_and_dlq(
             "packageFormat": ["pypi"],
         },
     }
+    queue = _logical(stack, "AWS::SQS::Queue", "ReplicationQueue")
+    dead = _logical(stack, "AWS::SQS::Queue", "DeadLetters")
     (target,) = rule["Targets"]
-    projects = stack.resources("AWS::CodeBuild::Project")
-    replicator = next(k for k in projects if k.startswith("Replicator"))
-    assert render(target["Arn"]) == f"${{{replicator}.Arn}}"
+    assert render(target["Arn"]) == f"${{{queue}.Arn}}"
+    assert "InputTransformer" not in target  # the whole event is the message
     assert target["RetryPolicy"] == {"MaximumRetryAttempts": 8, "MaximumEventAgeInSeconds": 86400}
-    queue = next(iter(stack.resources("AWS::SQS::Queue")))
-    assert render(target["DeadLetterConfig"]["Arn"]) == f"${{{queue}.Arn}}"
-    # Each event field reaches the build as a string variable (no whole-event JSON object).
-    template = json.loads(
-        target["InputTransformer"]["InputTemplate"].replace("<", '"<').replace(">", '>"')
-    )
-    names = {v["name"] for v in template["environmentVariablesOverride"]}
-    assert {"CA_PACKAGE_NAME", "CA_PACKAGE_VERSION", "CA_EVENT_REGION", "CA_DOMAIN"} <= names
-    paths = target["InputTransformer"]["InputPathsMap"]
-    assert paths["detail-packageName"] == "$.detail.packageName"
-    # The replicator runs sync --event on that event.
-    spec = yaml.safe_load(projects[replicator]["Properties"]["Source"]["BuildSpec"])
-    assert any("sync --event -" in c for c in spec["phases"]["build"]["commands"])
+    assert render(target["DeadLetterConfig"]["Arn"]) == f"${{{dead}.Arn}}"
+    # No rule starts a build per event (the only build left is the nightly repair).
+    for other in stack.resources("AWS::Events::Rule").values():
+        for each in other["Properties"]["Targets"]:
+            arn = render(each["Arn"])
+            assert "Replicator" not in arn and ("Repair" in arn or arn == f"${{{queue}.Arn}}")
+
+    function = _logical(stack, "AWS::Lambda::Function", "ReplicatorFunction")
+    (mapping,) = stack.resources("AWS::Lambda::EventSourceMapping").values()
+    props = mapping["Properties"]
+    assert render(props["EventSourceArn"]) == f"${{{queue}.Arn}}"
+    assert render(props["FunctionName"]) == f"${{{function}}}"
+    assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert props["BatchSize"] == 10 and props["MaximumBatchingWindowInSeconds"] == 2
+    assert props["ScalingConfig"] == {"MaximumConcurrency": 2}
+
+
+@pytest.mark.parametrize("region", THREE_REGIONS)
+def test_the_function_runs_the_bundle_with_reserved_concurrency(
+    platform: Assembly, region: str
+) -> None:
+    stack = region_stack(platform, region)
+    props = stack.only("AWS::Lambda::Function")["Properties"]
+    assert props["Handler"] == "codeartifact_multiregion.aws_lambda.handler"
+    assert (props["Runtime"], props["Architectures"]) == ("python3.12", ["arm64"])
+    assert props["Timeout"] == 300 and props["MemorySize"] == 512
+    # 3 regions x 2 functions, each at 1/12 of every quota: half of it for the fleet.
+    assert props["ReservedConcurrentExecutions"] == 2
+    variables = props["Environment"]["Variables"]
+    assert variables["CODEARTIFACT_MULTIREGION_QUOTA_SHARE"] == f"{1 / 12:.6f}"
+    assert variables["CODEARTIFACT_CONFIG"].startswith("[tool.codeartifact]\n")
+    assert render(props["KmsKeyArn"]).startswith("${ReplicationKey")
+    assert render(props["LoggingConfig"]["LogGroup"]).startswith("${ReplicationLogs")
+    # The code is the bundle asset: a folder, zipped by CDK, named by its content hash.
+    assert props["Code"]["S3Key"].endswith(".zip")
+    queue = next(v["Properties"] for k, v in stack.resources("AWS::SQS::Queue").items()
+                 if k.startswith("ReplicationQueue"))
+    assert queue["VisibilityTimeout"] >= 6 * props["Timeout"]
+    assert queue["RedrivePolicy"]["maxReceiveCount"] == 5
+    assert render(queue["RedrivePolicy"]["deadLetterTargetArn"]).startswith("${DeadLetters")
+
+
+@pytest.mark.parametrize("region", THREE_REGIONS)
+def test_queues_use_the_stacks_key_and_refuse_plain_http(platform: Assembly, region: str) -> None:
+    stack = region_stack(platform, region)
+    queues = stack.resources("AWS::SQS::Queue")
+    assert len(queues) == 2
+    for queue in queues.values():
+        assert render(queue["Properties"]["KmsMasterKeyId"]).startswith("${ReplicationKey")
+    policies = [render(p["Properties"]) for p in stack.resources("AWS::SQS::QueuePolicy").values()]
+    for logical in queues:
+        denied = [s for p in policies if f"${{{logical}}}" in p["Queues"]
+                  for s in p["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]
+        assert denied and denied[0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+@pytest.mark.parametrize("region", THREE_REGIONS)
+def test_the_lag_metric_has_its_p99_alarm(platform: Assembly, region: str) -> None:
+    stack = region_stack(platform, region)
+    alarms = {k: a["Properties"] for k, a in stack.resources("AWS::CloudWatch::Alarm").items()}
+    lag = next(a for k, a in alarms.items() if k.startswith("ReplicationLagAlarm"))
+    assert (lag["Namespace"], lag["MetricName"]) == ("CodeArtifactMultiRegion",
+                                                     "ReplicationLagSeconds")
+    assert lag["ExtendedStatistic"] == "p99" and lag["Period"] == 900
+    assert lag["Dimensions"] == [{"Name": "Domain", "Value": "acme"},
+                                 {"Name": "Repository", "Value": "python"}]
+    assert lag["Threshold"] == 600 and lag["ComparisonOperator"] == "GreaterThanThreshold"
+    errors = next(a for k, a in alarms.items() if k.startswith("ReplicatorErrorsAlarm"))
+    assert (errors["Namespace"], errors["MetricName"]) == ("AWS/Lambda", "Errors")
 
 
 def test_schedule_metric_alarms_and_topic_in_the_primary(platform: Assembly) -> None:
@@ -195,7 +255,7 @@ def test_schedule_metric_alarms_and_topic_in_the_primary(platform: Assembly) -> 
     alarms = {a["Properties"].get("MetricName"): a["Properties"]
               for a in primary.resources("AWS::CloudWatch::Alarm").values()}
     assert {"DriftedCells", "UnrepairedCells", "ApproximateNumberOfMessagesVisible",
-            "FailedBuilds"} <= set(alarms)
+            "FailedBuilds", "Errors", "ReplicationLagSeconds"} <= set(alarms)
     drift = alarms["DriftedCells"]
     assert drift["Namespace"] == "CodeArtifactMultiRegion"
     assert drift["Dimensions"] == [{"Name": "Domain", "Value": "acme"},
@@ -216,41 +276,50 @@ def test_repair_runs_only_in_the_primary(platform: Assembly, region: str) -> Non
     stack = region_stack(platform, region)
     assert not [r for r in stack.resources("AWS::Events::Rule").values()
                 if "ScheduleExpression" in r["Properties"]]
-    assert [k[:10] for k in stack.resources("AWS::CodeBuild::Project")] == ["Replicator"]
-    # Every region still alarms on its own dead letters and failed replicator builds.
+    assert stack.resources("AWS::CodeBuild::Project") == {}
+    # Every region alarms on its own dead letters, function errors and replication lag.
     names = {a["Properties"]["MetricName"]
              for a in stack.resources("AWS::CloudWatch::Alarm").values()}
-    assert names == {"ApproximateNumberOfMessagesVisible", "FailedBuilds"}
+    assert names == {"ApproximateNumberOfMessagesVisible", "Errors", "ReplicationLagSeconds"}
+
+
+def _statements(stack: StackArtifact, prefix: str) -> dict[str, dict[str, Any]]:
+    policy = next(v for k, v in stack.resources("AWS::IAM::Policy").items()
+                  if k.startswith(prefix))["Properties"]["PolicyDocument"]
+    return {s["Sid"]: s for s in render(policy["Statement"])}
 
 
 @pytest.mark.parametrize("region", THREE_REGIONS)
-def test_replicator_role_is_exact(platform: Assembly, region: str) -> None:
+def test_replicator_roles_are_exact(platform: Assembly, region: str) -> None:
     stack = region_stack(platform, region)
-    policy = next(v for k, v in stack.resources("AWS::IAM::Policy").items()
-                  if k.startswith("ReplicatorPolicy"))["Properties"]["PolicyDocument"]
-    by_sid = {s["Sid"]: s for s in render(policy["Statement"])}
 
     def arns(resource: str) -> list[str]:
         return sorted(f"arn:aws:codeartifact:{r}:{OWNER}:{resource}" for r in THREE_REGIONS)
 
-    assert sorted(as_list(by_sid["CodeArtifactAuthorizationToken"]["Resource"])) == arns(
-        "domain/acme")
-    assert sorted(as_list(by_sid["CodeArtifactRepositoryRead"]["Resource"])) == arns(
-        "repository/acme/python")
-    replicate = by_sid["CodeArtifactPackageReplicate"]
-    assert sorted(as_list(replicate["Resource"])) == arns("package/acme/python/pypi/*")
-    assert "codeartifact:PublishPackageVersion" in replicate["Action"]
-    assert not any(a.startswith("codeartifact:Delete") for a in replicate["Action"])
-    assert by_sid["CodeArtifactBearerToken"]["Condition"] == {
-        "StringEquals": {"sts:AWSServiceName": "codeartifact.amazonaws.com"}
-    }
-    metric = by_sid.get("DriftMetric")
-    if region == THREE_REGIONS[0]:
-        assert metric is not None
-        assert metric["Condition"] == {
-            "StringEquals": {"cloudwatch:namespace": "CodeArtifactMultiRegion"}}
-    else:
-        assert metric is None
+    primary = region == THREE_REGIONS[0]
+    for prefix in ["ReplicatorFunctionPolicy", *(["ReplicatorPolicy"] if primary else [])]:
+        by_sid = _statements(stack, prefix)
+        assert sorted(as_list(by_sid["CodeArtifactAuthorizationToken"]["Resource"])) == arns(
+            "domain/acme")
+        assert sorted(as_list(by_sid["CodeArtifactRepositoryRead"]["Resource"])) == arns(
+            "repository/acme/python")
+        replicate = by_sid["CodeArtifactPackageReplicate"]
+        assert sorted(as_list(replicate["Resource"])) == arns("package/acme/python/pypi/*")
+        assert "codeartifact:PublishPackageVersion" in replicate["Action"]
+        assert not any(a.startswith("codeartifact:Delete") for a in replicate["Action"])
+        assert by_sid["CodeArtifactBearerToken"]["Condition"] == {
+            "StringEquals": {"sts:AWSServiceName": "codeartifact.amazonaws.com"}
+        }
+        metric = by_sid.get("DriftMetric")
+        if prefix == "ReplicatorPolicy":  # the repair build puts its drift counts
+            assert metric is not None
+            assert metric["Condition"] == {
+                "StringEquals": {"cloudwatch:namespace": "CodeArtifactMultiRegion"}}
+        else:  # the function's lag is embedded in its log: no PutMetricData
+            assert set(by_sid) == {"CodeArtifactAuthorizationToken", "CodeArtifactRepositoryRead",
+                                   "CodeArtifactPackageReplicate", "CodeArtifactBearerToken"}
+    assert any(k.startswith("ReplicatorRole") for k in stack.resources("AWS::IAM::Role")) \
+        is primary
 
 
 @pytest.mark.parametrize("region", THREE_REGIONS)
@@ -271,5 +340,3 @@ def test_logs_and_builds_are_encrypted(platform: Assembly, region: str) -> None:
     assert render(log_group["KmsKeyId"]).startswith("${ReplicationKey")
     for project in stack.resources("AWS::CodeBuild::Project").values():
         assert render(project["Properties"]["EncryptionKey"]).startswith("${ReplicationKey")
-    queue = stack.only("AWS::SQS::Queue")["Properties"]
-    assert queue["SqsManagedSseEnabled"] is True

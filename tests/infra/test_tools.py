@@ -1,4 +1,4 @@
-"""The stdlib scripts the replication builds run: the drift count and the event rebuild."""
+"""The stdlib script the repair build runs: the drift count."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from infra_cdk.stacks.tools import drift_count, event_from_env
+from infra_cdk.stacks.tools import drift_count
 
 TOOLS = Path(drift_count.__file__).parent
 
@@ -45,15 +45,3 @@ def test_drift_count_refuses_what_is_not_a_status_report(tmp_path: Path) -> None
         assert result.returncode == 2 and result.stdout == ""
         assert "not a status --all --json report" in result.stderr
 
-
-def test_event_rebuilt_from_variables_escapes_untrusted_values() -> None:
-    env = {name: f"v-{name}" for name in event_from_env.FIELDS}
-    env["CA_PACKAGE_NAME"] = 'evil"name\n'
-    result = _run("event_from_env.py", env=env)
-    event = json.loads(result.stdout)
-    assert event["detail"]["packageName"] == 'evil"name\n'
-    assert event["detail"]["packageNamespace"] is None
-    assert event["detail-type"] == "v-CA_EVENT_DETAIL_TYPE"
-    assert event["region"] == "v-CA_EVENT_REGION"
-    assert set(event) == {"version", "resources", "detail", "id", "source", "detail-type",
-                          "account", "region", "time"}

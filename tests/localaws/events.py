@@ -101,3 +101,30 @@ def package_version_state_change(
 
 def _digest(text: str) -> str:
     return base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()
+
+
+def sqs_batch(events: list[dict[str, Any] | str], *, queue_region: str = "us-east-1",
+              account: str = "111122223333") -> dict[str, Any]:
+    """The event Lambda's SQS poller hands a function: one record per message, the message
+    body being the EventBridge event as EventBridge's SQS target writes it (JSON text).
+
+    Record fields as in Lambda's "Using Lambda with Amazon SQS" example event; a ``str``
+    in ``events`` is used as the body verbatim (a malformed message, say).
+    """
+    records = []
+    for i, event in enumerate(events):
+        body = event if isinstance(event, str) else json.dumps(event)
+        records.append({
+            "messageId": f"{uuid.UUID(int=i + 1)}",
+            "receiptHandle": f"AQEB{i:08d}",
+            "body": body,
+            "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1545082649183",
+                           "SenderId": "AIDAIENQZJOLO23YVJ4VO",
+                           "ApproximateFirstReceiveTimestamp": "1545082649185"},
+            "messageAttributes": {},
+            "md5OfBody": hashlib.md5(body.encode(), usedforsecurity=False).hexdigest(),
+            "eventSource": "aws:sqs",
+            "eventSourceARN": f"arn:aws:sqs:{queue_region}:{account}:replication",
+            "awsRegion": queue_region,
+        })
+    return {"Records": records}
