@@ -14,8 +14,8 @@ asked for; it is replaced by the same route, behind the same ``download`` authen
 that looks the name up in the catalogue.
 
 Every upload attempt is appended to ``--upload-log`` as one JSON line, ``{"file": name,
-"outcome": "stored"|"refused"}`` (refused: the name already exists), so a benchmark can tell
-which files a run sent more than once.
+"outcome": "stored"|"refused", "at": unix time}`` (refused: the name already existed), so a
+benchmark can tell which files a run sent more than once, and how many arrived per second.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import json
 import mimetypes
 import sys
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -56,7 +57,7 @@ class UploadLog:
     def record(self, filename: str, outcome: str) -> None:
         if self.path is None:
             return
-        line = json.dumps({"file": filename, "outcome": outcome}) + "\n"
+        line = json.dumps({"file": filename, "outcome": outcome, "at": time.time()}) + "\n"
         with self._lock, self.path.open("a", encoding="utf-8") as fh:
             fh.write(line)
 

@@ -206,9 +206,10 @@ class LocalRegion:
         self.stop()
         self.start()
 
-    def uploads(self) -> list[dict[str, str]]:
+    def uploads(self) -> list[dict[str, Any]]:
         """Every upload attempt the index saw since the last ``clear()``, in order:
-        ``{"file": name, "outcome": "stored" | "refused"}`` (refused: it existed)."""
+        ``{"file": name, "outcome": "stored" | "refused", "at": unix time}`` (refused:
+        the name existed already)."""
         try:
             lines = self.upload_log.read_text(encoding="utf-8").splitlines()
         except FileNotFoundError:
