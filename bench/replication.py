@@ -4,7 +4,8 @@ Not a test: a benchmark. It starts two local regions (real pypiserver processes,
 control plane with CodeArtifact's default quotas, moto STS), writes ``--packages`` x
 ``--versions`` x (wheel + sdist) files straight into the primary's storage (no upload: the
 stand-ins read storage, so seeding 100,000 files takes a minute or two), and runs, each a
-fresh CLI process timed from spawn to exit, its CPU and peak RSS from ``wait4``:
+fresh CLI process timed from spawn to exit, its CPU and peak RSS from ``wait4`` (in
+``rusage.py``, a small launcher, so the tool is not charged this process's size):
 
 1. ``status --all`` (the new region is empty: drift, exit 1),
 2. ``sync --all`` into the new region,
@@ -30,7 +31,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import signal
 import subprocess
 import sys
@@ -84,38 +84,44 @@ def stand_in_cpu(aws: LocalAWS) -> dict[str, float]:
 
 def run_cli(aws: LocalAWS, project: Path, args: tuple[str, ...],
             kill_when: Callable[[], bool] | None = None) -> dict[str, Any]:
-    """One CLI run: exit code, wall and CPU seconds, peak RSS (MiB) and its JSON document.
-    ``kill_when``: polled every 50 ms; once true, the CLI is SIGKILLed."""
+    """One CLI run through ``rusage.py`` (the tool's own peak RSS, not this process's):
+    exit code, wall and CPU seconds, peak RSS (MiB). ``kill_when``: polled every 50 ms;
+    once true, the CLI itself is SIGKILLed."""
     env = {**os.environ, **aws.env()}
-    started = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-m", "codeartifact_multiregion", *args,
-                             "--project", str(project), "--json", "-q"],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    killed = threading.Event()
-    if kill_when is not None:
-        def watch() -> None:
-            while proc.poll() is None and not kill_when():
-                time.sleep(0.05)
-            if proc.poll() is None:
-                killed.set()
-                os.kill(proc.pid, signal.SIGKILL)
-        threading.Thread(target=watch, daemon=True).start()
-    # Read the pipes in full before waiting (-q keeps stderr small), then reap with wait4.
-    out = proc.stdout.read()  # type: ignore[union-attr]
-    err = proc.stderr.read()  # type: ignore[union-attr]
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    wall = time.monotonic() - started
-    divisor = 1024 * 1024 if platform.system() == "Darwin" else 1024
-    if proc.returncode not in (0, 1) and not killed.is_set():
+    with tempfile.TemporaryDirectory(prefix="bench-rusage-") as tmp:
+        usage_file = Path(tmp) / "usage.json"
+        proc = subprocess.Popen(
+            [sys.executable, "-S", str(ROOT / "bench" / "rusage.py"), str(usage_file),
+             sys.executable, "-m", "codeartifact_multiregion", *args, "--project",
+             str(project), "--json", "-q"],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        killed = threading.Event()
+        if kill_when is not None:
+            threading.Thread(target=_killer, args=(proc, usage_file, kill_when, killed),
+                             daemon=True).start()
+        # Read the pipes in full before waiting (-q keeps stderr small).
+        out = proc.stdout.read()  # type: ignore[union-attr]
+        err = proc.stderr.read()  # type: ignore[union-attr]
+        proc.wait()
+        usage = json.loads(usage_file.read_text())
+    if usage["exit_code"] not in (0, 1) and not killed.is_set():
         sys.stderr.write(err.decode()[-3000:])
     try:
         doc = json.loads(out.decode() or "{}")
     except ValueError:  # killed mid-document
         doc = {}
-    return {"exit_code": proc.returncode, "killed": killed.is_set(), "wall_s": round(wall, 2),
-            "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
-            "peak_rss_mib": round(usage.ru_maxrss / divisor, 1), "doc": doc}
+    return {"exit_code": usage["exit_code"], "killed": killed.is_set(),
+            "wall_s": round(usage["wall_s"], 2), "cpu_s": round(usage["cpu_s"], 2),
+            "peak_rss_mib": round(usage["peak_rss_kib"] / 1024, 1), "doc": doc}
+
+
+def _killer(proc: subprocess.Popen[bytes], usage_file: Path, kill_when: Callable[[], bool],
+            killed: threading.Event) -> None:
+    while proc.poll() is None and not kill_when():
+        time.sleep(0.05)
+    if proc.poll() is None:
+        killed.set()
+        os.kill(json.loads(usage_file.read_text())["pid"], signal.SIGKILL)
 
 
 def measured(aws: LocalAWS, project: Path, args: tuple[str, ...], files: int,

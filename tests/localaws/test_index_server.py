@@ -14,7 +14,9 @@ from urllib.parse import urljoin
 
 import requests
 
+from tests.localaws.catalogue import SETTLE_NS
 from tests.localaws.dists import make_sdist, make_wheel
+from tests.localaws.index_server import RememberedLogins
 from tests.localaws.regions import LocalAWS, LocalRegion
 from tests.localaws.test_localaws import upload
 
@@ -79,3 +81,24 @@ def test_every_upload_attempt_is_in_the_upload_log(regions: LocalAWS,
         (wheel.name, "stored"), (sdist.name, "stored"), (wheel.name, "refused")]
     regions.reset()
     assert region.uploads() == [] and region.files() == {}
+
+
+def test_a_login_is_remembered_only_until_the_password_file_is_replaced(
+        tmp_path: Path) -> None:
+    passwords = tmp_path / "htpasswd"
+    passwords.write_text("first")
+    checked: list[str] = []
+
+    def check(user: str, password: str) -> bool:
+        checked.append(password)
+        return password == passwords.read_text()
+
+    later = passwords.stat().st_ctime_ns + 10 * SETTLE_NS
+    logins = RememberedLogins(check, passwords, clock=lambda: later)
+    assert all(logins("aws", "first") for _ in range(5))
+    assert not logins("aws", "guess") and checked == ["first", "guess"]
+    replacement = tmp_path / "htpasswd.tmp"
+    replacement.write_text("second")
+    replacement.replace(passwords)  # as LocalRegion.set_token rotates a token
+    assert not logins("aws", "first")
+    assert logins("aws", "second") and checked[-2:] == ["first", "second"]
