@@ -77,10 +77,13 @@ test: $(VENV)/.all infra_cdk/node_modules/.bin/cdk $(VENV)/checkov/bin/checkov
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory matrix MATRIX_B_FIRST="$(BIN)/python -m pytest -n 2 $(CORE_IGNORE)"
 
+# REPLICATION: bench/replication.py's options; `make bench REPLICATION="--packages 1000
+# --versions 50 --kill-midway"` is the 100,000-file run (bench/README.md; never in CI).
+REPLICATION ?=
 bench: $(VENV)/.all
 	$(BIN)/pip install -q -r bench/requirements.txt
 	$(BIN)/python bench/run.py
-	$(BIN)/python bench/replication.py
+	$(BIN)/python bench/replication.py $(REPLICATION)
 	$(BIN)/python bench/lambda_handler.py
 
 synth: $(VENV)/.all

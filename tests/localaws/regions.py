@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import atexit
 import hashlib
+import json
 import os
 import re
 import secrets
@@ -35,6 +36,7 @@ from .fake_codeartifact import DEFAULT_PAGE_SIZE, FakeCodeArtifact, RegionSpec
 from .repository import PackageStore, Version
 
 DEFAULT_REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-2")
+_TESTS_ROOT = Path(__file__).resolve().parent.parent.parent  # holds the ``tests`` package
 DOMAIN, OWNER, REPOSITORY = "acme", "111122223333", "python"
 USER = "aws"
 PROFILE = "publisher"
@@ -75,8 +77,10 @@ def _pep503(name: str) -> str:
 class LocalRegion:
     """A real pypiserver on 127.0.0.1 standing in for one region's repository.
 
-    Storage is a plain directory (``packages``) read on every request, so ``files()`` and
-    ``clear()`` act on exactly what the server serves. ``store`` is the same directory as
+    Storage is a plain directory (``packages``), checked on every request (one stat; listed
+    again whenever it changed, ``catalogue``), so ``files()``, ``clear()`` and files put
+    straight into it act on exactly what the server serves. ``uploads()`` is the index's
+    log of upload attempts. ``store`` is the same directory as
     CodeArtifact's API sees it (plus ``held``, where Archived versions' files wait);
     ``set_version`` marks a version's status and origin for the fake's List* answers.
     """
@@ -90,6 +94,7 @@ class LocalRegion:
         self.store = PackageStore(self.packages, self.held)
         self.htpasswd = root / "htpasswd"
         self.log = root / "server.log"
+        self.upload_log = root / "uploads.jsonl"
         self.port = free_port()
         self.token = ""
         self.set_token(token or secrets.token_urlsafe(48))
@@ -143,15 +148,20 @@ class LocalRegion:
             self.wait_ready(timeout)
 
     def _spawn(self) -> None:
+        # pypiserver with a catalogue backend (index_server.py): a request costs the same
+        # whatever the repository's size. PYTHONPATH: the tests package, from any cwd.
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+            filter(None, [str(_TESTS_ROOT), os.environ.get("PYTHONPATH")]))}
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "pypiserver", "run",
+                [sys.executable, "-m", "tests.localaws.index_server",
+                 "--upload-log", str(self.upload_log), "run",
                  "-i", "127.0.0.1", "-p", str(self.port),
                  "-P", str(self.htpasswd), "-a", "update,download,list",
                  # "auto" server: waitress (multi-threaded) when importable, as here.
                  "--disable-fallback", "--backend", "simple-dir", "--hash-algo", "sha256",
                  str(self.packages)],
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
             )
 
     def wait_ready(self, timeout: float = 30.0) -> None:
@@ -196,6 +206,16 @@ class LocalRegion:
         self.stop()
         self.start()
 
+    def uploads(self) -> list[dict[str, Any]]:
+        """Every upload attempt the index saw since the last ``clear()``, in order:
+        ``{"file": name, "outcome": "stored" | "refused", "at": unix time}`` (refused:
+        the name existed already)."""
+        try:
+            lines = self.upload_log.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            return []
+        return [json.loads(line) for line in lines if line.strip()]
+
     def files(self) -> dict[str, str]:
         """What the region holds, filename -> sha256, read from its storage, not its index."""
         return {p.name: _sha256(p) for p in sorted(self.packages.iterdir()) if p.is_file()}
@@ -219,8 +239,9 @@ class LocalRegion:
         return self.store.set_version(package, version, status=status, origin=origin)
 
     def clear(self) -> None:
-        """Empty the repository and forget status/origin marks (between tests)."""
+        """Empty the repository, forget status/origin marks and the upload log (between tests)."""
         self.store.clear()
+        self.upload_log.unlink(missing_ok=True)
         for path in self.packages.iterdir():
             if path.is_dir():
                 shutil.rmtree(path)

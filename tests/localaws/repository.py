@@ -4,7 +4,9 @@ The fake control plane answers ListPackages, ListPackageVersions, ListPackageVer
 and GetPackageVersionAsset from this view, so what the API says and what the index serves
 can never drift apart: a package version exists exactly when files of it are on disk
 (wheel/sdist names give the PEP 503 package name and the version), and an asset's SHA-256
-is computed from its bytes (cached by path, mtime and size, so big repositories stay fast).
+is computed from its bytes. Both directories are read through ``catalogue`` (listed once,
+again only when they change; a digest kept per version of each file's bytes), so a request
+costs the same whatever the repository's size.
 
 What the files cannot say, a test marks: ``set_version(package, version, status=...,
 origin=...)``. Unmarked versions are Published with an INTERNAL origin. Statuses act on the
@@ -27,13 +29,13 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
-import os
 import re
 import shutil
 import threading
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from .catalogue import Catalogue, FileHashes
 
 STATUSES = ("Published", "Unfinished", "Unlisted", "Archived", "Disposed", "Deleted")
 ORIGIN_TYPES = ("INTERNAL", "EXTERNAL", "UNKNOWN")
@@ -103,74 +105,48 @@ class _Mark:
 
 
 class PackageStore:
-    """The package versions in ``live`` (pypiserver's directory) plus archived ones in ``held``."""
+    """The package versions in ``live`` (pypiserver's directory) plus archived ones in ``held``.
+
+    Each directory is read through a ``catalogue.Catalogue``: listed again only when it
+    changed, so a request about one package costs the same in a repository of 100 files or
+    of 100,000 (it stats and, once, hashes only that package's files).
+    """
 
     def __init__(self, live: Path, held: Path) -> None:
         self.live = live
         self.held = held
         self._marks: dict[tuple[str, str], _Mark] = {}
-        self._hashes: dict[tuple[str, int, int], str] = {}
+        self._catalogues = ((live, Catalogue(live, parse_filename)),
+                            (held, Catalogue(held, parse_filename)))
+        self._hashes = FileHashes()
         self._lock = threading.RLock()
 
     # reading -------------------------------------------------------------------
 
-    def _sha256(self, path: Path, mtime_ns: int, size: int) -> str:
-        key = (str(path), mtime_ns, size)
-        with self._lock:
-            known = self._hashes.get(key)
-        if known is not None:
-            return known
-        digest = hashlib.sha256()
-        with path.open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-        with self._lock:
-            self._hashes[key] = digest.hexdigest()
-        return digest.hexdigest()
-
-    def _entries(self, directory: Path, wanted: str | None
-                 ) -> Iterable[tuple[str, str, os.DirEntry[str]]]:
-        """(package, version, entry) per distribution file, narrowed to package ``wanted``.
-
-        Names are parsed before anything is stat'ed, so asking about one package of a
-        10,000-file repository stats only that package's files.
-        """
-        try:
-            entries = list(os.scandir(directory))
-        except FileNotFoundError:
-            return
-        for entry in entries:
-            parsed = parse_filename(entry.name)
-            if parsed is None or wanted not in (None, parsed[0]):
-                continue
-            try:
-                if entry.is_file():
-                    yield parsed[0], parsed[1], entry
-            except FileNotFoundError:  # removed while we looked
-                continue
-
-    def _collect(self, wanted: str | None) -> dict[tuple[str, str], Version]:
+    def _collect(self, wanted: str | None, only: str | None = None
+                 ) -> dict[tuple[str, str], Version]:
+        """Versions of package ``wanted`` (every package if None), narrowed to version
+        ``only``; only those files are stat'ed."""
         found: dict[tuple[str, str], Version] = {}
         with self._lock:
             marks = dict(self._marks)
-        for directory in (self.live, self.held):
-            for package, version, entry in self._entries(directory, wanted):
+        for directory, catalogue in self._catalogues:
+            for package, version, name in catalogue.files(wanted, only):
+                path = directory / name
                 try:
-                    stat = entry.stat()
-                except FileNotFoundError:
+                    sha256, stat = self._hashes.digest(path)
+                except FileNotFoundError:  # removed since the listing
                     continue
-                path = directory / entry.name
-                asset = Asset(entry.name, stat.st_size,
-                              self._sha256(path, stat.st_mtime_ns, stat.st_size), path)
                 item = found.get((package, version))
                 if item is None:
                     mark = marks.get((package, version), _Mark())
                     item = found[(package, version)] = Version(
                         package, version, mark.status, mark.origin, [], stat.st_mtime)
-                item.assets.append(asset)
+                item.assets.append(Asset(name, stat.st_size, sha256, path))
                 item.published = min(item.published, stat.st_mtime)
         for key, mark in marks.items():
-            if mark.status == "Disposed" and key not in found and wanted in (None, key[0]):
+            if mark.status == "Disposed" and key not in found and wanted in (None, key[0]) \
+                    and only in (None, key[1]):
                 found[key] = Version(key[0], key[1], "Disposed", mark.origin, [], 0.0)
         for item in found.values():
             item.assets.sort(key=lambda a: a.name)
@@ -182,8 +158,7 @@ class PackageStore:
 
     def packages(self) -> list[str]:
         """Normalized names of every package with at least one version, sorted (no stat)."""
-        names = {package for directory in (self.live, self.held)
-                 for package, _, _ in self._entries(directory, None)}
+        names = {p for _, catalogue in self._catalogues for p in catalogue.packages()}
         with self._lock:
             names |= {p for (p, _), m in self._marks.items() if m.status == "Disposed"}
         return sorted(names)
@@ -192,7 +167,7 @@ class PackageStore:
         return list(self._collect(pep503(package)).values())
 
     def version(self, package: str, version: str) -> Version | None:
-        return self._collect(pep503(package)).get((pep503(package), version))
+        return self._collect(pep503(package), version).get((pep503(package), version))
 
     # test controls and status changes ------------------------------------------
 
@@ -209,7 +184,7 @@ class PackageStore:
             raise ValueError(f"unknown origin type {origin!r}; one of {ORIGIN_TYPES}")
         key = (pep503(package), version)
         with self._lock:
-            current = self._collect(key[0]).get(key)
+            current = self._collect(key[0], key[1]).get(key)
             if current is None:
                 raise KeyError(f"{package} {version} has no files in {self.live}")
             mark = self._marks.setdefault(key, _Mark(current.status, current.origin))
@@ -241,6 +216,6 @@ class PackageStore:
         """Forget every mark and empty ``held`` (between tests; the caller empties ``live``)."""
         with self._lock:
             self._marks.clear()
-            self._hashes.clear()
+        self._hashes.clear()
         if self.held.is_dir():
             shutil.rmtree(self.held)
