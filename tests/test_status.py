@@ -74,6 +74,17 @@ def test_no_package_name_exits_2(regions, tmp_path):
 
 
 
+@pytest.mark.parametrize("command", ["status", "sync"])
+def test_a_package_name_with_a_newline_exits_2_naming_it(regions, project, command):
+    """``$`` would let "hello\n" through a ``match``: the name must match whole."""
+    result = cli(regions, command, "--project", str(project), "--package", "hello\n", "--json")
+    assert result.code == 2
+    assert "--package 'hello\\n': not a valid Python package name" in result.err
+    doc = json.loads(result.out)  # the one document on stdout
+    assert doc["exit_code"] == 2 and doc["ok"] is False
+    assert regions.fake.recorded("GetAuthorizationToken") == [], "refused before any call"
+
+
 def test_an_unreadable_region_is_reported_and_the_others_still_sync(regions, project,
                                                                     two_releases_in_primary):
     _, dead, third = names(regions)

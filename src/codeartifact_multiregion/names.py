@@ -1,4 +1,4 @@
-"""Distribution file names: the one parser every module uses, and the one safety check.
+"""Project and distribution file names: the one parser every module uses, and the safety checks.
 
 A wheel's or sdist's name says its project and version (PEP 427, PEP 625). Local files,
 index entries and API assets are all read through ``parse_filename``, so what counts as
@@ -27,12 +27,19 @@ SDIST_SUFFIXES = (".tar.gz", ".zip")
 # Every character a wheel or sdist name may hold: project names, PEP 440 versions (+ and !),
 # build and compatibility tags.
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+!-]*")
+# A PEP 508 project name. Always fullmatch: with match and ``$``, "hello\n" would pass.
+_PROJECT_NAME = re.compile(r"[A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9]", re.IGNORECASE)
 
 
 class DistName(NamedTuple):
     project: NormalizedName
     version: Version
     kind: str
+
+
+def is_project_name(name: str) -> bool:
+    """Whether ``name`` is a valid Python project name (PEP 508), whole: no trailing newline."""
+    return _PROJECT_NAME.fullmatch(name) is not None
 
 
 def parse_filename(filename: str) -> DistName:

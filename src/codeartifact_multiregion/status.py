@@ -9,7 +9,6 @@ makes that visible from each region's own index: present, missing, or different
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -24,15 +23,13 @@ from .engine import Session, open_session, parallel
 from .errors import CodeArtifactError, IndexReadError, UsageError
 from .events import Emitter, EventSink
 from .index import Index
-from .names import parse_filename
+from .names import is_project_name, parse_filename
 from .report import CONFLICT, IDENTICAL
 from .retry import RetryPolicy
 from .secrets import redact
 from .text import printable
 
 PRESENT, MISSING, DIFFERENT, UNKNOWN = "present", "missing", "different", "unknown"
-# PEP 508 project names.
-_NAME_RE = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
 
 
 @dataclass
@@ -224,7 +221,7 @@ def package_name(config: Config, package: str | None) -> str:
     if not name:
         raise UsageError(f"{config.path}: no package to inspect. "
                          "Pass --package NAME or set [project] name.")
-    if not _NAME_RE.match(name):
+    if not is_project_name(name):
         raise UsageError(f"--package {name!r}: not a valid Python package name. "
                          "Pass the name as it appears on the index (for example hello-internal).")
     return str(canonicalize_name(name))

@@ -12,6 +12,7 @@ import json
 import os
 import shlex
 import subprocess
+import sys
 import venv
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,9 +69,23 @@ def make_runtime(path: Path) -> Path:
     return path / "bin"
 
 
+def aws_cli_bin(path: Path) -> Path:
+    """A directory holding only ``aws``: the AWS CLI CodeBuild's image ships, here the infra
+    extra's ``awscli`` from the test environment (found beside its Python, not on PATH)."""
+    found = Path(sys.executable).parent / "aws"
+    assert found.is_file(), f"{found}: no AWS CLI; install the infra extra (awscli)"
+    path.mkdir(parents=True, exist_ok=True)
+    link = path / "aws"
+    if not link.exists():
+        link.symlink_to(found)
+    return path
+
+
 def run(spec: dict[str, Any], env: dict[str, str], runtime_bin: Path, cwd: Path,
         timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    full = {**env, "PATH": f"{runtime_bin}{os.pathsep}{env.get('PATH', os.environ['PATH'])}"}
+    tools = aws_cli_bin(runtime_bin.parent / "aws-cli-bin")
+    path = env.get("PATH", os.environ["PATH"])
+    full = {**env, "PATH": os.pathsep.join([str(runtime_bin), str(tools), path])}
     full.pop("VIRTUAL_ENV", None)
     full.pop("PYTHONPATH", None)
     return subprocess.run(["bash", "-c", script(spec)], env=full, cwd=cwd, capture_output=True,

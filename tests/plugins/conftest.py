@@ -55,3 +55,13 @@ def make_venv(path: Path, *requirements: str) -> Path:
         capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return path / "bin"
+
+
+def run(bindir: Path, *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+        ) -> subprocess.CompletedProcess[str]:
+    """``bindir/args[0] args[1:]`` with ``bindir`` first on PATH, as that venv's user runs it."""
+    full = {**os.environ, **(env or {})}
+    full.pop("VIRTUAL_ENV", None)
+    full["PATH"] = f"{bindir}{os.pathsep}{full.get('PATH', '')}"
+    return subprocess.run([str(bindir / args[0]), *args[1:]], cwd=cwd, env=full, text=True,
+                          capture_output=True, stdin=subprocess.DEVNULL, timeout=120)

@@ -4,7 +4,6 @@ against the local regions, and the distribution installed next to hatch or poetr
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -15,7 +14,7 @@ import pytest
 
 from tests.helpers import Result, all_empty, assert_report_lost, run_checked, sha256s, unwritable
 from tests.localaws.dists import make_sdist, make_wheel
-from tests.plugins.conftest import make_venv
+from tests.plugins.conftest import make_venv, run
 
 BIN = Path(sys.executable).parent
 HATCH = BIN / "hatch"
@@ -262,15 +261,6 @@ def poetry_only(once, project_wheel) -> Path:
         d, str(project_wheel), "poetry", "hatchling", "hatch-fancy-pypi-readme")) / "bin"
 
 
-def run(bindir: Path, *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
-        ) -> subprocess.CompletedProcess[str]:
-    full = {**os.environ, **(env or {})}
-    full.pop("VIRTUAL_ENV", None)
-    full["PATH"] = f"{bindir}{os.pathsep}{full.get('PATH', '')}"
-    return subprocess.run([str(bindir / args[0]), *args[1:]], cwd=cwd, env=full, text=True,
-                          capture_output=True, stdin=subprocess.DEVNULL, timeout=120)
-
-
 @pytest.mark.slow
 def test_installed_next_to_hatch_without_poetry_it_publishes(hatch_only, regions, tmp_path):
     missing = run(hatch_only, "python", "-c", "import poetry")
@@ -299,7 +289,7 @@ def test_installed_next_to_poetry_without_hatch_nothing_breaks(poetry_only, tmp_
     assert version.returncode == 0 and "Poetry (version" in version.stdout, version.stderr
     listed = run(poetry_only, "poetry", "list", env=env)
     assert listed.returncode == 0 and "publish-multiregion" in listed.stdout, listed.stderr
-    hooks = run(poetry_only, "python", "-c", "import hatch_codeartifact.hooks")
+    hooks = run(poetry_only, "python", "-c", "import hatch_codeartifact.multiregion_hooks")
     assert hooks.returncode == 0, hooks.stderr
 
     # A plain hatchling build in this env: the third-party metadata hook makes hatchling load

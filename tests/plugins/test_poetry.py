@@ -23,7 +23,7 @@ POETRY = Path(sys.executable).with_name("poetry")
 BUILD_SYSTEM = ('\n[build-system]\nrequires = ["poetry-core>=2.0"]\n'
                 'build-backend = "poetry.core.masonry.api"\n')
 HEAVY = ("boto3", "botocore", "twine", "rich", "requests_toolbelt",
-         "codeartifact_multiregion.publish", "poetry_codeartifact.command")
+         "codeartifact_multiregion.publish", "poetry_codeartifact.multiregion_command")
 ANSI_RED = re.compile(r"\x1b\[31(;1)?m")
 
 # poetry's own import of pbs_installer, not ours
@@ -187,7 +187,7 @@ def test_quiet_shows_only_errors(regions, tmp_path):
 
 
 def test_plugin_module_imports_nothing_heavy():
-    code = ("import sys, json, poetry_codeartifact.plugin as p; "
+    code = ("import sys, json, poetry_codeartifact.multiregion_plugin as p; "
             "p.CodeArtifactApplicationPlugin; "
             f"print(json.dumps([m for m in {list(HEAVY)!r} if m in sys.modules]))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -205,7 +205,7 @@ def tester(regions, tmp_path):
     from poetry.console.application import Application
     from poetry.factory import Factory
 
-    from poetry_codeartifact.plugin import CodeArtifactApplicationPlugin
+    from poetry_codeartifact.multiregion_plugin import CodeArtifactApplicationPlugin
 
     root = poetry_project(regions, tmp_path / "proj")
     make_wheel(root / "dist", "hello-internal", "1.0.0")
@@ -269,7 +269,7 @@ def test_non_package_mode_is_refused(regions, tmp_path):
     from poetry.console.application import Application
     from poetry.factory import Factory
 
-    from poetry_codeartifact.plugin import CodeArtifactApplicationPlugin
+    from poetry_codeartifact.multiregion_plugin import CodeArtifactApplicationPlugin
 
     root = poetry_project(regions, tmp_path / "proj")
     pyproject = root / "pyproject.toml"

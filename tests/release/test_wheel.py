@@ -23,6 +23,14 @@ from tests.release.builds import ROOT
 pytestmark = [pytest.mark.release, pytest.mark.slow]
 
 PACKAGES = ("codeartifact_multiregion", "poetry_codeartifact", "hatch_codeartifact")
+# The plugins' namespace folders: exactly these files, none of them a path another distribution
+# ships (PyPI's poetry-codeartifact has poetry_codeartifact/__init__.py, plugin.py, py.typed).
+PLUGIN_FILES = {
+    "poetry_codeartifact/multiregion_plugin.py",
+    "poetry_codeartifact/multiregion_command.py",
+    "hatch_codeartifact/multiregion_hooks.py",
+    "hatch_codeartifact/multiregion_publisher.py",
+}
 
 
 def wheel_of(built: Path) -> Path:
@@ -58,12 +66,14 @@ def test_the_version_lives_only_in_dunder_version(built: Path) -> None:
     }
 
 
-def test_the_wheel_ships_the_three_packages_typed_and_nothing_else(built: Path) -> None:
+def test_the_wheel_ships_the_core_typed_and_the_plugins_as_namespace_modules(built: Path) -> None:
     with zipfile.ZipFile(wheel_of(built)) as zf:
         tops = {n.split("/")[0] for n in zf.namelist()}
         names = set(zf.namelist())
     assert tops == {*PACKAGES, f"codeartifact_multiregion-{__version__}.dist-info"}
-    assert {f"{p}/py.typed" for p in PACKAGES} <= names
+    assert "codeartifact_multiregion/py.typed" in names
+    plugins = {n for n in names if n.split("/")[0] in PACKAGES[1:]}
+    assert plugins == PLUGIN_FILES, "no __init__.py or py.typed: namespace packages"
     assert metadata(wheel_of(built))["Requires-Python"] == ">=3.10"
 
 
@@ -105,5 +115,5 @@ def test_the_installed_wheel_runs_its_cli_and_registers_both_plugins(
     assert found.returncode == 0, found.stderr
     where, poetry, hatch = found.stdout.splitlines()
     assert where.startswith(str(venv))
-    assert poetry == "['poetry_codeartifact.plugin:CodeArtifactApplicationPlugin']"
-    assert hatch == "['hatch_codeartifact.hooks']"
+    assert poetry == "['poetry_codeartifact.multiregion_plugin:CodeArtifactApplicationPlugin']"
+    assert hatch == "['hatch_codeartifact.multiregion_hooks']"

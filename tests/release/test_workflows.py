@@ -118,15 +118,15 @@ def test_release_notes_step_finds_this_versions_changelog_section(tmp_path: Path
     assert missing.returncode == 1 and "no section for 99.0.0" in missing.stderr
 
 
-def test_ci_runs_make_test_on_pull_requests_with_every_declared_python() -> None:
+def test_ci_runs_make_ci_on_pull_requests_with_every_declared_python() -> None:
     wf = load("ci.yml")
     assert "pull_request" in wf["on"]
     (job,) = wf["jobs"].values()
-    assert "make test" in steps(job).splitlines()
+    assert "make ci" in steps(job).splitlines()
     (setup,) = [s for s in job["steps"] if s.get("uses", "").startswith("actions/setup-python")]
     assert sorted(setup["with"]["python-version"].split()) == sorted(nox_pythons())
     ci_run = (ROOT / ".ci" / "run").read_text().splitlines()
-    assert ci_run[-1] == "make test", ".ci/run runs the README's test command"
+    assert ci_run[-1] == "make ci", ".ci/run runs the same command as CI"
 
 
 def test_declared_pythons_are_the_tested_ones() -> None:
@@ -146,32 +146,62 @@ def test_pre_commit_runs_what_make_lint_runs() -> None:
     hooks = {h["id"]: h for repo in yaml.safe_load(config.read_text())["repos"]
              for h in repo["hooks"]}  # fmt: skip
     makefile = (ROOT / "Makefile").read_text()
-    fmt_paths = re.search(r"^FMT_PATHS \?= (.+)$", makefile, re.M)
-    assert fmt_paths is not None
-    formatted = re.compile(hooks["ruff-format"]["files"])
-    samples = [p if p.endswith(".py") else f"{p}/x.py" for p in fmt_paths.group(1).split()]
-    assert all(formatted.match(p) for p in samples), "pre-commit formats what make lint checks"
+    assert "files" not in hooks["ruff-format"], "pre-commit formats the whole tree, as make lint"
+    assert hooks["ruff-format"]["entry"].startswith(".venv/bin/ruff format --check")
     assert hooks["ruff"]["entry"].startswith(".venv/bin/ruff check")
     assert hooks["mypy"]["entry"] == ".venv/bin/mypy --strict src/"
-    assert "$(BIN)/mypy --strict src/" in makefile and "$(BIN)/ruff check ." in makefile
+    for line in ("$(BIN)/ruff check .", "$(BIN)/ruff format --check .", "$(BIN)/mypy --strict src/"):
+        assert line in makefile
 
 
-def test_make_test_runs_every_test_once_between_its_first_run_and_the_matrix() -> None:
-    """What the Makefile leaves out of its first pytest run is exactly the matrix's core suite."""
-    tree = ast.parse((ROOT / "noxfile.py").read_text())
-    (core,) = [ast.literal_eval(n.value) for n in tree.body if isinstance(n, ast.Assign)
-               and getattr(n.targets[0], "id", "") == "CORE_TESTS"]  # fmt: skip
-    ignore = re.search(r"^CORE_IGNORE := (.+)$", (ROOT / "Makefile").read_text(), re.M)
-    assert ignore is not None
-    left_out = [a.split("=", 1)[1].strip("'") for a in ignore.group(1).split()]
-    assert left_out == core
+def make_rule(target: str) -> tuple[list[str], list[str]]:
+    """A Makefile rule's prerequisites and recipe lines."""
+    lines = (ROOT / "Makefile").read_text().splitlines()
+    (at,) = [i for i, ln in enumerate(lines)
+             if ln.startswith(f"{target}:") and ":=" not in ln]  # not a target-specific variable
+    prerequisites = lines[at].split(":", 1)[1].split()
+    recipe = []
+    for line in lines[at + 1 :]:
+        if not line.startswith("\t"):
+            break
+        recipe.append(line.strip())
+    return prerequisites, recipe
 
 
-def test_make_matrix_runs_every_nox_session_exactly_once() -> None:
-    """The two streams `make matrix` runs at once are, together, the noxfile's session list."""
-    makefile = (ROOT / "Makefile").read_text()
-    streams = [re.search(rf"^MATRIX_{s} \?= (.+)$", makefile, re.M) for s in "AB"]
-    assert all(streams)
-    run = [name for found in streams if found for name in found.group(1).split()]
-    expected = [*(f"core-{v}" for v in nox_pythons()), "lowest"]
-    assert sorted(run) == sorted(expected) and len(run) == len(set(run))
+def test_make_test_is_lint_docs_and_the_whole_suite_on_this_python_with_coverage() -> None:
+    _, test = make_rule("test")
+    assert [ln.split()[-1] for ln in test] == ["lint", "docs", "coverage"]
+    _, coverage = make_rule("coverage")
+    (pytest_run,) = [ln for ln in coverage if "-m pytest" in ln]
+    assert "-n auto" in pytest_run and "--cov" in pytest_run
+    assert "--ignore" not in pytest_run and "tests/" not in pytest_run, "the whole suite"
+    assert any("coverage report --fail-under=" in ln for ln in coverage)
+    assert not any("nox" in ln for ln in test + coverage), "make test needs one Python only"
+
+
+def test_make_ci_is_make_test_then_every_nox_session() -> None:
+    prerequisites, recipe = make_rule("ci")
+    assert prerequisites == ["test"] and recipe == ["$(BIN)/nox"]
+    listed = subprocess.run([sys.executable, "-m", "nox", "-f", str(ROOT / "noxfile.py"), "-l"],
+                            capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert listed.returncode == 0, listed.stderr
+    default = re.findall(r"^\* (\S+)", listed.stdout, re.M)  # nox marks the default sessions
+    assert default == [*(f"core-{v}" for v in nox_pythons()), "lowest"]
+
+
+@pytest.mark.parametrize(("ci", "verdict"), [("", "skipped"), ("true", "failed")])
+def test_a_missing_interpreter_fails_the_matrix_only_under_ci(tmp_path: Path, ci: str,
+                                                              verdict: str) -> None:
+    """On a contributor's machine with one Python, a session for another is skipped; on CI
+    (CI=true), where every declared Python must be tested, it fails the run."""
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    # No interpreter on PATH and no pyenv under HOME: every declared Python is missing.
+    env = {"PATH": str(empty), "HOME": str(tmp_path), "CI": ci}
+    version = nox_pythons()[-1]
+    run = subprocess.run([sys.executable, "-m", "nox", "-f", str(ROOT / "noxfile.py"),
+                          "-s", f"core-{version}"], capture_output=True, text=True, timeout=120,
+                         env=env, cwd=tmp_path)  # fmt: skip
+    expected = f"Session core-{version} {verdict}: Python interpreter {version} not found"
+    assert expected in run.stderr, run.stderr
+    assert run.returncode == (1 if ci else 0)

@@ -1,1 +1,0 @@
-"""Hatch publisher plugin: ``hatch publish -p codeartifact``."""

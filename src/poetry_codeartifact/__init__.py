@@ -1,1 +1,0 @@
-"""Poetry application plugin: ``poetry publish-multiregion``."""
