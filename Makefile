@@ -61,10 +61,10 @@ fmt: $(VENV)/.all
 typecheck: $(VENV)/.all
 	$(BIN)/mypy --strict src/
 
-# The import contract between the core's layers (issue 21, item 1) goes here; until the core is
-# split into layers there is nothing to check.
+# The import contract ([tool.importlinter] in pyproject.toml): base < network < aws <
+# operations | consumers < kit | aws_lambda, and the plugins only over the kit.
 imports: $(VENV)/.all
-	@echo "imports: no layers declared yet"
+	$(BIN)/lint-imports --no-cache
 
 # The documentation site (mkdocs.yml, docs/): warnings are errors, nothing is fetched.
 docs: $(VENV)/.all

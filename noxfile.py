@@ -24,7 +24,18 @@ ROOT = Path(__file__).resolve().parent
 # requires-python, one by one. Not 3.9: it reached end of life in October 2025, and the local
 # stand-ins' STS needs moto 5.2.5 (MotoRequestHandler), which needs Python 3.10.
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
-CORE_TESTS = ["tests/test_*.py", "tests/faults", "tests/localaws"]
+# Mirrors src/codeartifact_multiregion/: every layer's tests, the fault suite and the stand-ins.
+CORE_TESTS = [
+    "tests/test_*.py",
+    "tests/base",
+    "tests/network",
+    "tests/aws",
+    "tests/operations",
+    "tests/consumers/test_failover.py",
+    "tests/kit",
+    "tests/faults",
+    "tests/localaws",
+]
 # Workers per session: more than the 2 cores, because much of the suite waits on local servers
 # (deadlines, backoffs, stalled regions) rather than computing.
 WORKERS = os.environ.get("MATRIX_WORKERS", "4")
@@ -59,7 +70,17 @@ def _wheel() -> str:
         for old in out.glob("*.whl"):
             old.unlink()
         subprocess.run(
-            [sys.executable, "-m", "uv", "build", "-q", "--wheel", "--out-dir", str(out), str(ROOT)],
+            [
+                sys.executable,
+                "-m",
+                "uv",
+                "build",
+                "-q",
+                "--wheel",
+                "--out-dir",
+                str(out),
+                str(ROOT),
+            ],
             check=True,
         )
         (wheel,) = out.glob("*.whl")
@@ -103,8 +124,8 @@ def lowest(session: nox.Session) -> None:
     On the oldest declared Python, where old releases are most likely to install. The
     dependencies are resolved from pyproject.toml (runtime and test extra, lowest-direct),
     then the wheel goes in without dependencies, so nothing raises a floor behind our back.
-    The files it publishes include ones built by today's backends (tests/test_publish_backends.py),
-    so a floor must read what hatchling, poetry-core, setuptools, flit-core and uv_build write now.
+    The files it publishes include ones built by today's backends
+    (tests/operations/test_publish_backends.py), so a floor must read what hatchling, poetry-core, setuptools, flit-core and uv_build write now.
     """
     session.install("--resolution", "lowest-direct", "-r", "pyproject.toml", "--extra", "test")
     session.install("--no-deps", _wheel())

@@ -60,17 +60,25 @@ def child(batch_file: str) -> int:
     started = time.perf_counter()
     answer = aws_lambda.BatchReplicator(config, log=lines.append).handle(batch)
     done = time.perf_counter()
-    print(json.dumps({"import_s": imported - began, "handle_s": done - started,
-                      "answer": answer, "lines": lines}))
+    print(
+        json.dumps(
+            {
+                "import_s": imported - began,
+                "handle_s": done - started,
+                "answer": answer,
+                "lines": lines,
+            }
+        )
+    )
     return 0
 
 
 def reads_alone(aws: LocalAWS, project: Path, versions: list[tuple[str, str]]) -> float:
     """The same per-version reads the handler makes, and nothing else: one session, as many
     versions at once as the handler works on (``concurrency``)."""
-    from codeartifact_multiregion.config import load_config
-    from codeartifact_multiregion.engine import parallel
-    from codeartifact_multiregion.replication import Replicator, read_package
+    from codeartifact_multiregion.base.config import load_config
+    from codeartifact_multiregion.operations.engine import parallel
+    from codeartifact_multiregion.operations.replication import Replicator, read_package
 
     replicator = Replicator(load_config(project))
     with aws.environment(), replicator._open(replicator.config) as session:
@@ -80,14 +88,17 @@ def reads_alone(aws: LocalAWS, project: Path, versions: list[tuple[str, str]]) -
         return time.perf_counter() - started
 
 
-def run_batch(aws: LocalAWS, project: Path, batch: dict[str, Any], scratch: Path
-              ) -> dict[str, Any]:
+def run_batch(aws: LocalAWS, project: Path, batch: dict[str, Any], scratch: Path) -> dict[str, Any]:
     path = scratch / "batch.json"
     path.write_text(json.dumps(batch))
     table = project.read_text().split("[tool.codeartifact]", 1)[1]
     env = {**os.environ, **aws.env(), "CODEARTIFACT_CONFIG": "[tool.codeartifact]" + table}
-    proc = subprocess.Popen([sys.executable, __file__, "--child", str(path)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--child", str(path)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     out = proc.stdout.read()  # type: ignore[union-attr]
     err = proc.stderr.read()  # type: ignore[union-attr]
     _, status, usage = os.wait4(proc.pid, 0)
@@ -105,13 +116,16 @@ def stock_new(aws: LocalAWS, scratch: Path, run: int) -> tuple[list[dict[str, An
     """NEW_VERSIONS fresh versions in the primary's storage; their events, sent now."""
     folder = scratch / f"new-{run}"
     for i in range(NEW_VERSIONS):
-        for path in (make_wheel(folder, f"pkg-{i}", "1.0.0", payload_bytes=64 * 1024, seed=i),
-                     make_sdist(folder, f"pkg-{i}", "1.0.0")):
+        for path in (
+            make_wheel(folder, f"pkg-{i}", "1.0.0", payload_bytes=64 * 1024, seed=i),
+            make_sdist(folder, f"pkg-{i}", "1.0.0"),
+        ):
             (aws.regions[PRIMARY].packages / path.name).write_bytes(path.read_bytes())
     landed = time.time()
     sent = datetime.fromtimestamp(landed, timezone.utc)
-    return [aws.version_event(PRIMARY, f"pkg-{i}", "1.0.0", time=sent)
-            for i in range(NEW_VERSIONS)], landed
+    return [
+        aws.version_event(PRIMARY, f"pkg-{i}", "1.0.0", time=sent) for i in range(NEW_VERSIONS)
+    ], landed
 
 
 def stock_noop(aws: LocalAWS, scratch: Path) -> list[dict[str, Any]]:
@@ -146,12 +160,13 @@ def bundle_size() -> dict[str, Any] | None:
 
 
 def summary(runs: list[dict[str, Any]], records: int) -> dict[str, Any]:
-    return {"records": records,
-            "handle_s": round(statistics.median(r["handle_s"] for r in runs), 3),
-            "per_record_ms": round(1000 * statistics.median(r["handle_s"] for r in runs)
-                                   / records, 1),
-            "import_s": round(statistics.median(r["import_s"] for r in runs), 3),
-            "peak_rss_mib": statistics.median(r["peak_rss_mib"] for r in runs)}
+    return {
+        "records": records,
+        "handle_s": round(statistics.median(r["handle_s"] for r in runs), 3),
+        "per_record_ms": round(1000 * statistics.median(r["handle_s"] for r in runs) / records, 1),
+        "import_s": round(statistics.median(r["import_s"] for r in runs), 3),
+        "peak_rss_mib": statistics.median(r["peak_rss_mib"] for r in runs),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -191,8 +206,10 @@ def main(argv: list[str] | None = None) -> int:
         "reads_alone_s": round(statistics.median(reads), 3),
         "noop_over_reads": round(noop["handle_s"] / statistics.median(reads), 2),
         "lag_published_s": {"median": round(statistics.median(lags), 2), "max": max(lags)},
-        "lag_from_landing_s": {"median": round(statistics.median(precise), 3),
-                               "max": round(max(precise), 3)},
+        "lag_from_landing_s": {
+            "median": round(statistics.median(precise), 3),
+            "max": round(max(precise), 3),
+        },
         "bundle": bundle_size(),
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

@@ -99,9 +99,9 @@ class Hook(importlib.abc.MetaPathFinder):
         return spec
 sys.meta_path.insert(0, Hook())
 events = []
-from codeartifact_multiregion import cli
-from codeartifact_multiregion.progress import make_renderer
-import codeartifact_multiregion.progress as progress
+from codeartifact_multiregion.kit import cli
+from codeartifact_multiregion.kit.progress import make_renderer
+import codeartifact_multiregion.kit.progress as progress
 class Sink:
     def __init__(self, *a, **k): pass
     def __enter__(self): return self
@@ -119,27 +119,63 @@ print(json.dumps({"ok": code == 0, "spans": spans, "events": events, "imported":
 
 
 def timeline(world: World, files: list[Path], regions: list[str], env: dict[str, str]) -> str:
-    result = run([PY, "-c", DRIVER, "publish", *map(str, files), "--project",
-                  str(world.project(regions)), "-q"], env)
+    result = run(
+        [
+            PY,
+            "-c",
+            DRIVER,
+            "publish",
+            *map(str, files),
+            "--project",
+            str(world.project(regions)),
+            "-q",
+        ],
+        env,
+    )
     data = json.loads(result.out.strip().splitlines()[-1])
-    lines = [f"wall {result.wall * 1e3:.0f} ms (process spawn to exit); driver total "
-             f"{data['total_ms']} ms, CPU {data['cpu_ms']} ms; ok={data['ok']}", "",
-             f"{'start':>6} {'end':>6} {'ms':>5}  thread / span"]
+    lines = [
+        f"wall {result.wall * 1e3:.0f} ms (process spawn to exit); driver total "
+        f"{data['total_ms']} ms, CPU {data['cpu_ms']} ms; ok={data['ok']}",
+        "",
+        f"{'start':>6} {'end':>6} {'ms':>5}  thread / span",
+    ]
     for thread, label, start, end in sorted(data["spans"], key=lambda s: s[2]):
         lines.append(f"{start:6d} {end:6d} {end - start:5d}  {thread[:22]:22} {label}")
-    lines += ["", "modules imported by (ms since start): " + ", ".join(
-        f"{name.rsplit('.', 1)[-1]} {t}" for name, t in sorted(data["imported"].items(),
-                                                            key=lambda kv: kv[1]))]
-    lines += ["", "events (ms since start): " + ", ".join(
-        f"{t} {kind}{' ' + region if region else ''}" for t, kind, region, _ in data["events"]
-        if kind in ("resolved", "start", "verified"))]
+    lines += [
+        "",
+        "modules imported by (ms since start): "
+        + ", ".join(
+            f"{name.rsplit('.', 1)[-1]} {t}"
+            for name, t in sorted(data["imported"].items(), key=lambda kv: kv[1])
+        ),
+    ]
+    lines += [
+        "",
+        "events (ms since start): "
+        + ", ".join(
+            f"{t} {kind}{' ' + region if region else ''}"
+            for t, kind, region, _ in data["events"]
+            if kind in ("resolved", "start", "verified")
+        ),
+    ]
     return "\n".join(lines)
 
 
-def importtime(world: World, files: list[Path], regions: list[str], env: dict[str, str],
-               top: int = 15) -> str:
-    argv = [PY, "-X", "importtime", "-m", "codeartifact_multiregion", "publish",
-            *map(str, files), "--project", str(world.project(regions)), "-q"]
+def importtime(
+    world: World, files: list[Path], regions: list[str], env: dict[str, str], top: int = 15
+) -> str:
+    argv = [
+        PY,
+        "-X",
+        "importtime",
+        "-m",
+        "codeartifact_multiregion",
+        "publish",
+        *map(str, files),
+        "--project",
+        str(world.project(regions)),
+        "-q",
+    ]
     result = run(argv, env)
     rows = []
     for line in result.out.splitlines():
@@ -152,17 +188,32 @@ def importtime(world: World, files: list[Path], regions: list[str], env: dict[st
     return "\n".join(lines)
 
 
-MAIN = "import sys; from codeartifact_multiregion.cli import main; sys.exit(main())"
+MAIN = "import sys; from codeartifact_multiregion.kit.cli import main; sys.exit(main())"
 
 
-def pyinstrument(world: World, files: list[Path], regions: list[str], tag: str,
-                 env: dict[str, str]) -> str:
+def pyinstrument(
+    world: World, files: list[Path], regions: list[str], tag: str, env: dict[str, str]
+) -> str:
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"pyinstrument-{tag}.txt"
     # The CLI's ``main`` rather than its console script: whatever the script's exit does,
     # pyinstrument gets to write its report.
-    argv = [PY, "-m", "pyinstrument", "-r", "text", "-o", str(out), "-c", MAIN, "publish",
-            *map(str, files), "--project", str(world.project(regions)), "-q"]
+    argv = [
+        PY,
+        "-m",
+        "pyinstrument",
+        "-r",
+        "text",
+        "-o",
+        str(out),
+        "-c",
+        MAIN,
+        "publish",
+        *map(str, files),
+        "--project",
+        str(world.project(regions)),
+        "-q",
+    ]
     result = run(argv, env)
     if result.rc:
         return f"pyinstrument failed: {result.out[-500:]}"
@@ -170,14 +221,20 @@ def pyinstrument(world: World, files: list[Path], regions: list[str], tag: str,
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--regions", type=int, default=3)
     parser.add_argument("--files", type=int, default=2, help="wheels + an sdist when >= 2")
     parser.add_argument("--payload-kb", type=int, default=0, help="each wheel's payload")
     parser.add_argument("--mbit", type=float, default=50.0)
-    parser.add_argument("--baseline-src", type=Path, default=None, metavar="DIR",
-                        help="profile another checkout's src/ (a before/after)")
+    parser.add_argument(
+        "--baseline-src",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="profile another checkout's src/ (a before/after)",
+    )
     args = parser.parse_args()
     tag = f"{args.regions}r-{args.files}f-{args.payload_kb}kb"
     if args.baseline_src is not None:
@@ -191,14 +248,14 @@ def main() -> int:
             regions = [world.slowest]
 
         def release(i: int) -> list[Path]:
-            return world.release(f"{stamp}.{i}", files=args.files,
-                                 payload=args.payload_kb * 1024)
+            return world.release(f"{stamp}.{i}", files=args.files, payload=args.payload_kb * 1024)
 
-        env = world.env if args.baseline_src is None else {**world.env,
-                                                              "PYTHONPATH": str(src)}
-        sections = [("phase timeline", timeline(world, release(1), regions, env)),
-                    ("imports", importtime(world, release(2), regions, env)),
-                    ("pyinstrument", pyinstrument(world, release(3), regions, tag, env))]
+        env = world.env if args.baseline_src is None else {**world.env, "PYTHONPATH": str(src)}
+        sections = [
+            ("phase timeline", timeline(world, release(1), regions, env)),
+            ("imports", importtime(world, release(2), regions, env)),
+            ("pyinstrument", pyinstrument(world, release(3), regions, tag, env)),
+        ]
     text = "\n\n".join(f"== {title} ({tag}) ==\n{body}" for title, body in sections)
     print(text)
     RESULTS.mkdir(exist_ok=True)

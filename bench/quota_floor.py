@@ -54,11 +54,14 @@ class QuotaLog:
 
     def to_dict(self) -> dict[str, Any]:
         keys = sorted(self.arrivals)
-        return {"requests": {f"{r} {q}": len(self.arrivals[(r, q)]) for r, q in keys},
-                "throttled": self.throttled,
-                "most_in_one_second": {f"{r} {q}": most_in_a_window(self.arrivals[(r, q)])
-                                       for r, q in keys},
-                "quota_per_second": {f"{r} {q}": DEFAULT_QUOTAS[q] for r, q in keys}}
+        return {
+            "requests": {f"{r} {q}": len(self.arrivals[(r, q)]) for r, q in keys},
+            "throttled": self.throttled,
+            "most_in_one_second": {
+                f"{r} {q}": most_in_a_window(self.arrivals[(r, q)]) for r, q in keys
+            },
+            "quota_per_second": {f"{r} {q}": DEFAULT_QUOTAS[q] for r, q in keys},
+        }
 
 
 def mark(aws: LocalAWS) -> Mark:
@@ -68,7 +71,7 @@ def mark(aws: LocalAWS) -> Mark:
 def since(aws: LocalAWS, start: Mark) -> QuotaLog:
     """The requests both logs recorded after ``start``, on the fake's clock."""
     log = QuotaLog()
-    for call in aws.fake.calls[start.calls:]:
+    for call in aws.fake.calls[start.calls :]:
         quota = QUOTA_OF.get(call.operation)
         if quota is not None:
             log.arrivals.setdefault((call.region, quota), []).append(call.at)
@@ -79,9 +82,10 @@ def since(aws: LocalAWS, start: Mark) -> QuotaLog:
     # monotonic one (system-wide on Linux), so shift them onto it.
     offset = time.time() - time.monotonic()
     for name, region in aws.regions.items():
-        uploads = region.uploads()[start.uploads.get(name, 0):]
+        uploads = region.uploads()[start.uploads.get(name, 0) :]
         log.uploads[name] = uploads
         if uploads:
             log.arrivals.setdefault((name, WRITES), []).extend(
-                float(u["at"]) - offset for u in uploads)
+                float(u["at"]) - offset for u in uploads
+            )
     return log

@@ -82,8 +82,9 @@ def stand_in_cpu(aws: LocalAWS) -> dict[str, float]:
     return cpu
 
 
-def run_cli(aws: LocalAWS, project: Path, args: tuple[str, ...],
-            kill_when: Callable[[], bool] | None = None) -> dict[str, Any]:
+def run_cli(
+    aws: LocalAWS, project: Path, args: tuple[str, ...], kill_when: Callable[[], bool] | None = None
+) -> dict[str, Any]:
     """One CLI run through ``rusage.py`` (the tool's own peak RSS, not this process's):
     exit code, wall and CPU seconds, peak RSS (MiB). ``kill_when``: polled every 50 ms;
     once true, the CLI itself is SIGKILLed."""
@@ -91,14 +92,29 @@ def run_cli(aws: LocalAWS, project: Path, args: tuple[str, ...],
     with tempfile.TemporaryDirectory(prefix="bench-rusage-") as tmp:
         usage_file = Path(tmp) / "usage.json"
         proc = subprocess.Popen(
-            [sys.executable, "-S", str(ROOT / "bench" / "rusage.py"), str(usage_file),
-             sys.executable, "-m", "codeartifact_multiregion", *args, "--project",
-             str(project), "--json", "-q"],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            [
+                sys.executable,
+                "-S",
+                str(ROOT / "bench" / "rusage.py"),
+                str(usage_file),
+                sys.executable,
+                "-m",
+                "codeartifact_multiregion",
+                *args,
+                "--project",
+                str(project),
+                "--json",
+                "-q",
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         killed = threading.Event()
         if kill_when is not None:
-            threading.Thread(target=_killer, args=(proc, usage_file, kill_when, killed),
-                             daemon=True).start()
+            threading.Thread(
+                target=_killer, args=(proc, usage_file, kill_when, killed), daemon=True
+            ).start()
         # Read the pipes in full before waiting (-q keeps stderr small).
         out = proc.stdout.read()  # type: ignore[union-attr]
         err = proc.stderr.read()  # type: ignore[union-attr]
@@ -110,13 +126,22 @@ def run_cli(aws: LocalAWS, project: Path, args: tuple[str, ...],
         doc = json.loads(out.decode() or "{}")
     except ValueError:  # killed mid-document
         doc = {}
-    return {"exit_code": usage["exit_code"], "killed": killed.is_set(),
-            "wall_s": round(usage["wall_s"], 2), "cpu_s": round(usage["cpu_s"], 2),
-            "peak_rss_mib": round(usage["peak_rss_kib"] / 1024, 1), "doc": doc}
+    return {
+        "exit_code": usage["exit_code"],
+        "killed": killed.is_set(),
+        "wall_s": round(usage["wall_s"], 2),
+        "cpu_s": round(usage["cpu_s"], 2),
+        "peak_rss_mib": round(usage["peak_rss_kib"] / 1024, 1),
+        "doc": doc,
+    }
 
 
-def _killer(proc: subprocess.Popen[bytes], usage_file: Path, kill_when: Callable[[], bool],
-            killed: threading.Event) -> None:
+def _killer(
+    proc: subprocess.Popen[bytes],
+    usage_file: Path,
+    kill_when: Callable[[], bool],
+    killed: threading.Event,
+) -> None:
     while proc.poll() is None and not kill_when():
         time.sleep(0.05)
     if proc.poll() is None:
@@ -124,8 +149,13 @@ def _killer(proc: subprocess.Popen[bytes], usage_file: Path, kill_when: Callable
         os.kill(json.loads(usage_file.read_text())["pid"], signal.SIGKILL)
 
 
-def measured(aws: LocalAWS, project: Path, args: tuple[str, ...], files: int,
-             kill_when: Callable[[], bool] | None = None) -> dict[str, Any]:
+def measured(
+    aws: LocalAWS,
+    project: Path,
+    args: tuple[str, ...],
+    files: int,
+    kill_when: Callable[[], bool] | None = None,
+) -> dict[str, Any]:
     """``run_cli`` with what the stand-ins spent and logged meanwhile, and the floor."""
     start, cpu_before = quota_floor.mark(aws), stand_in_cpu(aws)
     run = run_cli(aws, project, args, kill_when)
@@ -142,7 +172,9 @@ def measured(aws: LocalAWS, project: Path, args: tuple[str, ...], files: int,
         quota_floor_s=round(floor, 2),
         wall_over_floor=round(run["wall_s"] / floor, 2) if floor else None,
         floor_reading_through_index_s=round(log.floor(through_index=True), 2),
-        stored=stored, **log.to_dict())
+        stored=stored,
+        **log.to_dict(),
+    )
     run["_log"] = log
     return run
 
@@ -152,34 +184,55 @@ def kill_midway(aws: LocalAWS, project: Path, files: int) -> dict[str, Any]:
     new, primary = aws.regions[NEW], aws.regions[PRIMARY]
     new.clear()
     half = files // 2
-    first = measured(aws, project, SYNC, files,
-                     kill_when=lambda: sum(u["outcome"] == "stored"
-                                           for u in new.uploads()) >= half)
+    first = measured(
+        aws,
+        project,
+        SYNC,
+        files,
+        kill_when=lambda: sum(u["outcome"] == "stored" for u in new.uploads()) >= half,
+    )
     landed = {u["file"] for u in first.pop("_log").uploads[NEW] if u["outcome"] == "stored"}
     second = measured(aws, project, SYNC, files)
     log = second.pop("_log")
     again = sorted({u["file"] for u in log.uploads[NEW]} & landed)
     fetched = sorted(set(log.downloads.get(PRIMARY, [])) & landed)
-    return {"killed_run": first, "rerun": second, "landed_before_kill": len(landed),
-            "rerun_uploads_of_landed_files": len(again), "uploaded_again": again[:10],
-            "rerun_downloads_of_landed_files": len(fetched), "downloaded_again": fetched[:10],
-            "new_region_identical": new.files() == primary.files()}
+    return {
+        "killed_run": first,
+        "rerun": second,
+        "landed_before_kill": len(landed),
+        "rerun_uploads_of_landed_files": len(again),
+        "uploaded_again": again[:10],
+        "rerun_downloads_of_landed_files": len(fetched),
+        "downloaded_again": fetched[:10],
+        "new_region_identical": new.files() == primary.files(),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--packages", type=int, default=200)
     parser.add_argument("--versions", type=int, default=5)
-    parser.add_argument("--page-size", type=int, default=1000,
-                        help="the most items a List* page of the stand-in holds")
-    parser.add_argument("--kill-midway", action="store_true",
-                        help="also SIGKILL a sync halfway and count what the re-run re-sends")
+    parser.add_argument(
+        "--page-size",
+        type=int,
+        default=1000,
+        help="the most items a List* page of the stand-in holds",
+    )
+    parser.add_argument(
+        "--kill-midway",
+        action="store_true",
+        help="also SIGKILL a sync halfway and count what the re-run re-sends",
+    )
     args = parser.parse_args(argv)
-    results: dict[str, Any] = {"packages": args.packages, "versions": args.versions,
-                               "machine": {"cpus": os.cpu_count(),
-                                           "load_at_start": os.getloadavg()}}
-    with LocalAWS(regions=(PRIMARY, NEW), page_size=args.page_size) as aws, \
-            tempfile.TemporaryDirectory(prefix="bench-replication-") as tmp:
+    results: dict[str, Any] = {
+        "packages": args.packages,
+        "versions": args.versions,
+        "machine": {"cpus": os.cpu_count(), "load_at_start": os.getloadavg()},
+    }
+    with (
+        LocalAWS(regions=(PRIMARY, NEW), page_size=args.page_size) as aws,
+        tempfile.TemporaryDirectory(prefix="bench-replication-") as tmp,
+    ):
         project = Path(tmp) / "project"
         aws.write_pyproject(project, name="bench-platform")
         began = time.monotonic()
@@ -192,15 +245,19 @@ def main(argv: list[str] | None = None) -> int:
             run.pop("_log")
             ok = ok and run["exit_code"] == expected
             print(line(step, run), flush=True)
-        identical = results["new_region_identical"] = \
+        identical = results["new_region_identical"] = (
             aws.regions[NEW].files() == aws.regions[PRIMARY].files()
+        )
         ok = ok and identical
         if args.kill_midway:
             kill = results["kill_midway"] = kill_midway(aws, project, files)
-            print(f"kill midway: {kill['landed_before_kill']} files landed before SIGKILL; "
-                  f"the re-run uploaded {kill['rerun_uploads_of_landed_files']} of them again "
-                  f"({line('rerun', kill['rerun'])}); identical: "
-                  f"{kill['new_region_identical']}", flush=True)
+            print(
+                f"kill midway: {kill['landed_before_kill']} files landed before SIGKILL; "
+                f"the re-run uploaded {kill['rerun_uploads_of_landed_files']} of them again "
+                f"({line('rerun', kill['rerun'])}); identical: "
+                f"{kill['new_region_identical']}",
+                flush=True,
+            )
             ok = ok and kill["rerun"]["exit_code"] == 0 and kill["new_region_identical"]
     results["machine"]["load_at_end"] = os.getloadavg()
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -212,10 +269,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def line(step: str, run: dict[str, Any]) -> str:
     stand_ins = ", ".join(f"{k} {v} s" for k, v in run["stand_ins_cpu_s"].items())
-    return (f"{step}: exit {run['exit_code']}, {run['wall_s']} s (quota floor "
-            f"{run['quota_floor_s']} s, x{run['wall_over_floor']}), tool CPU {run['cpu_s']} s "
-            f"({run['cpu_ms_per_file']} ms/file), stand-ins CPU: {stand_ins}; peak RSS "
-            f"{run['peak_rss_mib']} MiB, throttled {run['throttled']}")
+    return (
+        f"{step}: exit {run['exit_code']}, {run['wall_s']} s (quota floor "
+        f"{run['quota_floor_s']} s, x{run['wall_over_floor']}), tool CPU {run['cpu_s']} s "
+        f"({run['cpu_ms_per_file']} ms/file), stand-ins CPU: {stand_ins}; peak RSS "
+        f"{run['peak_rss_mib']} MiB, throttled {run['throttled']}"
+    )
 
 
 if __name__ == "__main__":

@@ -27,9 +27,13 @@ def main() -> int:
     _, status, usage = os.wait4(pid, 0)
     wall = time.monotonic() - started
     divisor = 1024 if sys.platform == "darwin" else 1  # bytes there, KiB on Linux
-    result = {"pid": pid, "exit_code": os.waitstatus_to_exitcode(status),
-              "wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime,
-              "peak_rss_kib": usage.ru_maxrss // divisor}
+    result = {
+        "pid": pid,
+        "exit_code": os.waitstatus_to_exitcode(status),
+        "wall_s": wall,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "peak_rss_kib": usage.ru_maxrss // divisor,
+    }
     with open(out + ".tmp", "w") as fh:
         json.dump(result, fh)
     os.replace(out + ".tmp", out)

@@ -17,11 +17,11 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 try:
-    from codeartifact_multiregion.config import ConfigError
+    from codeartifact_multiregion.base.config import ConfigError
 except ImportError:  # pragma: no cover - only when deploying from a checkout without pip install
     sys.path.insert(0, str(HERE.parent / "src"))
-    from codeartifact_multiregion.config import ConfigError
-from codeartifact_multiregion.host import safe_message  # noqa: E402
+    from codeartifact_multiregion.base.config import ConfigError
+from codeartifact_multiregion.kit.host import safe_message  # noqa: E402
 
 sys.path.insert(0, str(HERE))
 # Not build_app: importing it loads aws_cdk and starts the jsii kernel (Node.js), which a

@@ -19,14 +19,14 @@ import pytest
 
 from codeartifact_multiregion import aws_lambda
 from codeartifact_multiregion.aws_lambda import LAG_METRIC, NAMESPACE, BatchReplicator
-from codeartifact_multiregion.config import load_config
+from codeartifact_multiregion.base.config import load_config
 from tests.faults.proxy import STATUS, FaultProxy, Rule
 from tests.helpers import FAST, sha256_of
 from tests.localaws.events import sqs_batch
 from tests.localaws.regions import LocalAWS
-from tests.test_replication import PRIMARY, SECOND, THIRD, build, twine_upload
-from tests.test_replication import version_state as state_of
-from tests.test_sync_event import alpha  # noqa: F401  (the fixture)
+from tests.operations.test_replication import PRIMARY, SECOND, THIRD, build, twine_upload
+from tests.operations.test_replication import version_state as state_of
+from tests.operations.test_sync_event import alpha  # noqa: F401  (the fixture)
 
 SENT = datetime(2026, 3, 1, 12, 0, 0, tzinfo=timezone.utc)
 
@@ -47,8 +47,9 @@ class Run:
 
     def __init__(self, project: Path, now: datetime = SENT + timedelta(seconds=42)) -> None:
         self.lines: list[str] = []
-        self.replicator = BatchReplicator(load_config(project), clock=now.timestamp,
-                                          log=self.lines.append, policy=FAST)
+        self.replicator = BatchReplicator(
+            load_config(project), clock=now.timestamp, log=self.lines.append, policy=FAST
+        )
 
     def __call__(self, batch: dict[str, Any]) -> list[str]:
         answer = self.replicator.handle(batch)
@@ -71,12 +72,17 @@ def posts(uploads: dict[str, FaultProxy]) -> dict[str, int]:
 
 
 def test_a_twine_published_version_reaches_every_region_once_with_its_lag(
-        regions: LocalAWS, project: Path, alpha: dict[str, list[Path]],  # noqa: F811
-        uploads: dict[str, FaultProxy]) -> None:
+    regions: LocalAWS,
+    project: Path,
+    alpha: dict[str, list[Path]],  # noqa: F811
+    uploads: dict[str, FaultProxy],
+) -> None:
     # The release, a replay of it, and the echoes our copies raise: one batch, one copy.
-    events = [regions.version_event(PRIMARY, "alpha", "1.1", time=SENT, assets_added=2),
-              regions.version_event(PRIMARY, "alpha", "1.1", time=SENT + timedelta(seconds=9)),
-              regions.version_event(SECOND, "alpha", "1.1", time=SENT + timedelta(seconds=5))]
+    events = [
+        regions.version_event(PRIMARY, "alpha", "1.1", time=SENT, assets_added=2),
+        regions.version_event(PRIMARY, "alpha", "1.1", time=SENT + timedelta(seconds=9)),
+        regions.version_event(SECOND, "alpha", "1.1", time=SENT + timedelta(seconds=5)),
+    ]
     run = Run(project)
     assert run(sqs_batch(events)) == []
     for region in (SECOND, THIRD):
@@ -102,20 +108,25 @@ def test_a_twine_published_version_reaches_every_region_once_with_its_lag(
 
 
 def test_duplicates_echoes_and_external_versions_write_nothing(
-        regions: LocalAWS, project: Path, alpha: dict[str, list[Path]],  # noqa: F811
-        uploads: dict[str, FaultProxy]) -> None:
+    regions: LocalAWS,
+    project: Path,
+    alpha: dict[str, list[Path]],  # noqa: F811
+    uploads: dict[str, FaultProxy],
+) -> None:
     assert Run(project)(sqs_batch([regions.version_event(PRIMARY, "alpha", "1.1")])) == []
     regions.regions[PRIMARY].set_version("beta", "0.1", origin="EXTERNAL")
     before = {r: regions.regions[r].files() for r in regions.regions}
     counted = posts(uploads)
     regions.fake.reset()
-    batch = sqs_batch([
-        regions.version_event(PRIMARY, "alpha", "1.1"),  # a duplicate of what was copied
-        regions.version_event(SECOND, "alpha", "1.1"),  # the echoes of our own copies
-        regions.version_event(THIRD, "alpha", "1.1"),
-        regions.version_event(PRIMARY, "alpha", "1.0"),  # held everywhere already
-        regions.version_event(PRIMARY, "beta", "0.1"),  # cached from an upstream
-    ])
+    batch = sqs_batch(
+        [
+            regions.version_event(PRIMARY, "alpha", "1.1"),  # a duplicate of what was copied
+            regions.version_event(SECOND, "alpha", "1.1"),  # the echoes of our own copies
+            regions.version_event(THIRD, "alpha", "1.1"),
+            regions.version_event(PRIMARY, "alpha", "1.0"),  # held everywhere already
+            regions.version_event(PRIMARY, "beta", "0.1"),  # cached from an upstream
+        ]
+    )
     run = Run(project)
     assert run(batch) == []
     assert posts(uploads) == counted
@@ -127,8 +138,11 @@ def test_duplicates_echoes_and_external_versions_write_nothing(
 
 
 def test_a_malformed_record_alone_is_a_batch_item_failure(
-        regions: LocalAWS, project: Path, alpha: dict[str, list[Path]],  # noqa: F811
-        uploads: dict[str, FaultProxy]) -> None:
+    regions: LocalAWS,
+    project: Path,
+    alpha: dict[str, list[Path]],  # noqa: F811
+    uploads: dict[str, FaultProxy],
+) -> None:
     good = regions.version_event(PRIMARY, "alpha", "1.1")
     crafted = {**good, "detail": {**good["detail"], "packageName": "../../etc/passwd\x1b[2J"}}
     batch = sqs_batch([good, "{not json", crafted])
@@ -142,11 +156,18 @@ def test_a_malformed_record_alone_is_a_batch_item_failure(
 
 
 def test_a_region_down_fails_its_record_and_a_retry_converges(
-        regions: LocalAWS, project: Path, alpha: dict[str, list[Path]],  # noqa: F811
-        uploads: dict[str, FaultProxy]) -> None:
+    regions: LocalAWS,
+    project: Path,
+    alpha: dict[str, list[Path]],  # noqa: F811
+    uploads: dict[str, FaultProxy],
+) -> None:
     uploads[THIRD].add(Rule(STATUS, status=503, times=0))  # every request to its index
-    batch = sqs_batch([regions.version_event(PRIMARY, "alpha", "1.1"),
-                       regions.version_event(PRIMARY, "alpha", "1.0")])
+    batch = sqs_batch(
+        [
+            regions.version_event(PRIMARY, "alpha", "1.1"),
+            regions.version_event(PRIMARY, "alpha", "1.0"),
+        ]
+    )
     run = Run(project)
     failed = run(batch)
     assert failed == ids(batch)[:1]  # the version held everywhere needed no write
@@ -168,14 +189,23 @@ def test_a_region_down_fails_its_record_and_a_retry_converges(
     assert [d["DestinationRegion"] for d in again.lags()] == [THIRD]
 
 
-def test_out_of_order_events_converge(regions: LocalAWS, project: Path,
-                                      alpha: dict[str, list[Path]],  # noqa: F811
-                                      uploads: dict[str, FaultProxy]) -> None:
+def test_out_of_order_events_converge(
+    regions: LocalAWS,
+    project: Path,
+    alpha: dict[str, list[Path]],  # noqa: F811
+    uploads: dict[str, FaultProxy],
+) -> None:
     """The status change is delivered before the publish it follows, in separate batches."""
     regions.regions[PRIMARY].set_version("alpha", "1.1", status="Unlisted")
-    changed = regions.version_event(PRIMARY, "alpha", "1.1", operation_type="Updated",
-                                    status_changed=True, sequence_number=2,
-                                    time=SENT + timedelta(seconds=30))
+    changed = regions.version_event(
+        PRIMARY,
+        "alpha",
+        "1.1",
+        operation_type="Updated",
+        status_changed=True,
+        sequence_number=2,
+        time=SENT + timedelta(seconds=30),
+    )
     created = regions.version_event(PRIMARY, "alpha", "1.1", sequence_number=1, time=SENT)
     assert Run(project)(sqs_batch([changed])) == []
     assert Run(project)(sqs_batch([created])) == []
@@ -187,8 +217,8 @@ def test_out_of_order_events_converge(regions: LocalAWS, project: Path,
 
 
 def test_the_entry_point_reads_its_config_from_the_environment(
-        regions: LocalAWS, project: Path, tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    regions: LocalAWS, project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     twine_upload(regions.regions[PRIMARY], build(tmp_path / "d", "gamma", "2.0"))
     table = (project / "pyproject.toml").read_text().split("[tool.codeartifact]", 1)[1]
     monkeypatch.setenv("CODEARTIFACT_CONFIG", "[tool.codeartifact]" + table)

@@ -2,7 +2,7 @@
 
 A page marks where a command's reference goes with ``<!-- cli COMMAND -->`` (``<!-- cli -->``
 for the top level); the build replaces the marker with the command's usage, description and a
-table of its arguments, read from ``codeartifact_multiregion.cli.build_parser()``. A flag added,
+table of its arguments, read from ``codeartifact_multiregion.kit.cli.build_parser()``. A flag added,
 renamed or removed in the code therefore shows in the docs at the next build, and a marker for a
 command that no longer exists fails the build.
 """
@@ -13,7 +13,7 @@ import argparse
 import re
 from typing import Any
 
-from codeartifact_multiregion.cli import build_parser
+from codeartifact_multiregion.kit.cli import build_parser
 
 MARKER = re.compile(r"<!-- cli(?: (?P<command>[a-z-]+))? -->")
 # Wide enough that no usage line wraps on a phone-width table either way; fixed, so the output
@@ -56,8 +56,11 @@ def _help(parser: argparse.ArgumentParser, action: argparse.Action) -> str:
 
 def arguments(parser: argparse.ArgumentParser) -> list[tuple[str, str]]:
     """(how it is written, what it does) for every argument but ``--help``."""
-    return [(_names(a), _help(parser, a)) for a in parser._actions
-            if not isinstance(a, argparse._HelpAction | argparse._SubParsersAction)]
+    return [
+        (_names(a), _help(parser, a))
+        for a in parser._actions
+        if not isinstance(a, argparse._HelpAction | argparse._SubParsersAction)
+    ]
 
 
 def reference(parser: argparse.ArgumentParser) -> str:
@@ -95,8 +98,9 @@ def render(markdown: str) -> str:
         if name is None:
             return reference(parser)
         if name not in commands:
-            raise ValueError(f"<!-- cli {name} -->: no such command; the CLI has "
-                             f"{', '.join(commands)}")
+            raise ValueError(
+                f"<!-- cli {name} -->: no such command; the CLI has {', '.join(commands)}"
+            )
         return reference(commands[name])
 
     return MARKER.sub(expand, markdown)

@@ -19,6 +19,7 @@ def skip_checks(construct: IConstruct, reasons: Mapping[str, str]) -> None:
     resource = construct if isinstance(construct, CfnResource) else construct.node.default_child
     if not isinstance(resource, CfnResource):
         raise TypeError(f"{construct.node.path}: no CloudFormation resource to annotate")
-    resource.add_metadata("checkov", {
-        "skip": [{"id": check, "comment": reason} for check, reason in sorted(reasons.items())]
-    })
+    resource.add_metadata(
+        "checkov",
+        {"skip": [{"id": check, "comment": reason} for check, reason in sorted(reasons.items())]},
+    )

@@ -34,8 +34,8 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 
 from codeartifact_multiregion.aws_lambda import CONFIG_VARIABLE, LAG_METRIC, NAMESPACE
-from codeartifact_multiregion.config import Config, Target
-from codeartifact_multiregion.retry import QUOTA_SHARE
+from codeartifact_multiregion.base.config import Config, Target
+from codeartifact_multiregion.base.retry import QUOTA_SHARE
 
 from .checkov import skip_checks
 from .lambda_bundle import lambda_bundle
@@ -95,21 +95,34 @@ class EventReplication:
 
 
 def event_replication(
-    stack: Stack, *, config: Config, target: Target, owner: str, key: kms.IKey,
-    log_group: logs.ILogGroup, dead_letters: sqs.IQueue, statements: list[iam.PolicyStatement],
-    wheel: Path, wheel_sha256: str, config_text: str,
+    stack: Stack,
+    *,
+    config: Config,
+    target: Target,
+    owner: str,
+    key: kms.IKey,
+    log_group: logs.ILogGroup,
+    dead_letters: sqs.IQueue,
+    statements: list[iam.PolicyStatement],
+    wheel: Path,
+    wheel_sha256: str,
+    config_text: str,
 ) -> EventReplication:
     """The queue, the function fed by it and the rule feeding it, in ``stack``'s region."""
     regions = len(config.targets)
     queue = sqs.Queue(
-        stack, "ReplicationQueue", encryption=sqs.QueueEncryption.KMS,
-        encryption_master_key=key, enforce_ssl=True, visibility_timeout=VISIBILITY_TIMEOUT,
+        stack,
+        "ReplicationQueue",
+        encryption=sqs.QueueEncryption.KMS,
+        encryption_master_key=key,
+        enforce_ssl=True,
+        visibility_timeout=VISIBILITY_TIMEOUT,
         retention_period=Duration.days(4),
-        dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=MAX_RECEIVES,
-                                              queue=dead_letters),
+        dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=MAX_RECEIVES, queue=dead_letters),
     )
     role = iam.Role(
-        stack, "ReplicatorFunctionRole",
+        stack,
+        "ReplicatorFunctionRole",
         assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
         description="The Lambda replicator: copies PyPI packages of one repository between its "
         "regions.",
@@ -118,10 +131,17 @@ def event_replication(
     log_group.grant_write(role)
     concurrency = reserved_concurrency(regions)
     function = lambda_.Function(
-        stack, "ReplicatorFunction", runtime=RUNTIME, architecture=lambda_.Architecture.ARM_64,
-        handler=HANDLER, code=lambda_.Code.from_asset(str(lambda_bundle(wheel, wheel_sha256))),
-        role=role, timeout=FUNCTION_TIMEOUT, memory_size=FUNCTION_MEMORY_MB,
-        reserved_concurrent_executions=concurrency, log_group=log_group,
+        stack,
+        "ReplicatorFunction",
+        runtime=RUNTIME,
+        architecture=lambda_.Architecture.ARM_64,
+        handler=HANDLER,
+        code=lambda_.Code.from_asset(str(lambda_bundle(wheel, wheel_sha256))),
+        role=role,
+        timeout=FUNCTION_TIMEOUT,
+        memory_size=FUNCTION_MEMORY_MB,
+        reserved_concurrent_executions=concurrency,
+        log_group=log_group,
         environment_encryption=key,
         environment={
             CONFIG_VARIABLE: config_text,
@@ -131,33 +151,49 @@ def event_replication(
         description=f"Replicates each version published to {target.repository} in "
         f"{target.region} to the other regions (sync --event, batched).",
     )
-    function.add_event_source(sources.SqsEventSource(
-        queue, batch_size=BATCH_SIZE, max_batching_window=BATCH_WINDOW,
-        report_batch_item_failures=True,
-        max_concurrency=concurrency if concurrency >= 2 else None,
-    ))
-    skip_checks(function, {
-        "CKV_AWS_117": "CodeArtifact's endpoints are public AWS endpoints and the function "
-        "reaches every configured region's; a VPC would need a NAT gateway or interface "
-        "endpoints per region for no isolation gained.",
-        "CKV_AWS_116": "The function is invoked synchronously by its SQS event source, never "
-        "asynchronously: failed records return to the queue and its redrive policy moves them "
-        "to the dead-letter queue after "
-        f"{MAX_RECEIVES} receives.",
-    })
+    function.add_event_source(
+        sources.SqsEventSource(
+            queue,
+            batch_size=BATCH_SIZE,
+            max_batching_window=BATCH_WINDOW,
+            report_batch_item_failures=True,
+            max_concurrency=concurrency if concurrency >= 2 else None,
+        )
+    )
+    skip_checks(
+        function,
+        {
+            "CKV_AWS_117": "CodeArtifact's endpoints are public AWS endpoints and the function "
+            "reaches every configured region's; a VPC would need a NAT gateway or interface "
+            "endpoints per region for no isolation gained.",
+            "CKV_AWS_116": "The function is invoked synchronously by its SQS event source, never "
+            "asynchronously: failed records return to the queue and its redrive policy moves them "
+            "to the dead-letter queue after "
+            f"{MAX_RECEIVES} receives.",
+        },
+    )
     # EventBridge encrypts what it puts on either queue (its target and its dead letters).
-    key.grant(iam.ServicePrincipal("events.amazonaws.com"), "kms:Decrypt",
-              "kms:GenerateDataKey*")
+    key.grant(iam.ServicePrincipal("events.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*")
     rule = events.Rule(
-        stack, "PackageVersionChanged",
+        stack,
+        "PackageVersionChanged",
         description=f"Every package version change in {target.domain}/{target.repository}",
         event_pattern=event_pattern(target, owner),
-        targets=[targets.SqsQueue(queue, dead_letter_queue=dead_letters,
-                                  retry_attempts=EVENT_RETRIES, max_event_age=EVENT_MAX_AGE)],
+        targets=[
+            targets.SqsQueue(
+                queue,
+                dead_letter_queue=dead_letters,
+                retry_attempts=EVENT_RETRIES,
+                max_event_age=EVENT_MAX_AGE,
+            )
+        ],
     )
     lag = cloudwatch.Metric(
-        namespace=NAMESPACE, metric_name=LAG_METRIC,
+        namespace=NAMESPACE,
+        metric_name=LAG_METRIC,
         dimensions_map={"Domain": target.domain, "Repository": target.repository},
-        statistic="p99", period=LAG_PERIOD, unit=cloudwatch.Unit.SECONDS,
+        statistic="p99",
+        period=LAG_PERIOD,
+        unit=cloudwatch.Unit.SECONDS,
     )
     return EventReplication(rule, queue, function, role, policy, lag)

@@ -27,7 +27,7 @@ from pathlib import Path
 from filelock import FileLock
 from packaging.utils import parse_wheel_filename
 
-from codeartifact_multiregion.aws import SERVICES
+from codeartifact_multiregion.aws.resolver import SERVICES
 
 from .settings import SettingsError
 
@@ -59,9 +59,15 @@ def bundle_key(wheel_sha256: str, lock: bytes, platform: str, python_version: st
     return digest.hexdigest()[:32]
 
 
-def lambda_bundle(wheel: Path, wheel_sha256: str, *, platform: str = ARM64,
-                  python_version: str = PYTHON_VERSION, lock: Path = LOCK,
-                  cache: Path | None = None) -> Path:
+def lambda_bundle(
+    wheel: Path,
+    wheel_sha256: str,
+    *,
+    platform: str = ARM64,
+    python_version: str = PYTHON_VERSION,
+    lock: Path = LOCK,
+    cache: Path | None = None,
+) -> Path:
     """The folder of the function's code for these inputs: built once, then reused."""
     root = cache or cache_root()
     root.mkdir(parents=True, exist_ok=True)
@@ -81,20 +87,40 @@ def lambda_bundle(wheel: Path, wheel_sha256: str, *, platform: str = ARM64,
     return final
 
 
-def _install(target: Path, wheel: Path, wheel_sha256: str, platform: str,
-             python_version: str, lock: Path) -> None:
+def _install(
+    target: Path, wheel: Path, wheel_sha256: str, platform: str, python_version: str, lock: Path
+) -> None:
     name = parse_wheel_filename(wheel.name)[0]
     pinned = target.parent / f"{target.name}.publisher.txt"
     pinned.write_text(f"{name} @ {wheel.resolve().as_uri()} --hash=sha256:{wheel_sha256}\n")
     command = [
-        sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-        "--no-deps", "--require-hashes", "--only-binary=:all:", "--no-compile",
-        "--platform", platform, "--python-version", python_version, "--implementation", "cp",
-        "--target", str(target), "-r", str(lock), "-r", str(pinned),
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--no-deps",
+        "--require-hashes",
+        "--only-binary=:all:",
+        "--no-compile",
+        "--platform",
+        platform,
+        "--python-version",
+        python_version,
+        "--implementation",
+        "cp",
+        "--target",
+        str(target),
+        "-r",
+        str(lock),
+        "-r",
+        str(pinned),
     ]
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=PIP_SECONDS,
-                              check=False)
+        done = subprocess.run(
+            command, capture_output=True, text=True, timeout=PIP_SECONDS, check=False
+        )
     finally:
         pinned.unlink(missing_ok=True)
     if done.returncode != 0:

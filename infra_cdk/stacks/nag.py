@@ -174,7 +174,6 @@ def dlq_acknowledgment() -> Acknowledgment:
     )
 
 
-
 def function_acknowledgments(stack: Stack, config: Any) -> list[Acknowledgment]:
     """The Lambda replicator's policy: the replicator's package wildcards and the bearer token
     (no PutMetricData: its lag metric is embedded in its log)."""

@@ -12,7 +12,7 @@ from typing import Any
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
-from codeartifact_multiregion.config import Target
+from codeartifact_multiregion.base.config import Target
 
 from .naming import package_group_pattern
 from .package_group import package_group
@@ -20,7 +20,12 @@ from .package_group import package_group
 
 class PackageStack(Stack):
     def __init__(
-        self, scope: Construct, construct_id: str, *, target: Target, project_name: str,
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        target: Target,
+        project_name: str,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)

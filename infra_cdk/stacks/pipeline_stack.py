@@ -63,15 +63,21 @@ class PipelineStack(Stack):
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             # Versioned, so a deleted or overwritten log survives for a month (CKV_AWS_21).
             versioned=True,
-            lifecycle_rules=[s3.LifecycleRule(
-                expiration=Duration.days(365),
-                noncurrent_version_expiration=Duration.days(30))],
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    expiration=Duration.days(365), noncurrent_version_expiration=Duration.days(30)
+                )
+            ],
         )
-        skip_checks(self.access_logs, {
-            "CKV_AWS_18": "This is the access-log bucket the artifact bucket logs to; logging a "
-            "log bucket would need another bucket, which would need one in turn. Its objects "
-            "are S3's own delivery, versioned, and readable only through TLS.",
-        })
+        skip_checks(
+            self.access_logs,
+            {
+                "CKV_AWS_18": "This is the access-log bucket the artifact bucket logs to; "
+                "logging a log bucket would need another bucket, which would need one in "
+                "turn. Its objects are S3's own delivery, versioned, and readable only "
+                "through TLS.",
+            },
+        )
         self.artifacts = s3.Bucket(
             self,
             "Artifacts",
@@ -246,7 +252,9 @@ class PipelineStack(Stack):
         # CDK grants only codestar-connections:UseConnection; a connection created under the
         # codeconnections prefix needs that prefix's action, so the role gets both.
         self.source_role = iam.Role(
-            self, "SourceActionRole", assumed_by=iam.AccountRootPrincipal(),
+            self,
+            "SourceActionRole",
+            assumed_by=iam.AccountRootPrincipal(),
             description="Source action: fetch the release branch through the connection.",
         )
         self.source_role.add_to_principal_policy(connection_statement(connection_arn))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 
-from codeartifact_multiregion.config import Config, Target
+from codeartifact_multiregion.base.config import Config, Target
 
 from .naming import (
     codeartifact_arn,

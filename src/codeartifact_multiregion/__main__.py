@@ -1,5 +1,6 @@
 """``python -m codeartifact_multiregion``."""
 
-from .cli import run
+from codeartifact_multiregion.kit.cli import run
 
-run()
+if __name__ == "__main__":
+    run()

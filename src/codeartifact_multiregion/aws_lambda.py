@@ -29,14 +29,14 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
-from .config import Config, config_from_text
-from .errors import CodeArtifactError, ConfigError, UsageError
-from .eventbridge import VersionEvent, parse_event
-from .replication import ReplicationReport, Replicator
-from .report import UPLOADED
-from .retry import RetryPolicy
-from .secrets import redact
-from .text import printable
+from codeartifact_multiregion.base.config import Config, config_from_text
+from codeartifact_multiregion.base.errors import CodeArtifactError, ConfigError, UsageError
+from codeartifact_multiregion.base.report import UPLOADED
+from codeartifact_multiregion.base.retry import RetryPolicy
+from codeartifact_multiregion.base.secrets import redact
+from codeartifact_multiregion.base.text import printable
+from codeartifact_multiregion.operations.eventbridge import VersionEvent, parse_event
+from codeartifact_multiregion.operations.replication import ReplicationReport, Replicator
 
 CONFIG_VARIABLE = "CODEARTIFACT_CONFIG"
 NAMESPACE = "CodeArtifactMultiRegion"
@@ -54,8 +54,10 @@ def handler(event: Any, context: Any = None) -> dict[str, list[dict[str, str]]]:
 def config_from_env(environ: Mapping[str, str] | None = None) -> Config:
     text = (os.environ if environ is None else environ).get(CONFIG_VARIABLE)
     if not text:
-        raise ConfigError(f"{CONFIG_VARIABLE} is not set. Set it to the [tool.codeartifact] "
-                          "table as TOML text (the platform stack does).")
+        raise ConfigError(
+            f"{CONFIG_VARIABLE} is not set. Set it to the [tool.codeartifact] "
+            "table as TOML text (the platform stack does)."
+        )
     return _parsed(text)
 
 
@@ -81,8 +83,10 @@ def read_batch(batch: Any) -> list[Record]:
     if isinstance(batch, dict) and "detail-type" in batch:
         item_id = _item_id(batch.get("id")) or "event"
         return [_parse(item_id, json.dumps(batch).encode("utf-8"))]
-    raise UsageError("the invocation is neither an SQS batch ({\"Records\": [...]}) nor an "
-                     "EventBridge event. Invoke the replicator from its queue.")
+    raise UsageError(
+        'the invocation is neither an SQS batch ({"Records": [...]}) nor an '
+        "EventBridge event. Invoke the replicator from its queue."
+    )
 
 
 def _record(item: Any) -> Record:
@@ -91,8 +95,11 @@ def _record(item: Any) -> Record:
     item_id = _item_id(item.get("messageId") if isinstance(item, dict) else None)
     body = item.get("body") if isinstance(item, dict) else None
     if not isinstance(body, str):
-        return Record(item_id, problem=f"SQS message {item_id or '?'}: no body. The queue "
-                                       "must carry the EventBridge event itself.")
+        return Record(
+            item_id,
+            problem=f"SQS message {item_id or '?'}: no body. The queue "
+            "must carry the EventBridge event itself.",
+        )
     return _parse(item_id, body.encode("utf-8", "replace"))
 
 
@@ -112,8 +119,14 @@ def _item_id(value: object) -> str:
 class BatchReplicator:
     """Replicates one batch; ``clock`` (epoch seconds) and ``log`` are injectable for tests."""
 
-    def __init__(self, config: Config, *, clock: Callable[[], float] = time.time,
-                 log: Callable[[str], None] = print, policy: RetryPolicy | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        clock: Callable[[], float] = time.time,
+        log: Callable[[str], None] = print,
+        policy: RetryPolicy | None = None,
+    ) -> None:
         self.config = config
         self.clock = clock
         self.log = log
@@ -129,8 +142,9 @@ class BatchReplicator:
         earliest = self._earliest(good)
         replicator = Replicator(self.config, policy=self.policy, full=self.config)
         try:
-            reports = replicator.sync_events([r.event for r in good if r.event],
-                                             on_done=lambda rep: self._lag(rep, earliest))
+            reports = replicator.sync_events(
+                [r.event for r in good if r.event], on_done=lambda rep: self._lag(rep, earliest)
+            )
         except CodeArtifactError as exc:
             for record in good:
                 failed.add(id(record))
@@ -140,8 +154,9 @@ class BatchReplicator:
                 if not report.ok:
                     failed.add(id(record))
                 self._say(_outcome(report), record, _detail(report))
-        return {"batchItemFailures": [{"itemIdentifier": r.item_id} for r in records
-                                      if id(r) in failed]}
+        return {
+            "batchItemFailures": [{"itemIdentifier": r.item_id} for r in records if id(r) in failed]
+        }
 
     @staticmethod
     def _earliest(records: list[Record]) -> dict[tuple[str, str], float]:
@@ -182,11 +197,13 @@ def lag_line(event: VersionEvent, region: str, lag: float, now: float) -> str:
     doc = {
         "_aws": {
             "Timestamp": int(now * 1000),
-            "CloudWatchMetrics": [{
-                "Namespace": NAMESPACE,
-                "Dimensions": [list(d) for d in LAG_DIMENSIONS],
-                "Metrics": [{"Name": LAG_METRIC, "Unit": "Seconds"}],
-            }],
+            "CloudWatchMetrics": [
+                {
+                    "Namespace": NAMESPACE,
+                    "Dimensions": [list(d) for d in LAG_DIMENSIONS],
+                    "Metrics": [{"Name": LAG_METRIC, "Unit": "Seconds"}],
+                }
+            ],
         },
         "Domain": event.domain,
         "Repository": event.repository,
@@ -200,8 +217,9 @@ def lag_line(event: VersionEvent, region: str, lag: float, now: float) -> str:
 
 
 def _outcome(report: ReplicationReport) -> str:
-    if report.skipped or (report.ok and report.noop and report.packages
-                          and report.packages[0].skipped):
+    if report.skipped or (
+        report.ok and report.noop and report.packages and report.packages[0].skipped
+    ):
         return "skipped"
     if not report.ok:
         return "failed"
@@ -214,7 +232,11 @@ def _detail(report: ReplicationReport) -> str:
         return report.skipped
     reasons = [f"{v}: {why}" for p in report.packages for v, why in p.skipped]
     problems = [f"{t.region}: {t.error}" for t in report.report.targets if t.error]
-    problems += [f"{t.region}: {f.filename} {f.outcome}: {f.error}"
-                 for t in report.report.targets for f in t.files if not f.ok]
+    problems += [
+        f"{t.region}: {f.filename} {f.outcome}: {f.error}"
+        for t in report.report.targets
+        for f in t.files
+        if not f.ok
+    ]
     counts = ", ".join(f"{n} {o}" for o, n in sorted(report.report.outcomes().items()))
     return "; ".join([*problems[:5], *reasons] or [counts or "nothing to copy"])

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from hatch.publish.plugin.interface import PublisherInterface
 
 if TYPE_CHECKING:
-    from codeartifact_multiregion.events import Event
+    from codeartifact_multiregion.base.events import Event
 
 # Options hatch always passes; not the user's to set.
 _HATCH_OWN = {"no_prompt", "initialize_auth"}
@@ -32,21 +32,25 @@ class CodeArtifactPublisher(PublisherInterface):
             raise  # abort exits; this only satisfies type checkers
 
     def publish(self, artifacts: list[str], options: dict[str, Any]) -> None:
-        from codeartifact_multiregion import host
-        from codeartifact_multiregion.errors import EXIT_INTERRUPTED, CodeArtifactError
+        from codeartifact_multiregion.base.errors import EXIT_INTERRUPTED, CodeArtifactError
+        from codeartifact_multiregion.kit import host
 
         as_json = self._wants_json(options)
         try:
             settings = self._settings(options)
             as_json = self._flag(settings, "json")
             config = host.load(
-                self.root, self._regions(settings.get("region")),
-                concurrency=host.concurrency_option(settings.get("concurrency"),
-                                                    "-o concurrency"),
-                dist_dir=settings.get("dist-dir") or None)
-            report = host.publish_project(config, files=artifacts,
-                                          dry_run=self._flag(settings, "dry-run"),
-                                          on_event=None if as_json else self._render)
+                self.root,
+                self._regions(settings.get("region")),
+                concurrency=host.concurrency_option(settings.get("concurrency"), "-o concurrency"),
+                dist_dir=settings.get("dist-dir") or None,
+            )
+            report = host.publish_project(
+                config,
+                files=artifacts,
+                dry_run=self._flag(settings, "dry-run"),
+                on_event=None if as_json else self._render,
+            )
         except (CodeArtifactError, KeyboardInterrupt) as exc:
             code = exc.exit_code if isinstance(exc, CodeArtifactError) else EXIT_INTERRUPTED
             message = exc if isinstance(exc, CodeArtifactError) else "interrupted"
@@ -65,7 +69,7 @@ class CodeArtifactPublisher(PublisherInterface):
         report and print it with the next message, on stderr."""
         import sys
 
-        from codeartifact_multiregion.output import unwritable
+        from codeartifact_multiregion.kit.output import unwritable
 
         try:
             sys.stdout.write(text + "\n")
@@ -76,12 +80,14 @@ class CodeArtifactPublisher(PublisherInterface):
     def _settings(self, options: dict[str, Any]) -> dict[str, Any]:
         """hatch's config ``[publish.codeartifact]``, then the project's
         ``[tool.hatch.publish.codeartifact]``, then ``-o key=value`` on top."""
-        from codeartifact_multiregion.errors import UsageError
+        from codeartifact_multiregion.base.errors import UsageError
 
         merged: dict[str, Any] = {}
-        for source, where in ((self.plugin_config, "hatch's config.toml [publish.codeartifact]"),
-                              (self.project_config, self._project_table()),
-                              (options, "-o")):
+        for source, where in (
+            (self.plugin_config, "hatch's config.toml [publish.codeartifact]"),
+            (self.project_config, self._project_table()),
+            (options, "-o"),
+        ):
             for key, value in source.items():
                 if key in _HATCH_OWN or (source is not options and key == "disable"):
                     continue
@@ -91,8 +97,10 @@ class CodeArtifactPublisher(PublisherInterface):
 
                     guess = difflib.get_close_matches(name, OPTIONS, n=1, cutoff=0.6)
                     hint = f" Did you mean '{guess[0]}'?" if guess else ""
-                    raise UsageError(f"{where}: unknown option '{key}'.{hint} Valid options: "
-                                     f"{', '.join(OPTIONS)} (as -o key=value).")
+                    raise UsageError(
+                        f"{where}: unknown option '{key}'.{hint} Valid options: "
+                        f"{', '.join(OPTIONS)} (as -o key=value)."
+                    )
                 merged[name] = value
         return merged
 
@@ -110,7 +118,7 @@ class CodeArtifactPublisher(PublisherInterface):
 
     def _wants_json(self, options: dict[str, Any]) -> bool:
         """Whether JSON was asked for, before the options are known to be valid."""
-        from codeartifact_multiregion.errors import UsageError
+        from codeartifact_multiregion.base.errors import UsageError
 
         for source in (options, self.project_config, self.plugin_config):
             if "json" in source:
@@ -122,13 +130,13 @@ class CodeArtifactPublisher(PublisherInterface):
 
     @staticmethod
     def _flag(settings: dict[str, Any], key: str) -> bool:
-        from codeartifact_multiregion.host import flag_option
+        from codeartifact_multiregion.kit.host import flag_option
 
         return flag_option(settings.get(key), f"-o {key}")
 
     def _render(self, event: Event) -> None:
-        from codeartifact_multiregion.host import ERROR, SUCCESS, style_of
-        from codeartifact_multiregion.progress import describe
+        from codeartifact_multiregion.kit.host import ERROR, SUCCESS, style_of
+        from codeartifact_multiregion.kit.progress import describe
 
         text = describe(event, self.app.verbosity > 0)
         if text is None:

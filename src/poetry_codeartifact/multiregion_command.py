@@ -20,7 +20,7 @@ from cleo.io.outputs.output import Type, Verbosity
 from poetry.console.commands.command import Command
 
 if TYPE_CHECKING:
-    from codeartifact_multiregion.events import Event
+    from codeartifact_multiregion.base.events import Event
 
 # The core's outcome meanings (host.SUCCESS/INFO/ERROR) in cleo's styles.
 _STYLE = {"success": "info", "info": "comment", "error": "error"}
@@ -31,14 +31,21 @@ class PublishMultiregionCommand(Command):
     description = "Publish the package to AWS CodeArtifact in every region of [tool.codeartifact]."
     options: ClassVar[list[Any]] = [
         option("build", None, "Build the package before publishing."),
-        option("dist-dir", None, "Directory of the built distributions "
-               "(default: [tool.codeartifact] dist-dir, else dist).", flag=False),
-        option("region", None, "Only this configured region (repeatable).", flag=False,
-               multiple=True),
+        option(
+            "dist-dir",
+            None,
+            "Directory of the built distributions "
+            "(default: [tool.codeartifact] dist-dir, else dist).",
+            flag=False,
+        ),
+        option(
+            "region", None, "Only this configured region (repeatable).", flag=False, multiple=True
+        ),
         option("dry-run", None, "Resolve, read the indexes and print the plan; upload nothing."),
         option("json", None, "Print the JSON report on stdout and nothing else there."),
-        option("concurrency", None, "Uploads in flight at once to each region (1..64).",
-               flag=False),
+        option(
+            "concurrency", None, "Uploads in flight at once to each region (1..64).", flag=False
+        ),
     ]
     help = """Publishes the package's distributions to one AWS CodeArtifact repository per region,
 as listed in [tool.codeartifact] of pyproject.toml. Files already there with the same sha256 are
@@ -58,7 +65,7 @@ Exit codes: 0 every region holds every file; 1 incomplete; 2 configuration or in
         return max(code, 1)
 
     def _handle(self) -> int:
-        from codeartifact_multiregion.errors import CodeArtifactError
+        from codeartifact_multiregion.base.errors import CodeArtifactError
 
         if not self.poetry.is_package_mode:
             return self._fail("Publishing a package is not possible in non-package mode.", 2)
@@ -70,25 +77,29 @@ Exit codes: 0 every region holds every file; 1 incomplete; 2 configuration or in
         except CodeArtifactError as exc:
             return self._fail(exc, exc.exit_code)
         except KeyboardInterrupt:
-            from codeartifact_multiregion.errors import EXIT_INTERRUPTED
+            from codeartifact_multiregion.base.errors import EXIT_INTERRUPTED
 
             return self._fail("interrupted", EXIT_INTERRUPTED)
 
     def _publish(self) -> int:
-        from codeartifact_multiregion import host
+        from codeartifact_multiregion.kit import host
 
         # Check the configuration and the flags before building: a mistake there costs
         # nothing, and the build writes where the publish will look.
-        config = host.load(self.poetry.pyproject_path.parent, self.option("region"),
-                           concurrency=host.concurrency_option(self.option("concurrency")),
-                           dist_dir=self.option("dist-dir"))
+        config = host.load(
+            self.poetry.pyproject_path.parent,
+            self.option("region"),
+            concurrency=host.concurrency_option(self.option("concurrency")),
+            dist_dir=self.option("dist-dir"),
+        )
         if self.option("build"):
             status = self._build(config.dist_dir)
             if status:
                 return status
         as_json = bool(self.option("json"))
-        report = host.publish_project(config, dry_run=bool(self.option("dry-run")),
-                                      on_event=None if as_json else self._render)
+        report = host.publish_project(
+            config, dry_run=bool(self.option("dry-run")), on_event=None if as_json else self._render
+        )
         if as_json:
             self._write_json(report.to_json())
             return report.exit_code
@@ -96,7 +107,8 @@ Exit codes: 0 every region holds every file; 1 incomplete; 2 configuration or in
         self._stdout(Formatter.escape(report.render_text()))
         if not report.ok:
             self.io.write_error_line(
-                f"<warning>{Formatter.escape(host.next_steps('publish'))}</>", Verbosity.QUIET)
+                f"<warning>{Formatter.escape(host.next_steps('publish'))}</>", Verbosity.QUIET
+            )
         return report.exit_code
 
     def _build(self, dist_dir: Path) -> int:
@@ -109,8 +121,9 @@ Exit codes: 0 every region holds every file; 1 incomplete; 2 configuration or in
         build_input = ArgvInput(["build", "--output", str(dist_dir)])
         build_input.interactive(self.io.is_interactive())
         out = self.io.error_output if self.option("json") else self.io.output
-        return int(self.application._run_command(
-            command, IO(build_input, out, self.io.error_output)))
+        return int(
+            self.application._run_command(command, IO(build_input, out, self.io.error_output))
+        )
 
     @contextmanager
     def _logs_to_stderr(self) -> Iterator[None]:
@@ -145,7 +158,7 @@ Exit codes: 0 every region holds every file; 1 incomplete; 2 configuration or in
         the run (an upload is not failed because its progress line could not be printed)."""
         import sys
 
-        from codeartifact_multiregion.output import unwritable
+        from codeartifact_multiregion.kit.output import unwritable
 
         if self._lost is not None:
             return
@@ -157,17 +170,18 @@ Exit codes: 0 every region holds every file; 1 incomplete; 2 configuration or in
 
     def _fail(self, message: object, exit_code: int) -> int:
         """Errors show even with ``-q``; with ``--json`` stdout still gets a document."""
-        from codeartifact_multiregion.host import error_document, safe_message
+        from codeartifact_multiregion.kit.host import error_document, safe_message
 
         if self.option("json"):
             self._write_json(error_document(message, exit_code))
-        self.io.write_error_line(f"<error>{Formatter.escape(safe_message(message))}</>",
-                                 Verbosity.QUIET)
+        self.io.write_error_line(
+            f"<error>{Formatter.escape(safe_message(message))}</>", Verbosity.QUIET
+        )
         return exit_code
 
     def _render(self, event: Event) -> None:
-        from codeartifact_multiregion.host import style_of
-        from codeartifact_multiregion.progress import describe
+        from codeartifact_multiregion.kit.host import style_of
+        from codeartifact_multiregion.kit.progress import describe
 
         text = describe(event, self.io.is_verbose())
         if text is None:

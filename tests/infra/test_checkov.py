@@ -32,9 +32,21 @@ EXPECTED_SKIPS = {
 def scan(folder: Path) -> list[dict[str, Any]]:
     assert CHECKOV.is_file(), f"{CHECKOV}: missing. Run make .venv/checkov/bin/checkov"
     done = subprocess.run(
-        [str(CHECKOV), "-d", str(folder), "--framework", "cloudformation", "--compact",
-         "--skip-download", "-o", "json"],
-        capture_output=True, text=True, timeout=600, check=False,
+        [
+            str(CHECKOV),
+            "-d",
+            str(folder),
+            "--framework",
+            "cloudformation",
+            "--compact",
+            "--skip-download",
+            "-o",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
         env={**os.environ, "BC_API_KEY": "", "PRISMA_API_URL": ""},
     )
     assert done.stdout.strip(), done.stderr
@@ -47,13 +59,18 @@ def test_checkov_finds_nothing_to_fix(assemblies: dict[str, Assembly], variant: 
     assembly = assemblies[variant]
     assert assembly.error is None, assembly.error
     results = scan(assembly.outdir)
-    failed = [f"{c['check_id']} {c['resource']} ({c['file_path']})"
-              for r in results for c in r["results"]["failed_checks"]]
+    failed = [
+        f"{c['check_id']} {c['resource']} ({c['file_path']})"
+        for r in results
+        for c in r["results"]["failed_checks"]
+    ]
     assert failed == []
     assert sum(r["summary"]["passed"] for r in results) > 0
     for result in results:
         for skipped in result["results"]["skipped_checks"]:
             check, resource = skipped["check_id"], skipped["resource"]
             assert resource.startswith(EXPECTED_SKIPS.get(check, "?") + "."), (check, resource)
-            assert len(skipped["check_result"].get("suppress_comment") or "") >= 80, (check,
-                                                                              resource)
+            assert len(skipped["check_result"].get("suppress_comment") or "") >= 80, (
+                check,
+                resource,
+            )

@@ -8,7 +8,7 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 
-from codeartifact_multiregion.config import load_config
+from codeartifact_multiregion.base.config import load_config
 from infra_cdk.stacks.policy import publisher_statements
 from tests.infra.assembly import Assembly, StackArtifact, as_list, render
 from tests.infra.conftest import NORMALIZED, OWNER, THREE_REGIONS, VARIANTS, write_pyproject
@@ -143,10 +143,9 @@ def test_no_wildcard_actions_and_codeartifact_only_in_publisher_policy(
                 service, _, name = action.partition(":")
                 assert action != "*" and name != "*", f"{stack.name} {logical_id}: {action}"
                 if service == "codeartifact":
-                    assert logical_id.startswith(("PublisherPolicy", "ReplicatorPolicy",
-                                                   "ReplicatorFunctionPolicy")), (
-                        logical_id
-                    )
+                    assert logical_id.startswith(
+                        ("PublisherPolicy", "ReplicatorPolicy", "ReplicatorFunctionPolicy")
+                    ), logical_id
 
 
 @pytest.mark.parametrize(

@@ -44,8 +44,10 @@ def wheel() -> Path:
 @pytest.fixture(scope="module")
 def bundles(tmp_path_factory: pytest.TempPathFactory, wheel: Path) -> dict[str, Path]:
     cache = tmp_path_factory.mktemp("bundles")
-    return {platform: lambda_bundle(wheel, sha256_of(wheel), platform=platform, cache=cache)
-            for platform in (ARM64, X86_64)}
+    return {
+        platform: lambda_bundle(wheel, sha256_of(wheel), platform=platform, cache=cache)
+        for platform in (ARM64, X86_64)
+    }
 
 
 def runtime_python() -> Path:
@@ -60,7 +62,8 @@ def runtime_python() -> Path:
 
 
 def test_the_arm64_bundle_holds_the_publisher_and_aarch64_extensions_only(
-        bundles: dict[str, Path]) -> None:
+    bundles: dict[str, Path],
+) -> None:
     bundle = bundles[ARM64]
     assert (bundle / "codeartifact_multiregion" / "aws_lambda.py").is_file()
     extensions = [p.name for p in bundle.rglob("*.so")]
@@ -76,7 +79,8 @@ def test_the_arm64_bundle_holds_the_publisher_and_aarch64_extensions_only(
 
 
 def test_the_bundle_is_cached_by_its_inputs_and_reproducible(
-        bundles: dict[str, Path], wheel: Path, tmp_path: Path) -> None:
+    bundles: dict[str, Path], wheel: Path, tmp_path: Path
+) -> None:
     bundle = bundles[ARM64]
     marker = (bundle / DONE).stat().st_mtime_ns
     again = lambda_bundle(wheel, sha256_of(wheel), cache=bundle.parent)
@@ -85,8 +89,7 @@ def test_the_bundle_is_cached_by_its_inputs_and_reproducible(
     assert fresh.name == bundle.name and tree_digest(fresh) == tree_digest(bundle)
 
 
-def test_a_dependency_whose_hash_is_not_in_the_lock_is_refused(
-        wheel: Path, tmp_path: Path) -> None:
+def test_a_dependency_whose_hash_is_not_in_the_lock_is_refused(wheel: Path, tmp_path: Path) -> None:
     lock = tmp_path / "requirements.txt"
     lines = LOCK.read_text().splitlines()
     first = next(i for i, line in enumerate(lines) if "==" in line)
@@ -100,10 +103,12 @@ def test_a_dependency_whose_hash_is_not_in_the_lock_is_refused(
 
 
 def test_the_handler_imports_and_answers_in_a_clean_runtime_python(
-        bundles: dict[str, Path], tmp_path: Path) -> None:
+    bundles: dict[str, Path], tmp_path: Path
+) -> None:
     clean = tmp_path / "clean"
-    subprocess.run([str(runtime_python()), "-m", "venv", "--without-pip", str(clean)],
-                   check=True, timeout=120)
+    subprocess.run(
+        [str(runtime_python()), "-m", "venv", "--without-pip", str(clean)], check=True, timeout=120
+    )
     script = (
         "import json, sys\n"
         "from codeartifact_multiregion.aws_lambda import handler\n"
@@ -119,12 +124,22 @@ def test_the_handler_imports_and_answers_in_a_clean_runtime_python(
         "                                   if getattr(m, '__file__', None)\n"
         "                                   and 'site-packages' in m.__file__})}))\n"
     )
-    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(bundles[X86_64]), "PYTHONNOUSERSITE": "1",
-           "CODEARTIFACT_CONFIG": '[tool.codeartifact]\ndomain = "acme"\nrepository = "python"\n'
-                                  'regions = ["us-east-1", "eu-west-1"]\n'
-                                  'domain-owner = "111122223333"\n'}
-    done = subprocess.run([str(clean / "bin" / "python"), "-c", script], env=env,
-                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": str(bundles[X86_64]),
+        "PYTHONNOUSERSITE": "1",
+        "CODEARTIFACT_CONFIG": '[tool.codeartifact]\ndomain = "acme"\nrepository = "python"\n'
+        'regions = ["us-east-1", "eu-west-1"]\n'
+        'domain-owner = "111122223333"\n',
+    }
+    done = subprocess.run(
+        [str(clean / "bin" / "python"), "-c", script],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["answer"] == {"batchItemFailures": [{"itemIdentifier": "m-1"}]}

@@ -38,14 +38,19 @@ PLATFORM_IDS = {
     "AwsSolutions::AwsSolutions-L1",
 }
 # The non-primary regions have no repair build, so none of its grants to acknowledge.
-REPLICA_IDS = {f"{PREFIX}Resource::*]", "AwsSolutions::AwsSolutions-SQS3",
-               "AwsSolutions::AwsSolutions-L1"}
+REPLICA_IDS = {
+    f"{PREFIX}Resource::*]",
+    "AwsSolutions::AwsSolutions-SQS3",
+    "AwsSolutions::AwsSolutions-L1",
+}
 REPLICATOR_PACKAGES = re.compile(
     re.escape(PREFIX) + r"Resource::arn:aws:codeartifact:[a-z0-9-]+:111122223333:"
     r"package/acme/python/pypi/\*\]"
 )
-BUILD_LOG = re.compile(re.escape(PREFIX) + r"Resource::arn:aws:logs:[a-z0-9-]+:"
-                       r"(111122223333|<AWS::AccountId>):log-group:/aws/codebuild/<\w+>:\*\]")
+BUILD_LOG = re.compile(
+    re.escape(PREFIX) + r"Resource::arn:aws:logs:[a-z0-9-]+:"
+    r"(111122223333|<AWS::AccountId>):log-group:/aws/codebuild/<\w+>:\*\]"
+)
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -101,8 +106,15 @@ def test_platform_acknowledgements_are_expected_and_specific(
     for index, (name, acks) in enumerate(_acks(assemblies[variant]).items()):
         seen: dict[str, str] = {}
         for path, rules in acks.items():
-            assert path.endswith(("/ReplicatorRole", "/ReplicatorPolicy", "/DeadLetters",
-                                  "/ReplicatorFunctionPolicy", "/ReplicatorFunction")), path
+            assert path.endswith(
+                (
+                    "/ReplicatorRole",
+                    "/ReplicatorPolicy",
+                    "/DeadLetters",
+                    "/ReplicatorFunctionPolicy",
+                    "/ReplicatorFunction",
+                )
+            ), path
             for rule_id, reason in rules.items():
                 assert len(reason) >= 80, (rule_id, reason)
                 seen[rule_id] = reason

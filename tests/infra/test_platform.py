@@ -144,7 +144,8 @@ def test_the_rule_feeds_the_queue_and_the_queue_feeds_the_function(
 ) -> None:
     stack = region_stack(platform, region)
     rules = [
-        r["Properties"] for r in stack.resources("AWS::Events::Rule").values()
+        r["Properties"]
+        for r in stack.resources("AWS::Events::Rule").values()
         if "EventPattern" in r["Properties"]
     ]
     assert len(rules) == 1
@@ -200,8 +201,11 @@ def test_the_function_runs_the_bundle_with_reserved_concurrency(
     assert render(props["LoggingConfig"]["LogGroup"]).startswith("${ReplicationLogs")
     # The code is the bundle asset: a folder, zipped by CDK, named by its content hash.
     assert props["Code"]["S3Key"].endswith(".zip")
-    queue = next(v["Properties"] for k, v in stack.resources("AWS::SQS::Queue").items()
-                 if k.startswith("ReplicationQueue"))
+    queue = next(
+        v["Properties"]
+        for k, v in stack.resources("AWS::SQS::Queue").items()
+        if k.startswith("ReplicationQueue")
+    )
     assert queue["VisibilityTimeout"] >= 6 * props["Timeout"]
     assert queue["RedrivePolicy"]["maxReceiveCount"] == 5
     assert render(queue["RedrivePolicy"]["deadLetterTargetArn"]).startswith("${DeadLetters")
@@ -216,8 +220,13 @@ def test_queues_use_the_stacks_key_and_refuse_plain_http(platform: Assembly, reg
         assert render(queue["Properties"]["KmsMasterKeyId"]).startswith("${ReplicationKey")
     policies = [render(p["Properties"]) for p in stack.resources("AWS::SQS::QueuePolicy").values()]
     for logical in queues:
-        denied = [s for p in policies if f"${{{logical}}}" in p["Queues"]
-                  for s in p["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]
+        denied = [
+            s
+            for p in policies
+            if f"${{{logical}}}" in p["Queues"]
+            for s in p["PolicyDocument"]["Statement"]
+            if s["Effect"] == "Deny"
+        ]
         assert denied and denied[0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
@@ -226,11 +235,15 @@ def test_the_lag_metric_has_its_p99_alarm(platform: Assembly, region: str) -> No
     stack = region_stack(platform, region)
     alarms = {k: a["Properties"] for k, a in stack.resources("AWS::CloudWatch::Alarm").items()}
     lag = next(a for k, a in alarms.items() if k.startswith("ReplicationLagAlarm"))
-    assert (lag["Namespace"], lag["MetricName"]) == ("CodeArtifactMultiRegion",
-                                                     "ReplicationLagSeconds")
+    assert (lag["Namespace"], lag["MetricName"]) == (
+        "CodeArtifactMultiRegion",
+        "ReplicationLagSeconds",
+    )
     assert lag["ExtendedStatistic"] == "p99" and lag["Period"] == 900
-    assert lag["Dimensions"] == [{"Name": "Domain", "Value": "acme"},
-                                 {"Name": "Repository", "Value": "python"}]
+    assert lag["Dimensions"] == [
+        {"Name": "Domain", "Value": "acme"},
+        {"Name": "Repository", "Value": "python"},
+    ]
     assert lag["Threshold"] == 600 and lag["ComparisonOperator"] == "GreaterThanThreshold"
     errors = next(a for k, a in alarms.items() if k.startswith("ReplicatorErrorsAlarm"))
     assert (errors["Namespace"], errors["MetricName"]) == ("AWS/Lambda", "Errors")
@@ -239,7 +252,8 @@ def test_the_lag_metric_has_its_p99_alarm(platform: Assembly, region: str) -> No
 def test_schedule_metric_alarms_and_topic_in_the_primary(platform: Assembly) -> None:
     primary = region_stack(platform, THREE_REGIONS[0])
     schedules = [
-        r["Properties"] for r in primary.resources("AWS::Events::Rule").values()
+        r["Properties"]
+        for r in primary.resources("AWS::Events::Rule").values()
         if "ScheduleExpression" in r["Properties"]
     ]
     assert [s["ScheduleExpression"] for s in schedules] == ["cron(0 3 * * ? *)"]
@@ -250,16 +264,28 @@ def test_schedule_metric_alarms_and_topic_in_the_primary(platform: Assembly) -> 
     )
     commands = spec["phases"]["build"]["commands"]
     assert any("sync --all" in c for c in commands)
-    assert any("put-metric-data --namespace CodeArtifactMultiRegion --metric-name "
-               "DriftedCells" in c for c in commands)
-    alarms = {a["Properties"].get("MetricName"): a["Properties"]
-              for a in primary.resources("AWS::CloudWatch::Alarm").values()}
-    assert {"DriftedCells", "UnrepairedCells", "ApproximateNumberOfMessagesVisible",
-            "FailedBuilds", "Errors", "ReplicationLagSeconds"} <= set(alarms)
+    assert any(
+        "put-metric-data --namespace CodeArtifactMultiRegion --metric-name DriftedCells" in c
+        for c in commands
+    )
+    alarms = {
+        a["Properties"].get("MetricName"): a["Properties"]
+        for a in primary.resources("AWS::CloudWatch::Alarm").values()
+    }
+    assert {
+        "DriftedCells",
+        "UnrepairedCells",
+        "ApproximateNumberOfMessagesVisible",
+        "FailedBuilds",
+        "Errors",
+        "ReplicationLagSeconds",
+    } <= set(alarms)
     drift = alarms["DriftedCells"]
     assert drift["Namespace"] == "CodeArtifactMultiRegion"
-    assert drift["Dimensions"] == [{"Name": "Domain", "Value": "acme"},
-                                   {"Name": "Repository", "Value": "python"}]
+    assert drift["Dimensions"] == [
+        {"Name": "Domain", "Value": "acme"},
+        {"Name": "Repository", "Value": "python"},
+    ]
     assert drift["ComparisonOperator"] == "GreaterThanThreshold" and drift["Threshold"] == 0
     topic = next(iter(primary.resources("AWS::SNS::Topic")))
     for alarm in primary.resources("AWS::CloudWatch::Alarm").values():
@@ -268,24 +294,30 @@ def test_schedule_metric_alarms_and_topic_in_the_primary(platform: Assembly) -> 
     assert (subscription["Protocol"], subscription["Endpoint"]) == ("email", "ops@example.com")
     # Encrypted with the stack's rotating key.
     assert render(primary.only("AWS::SNS::Topic")["Properties"]["KmsMasterKeyId"]).startswith(
-        "${ReplicationKey")
+        "${ReplicationKey"
+    )
 
 
 @pytest.mark.parametrize("region", THREE_REGIONS[1:])
 def test_repair_runs_only_in_the_primary(platform: Assembly, region: str) -> None:
     stack = region_stack(platform, region)
-    assert not [r for r in stack.resources("AWS::Events::Rule").values()
-                if "ScheduleExpression" in r["Properties"]]
+    assert not [
+        r
+        for r in stack.resources("AWS::Events::Rule").values()
+        if "ScheduleExpression" in r["Properties"]
+    ]
     assert stack.resources("AWS::CodeBuild::Project") == {}
     # Every region alarms on its own dead letters, function errors and replication lag.
-    names = {a["Properties"]["MetricName"]
-             for a in stack.resources("AWS::CloudWatch::Alarm").values()}
+    names = {
+        a["Properties"]["MetricName"] for a in stack.resources("AWS::CloudWatch::Alarm").values()
+    }
     assert names == {"ApproximateNumberOfMessagesVisible", "Errors", "ReplicationLagSeconds"}
 
 
 def _statements(stack: StackArtifact, prefix: str) -> dict[str, dict[str, Any]]:
-    policy = next(v for k, v in stack.resources("AWS::IAM::Policy").items()
-                  if k.startswith(prefix))["Properties"]["PolicyDocument"]
+    policy = next(
+        v for k, v in stack.resources("AWS::IAM::Policy").items() if k.startswith(prefix)
+    )["Properties"]["PolicyDocument"]
     return {s["Sid"]: s for s in render(policy["Statement"])}
 
 
@@ -300,9 +332,11 @@ def test_replicator_roles_are_exact(platform: Assembly, region: str) -> None:
     for prefix in ["ReplicatorFunctionPolicy", *(["ReplicatorPolicy"] if primary else [])]:
         by_sid = _statements(stack, prefix)
         assert sorted(as_list(by_sid["CodeArtifactAuthorizationToken"]["Resource"])) == arns(
-            "domain/acme")
+            "domain/acme"
+        )
         assert sorted(as_list(by_sid["CodeArtifactRepositoryRead"]["Resource"])) == arns(
-            "repository/acme/python")
+            "repository/acme/python"
+        )
         replicate = by_sid["CodeArtifactPackageReplicate"]
         assert sorted(as_list(replicate["Resource"])) == arns("package/acme/python/pypi/*")
         assert "codeartifact:PublishPackageVersion" in replicate["Action"]
@@ -314,12 +348,16 @@ def test_replicator_roles_are_exact(platform: Assembly, region: str) -> None:
         if prefix == "ReplicatorPolicy":  # the repair build puts its drift counts
             assert metric is not None
             assert metric["Condition"] == {
-                "StringEquals": {"cloudwatch:namespace": "CodeArtifactMultiRegion"}}
+                "StringEquals": {"cloudwatch:namespace": "CodeArtifactMultiRegion"}
+            }
         else:  # the function's lag is embedded in its log: no PutMetricData
-            assert set(by_sid) == {"CodeArtifactAuthorizationToken", "CodeArtifactRepositoryRead",
-                                   "CodeArtifactPackageReplicate", "CodeArtifactBearerToken"}
-    assert any(k.startswith("ReplicatorRole") for k in stack.resources("AWS::IAM::Role")) \
-        is primary
+            assert set(by_sid) == {
+                "CodeArtifactAuthorizationToken",
+                "CodeArtifactRepositoryRead",
+                "CodeArtifactPackageReplicate",
+                "CodeArtifactBearerToken",
+            }
+    assert any(k.startswith("ReplicatorRole") for k in stack.resources("AWS::IAM::Role")) is primary
 
 
 @pytest.mark.parametrize("region", THREE_REGIONS)

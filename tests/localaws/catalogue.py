@@ -75,14 +75,14 @@ class Catalogue:
         self._sorted: list[str] | None = None
         self.listings = 0
 
-    def files(self, package: str | None = None, version: str | None = None
-              ) -> list[tuple[str, str, str]]:
+    def files(
+        self, package: str | None = None, version: str | None = None
+    ) -> list[tuple[str, str, str]]:
         """(package, version, file name) of every file, or of one package (and version)."""
         with self._lock:
             self._refresh()
             if package is None:
-                return [(p, v, n) for n, (p, v) in self._dists.items()
-                        if version in (None, v)]
+                return [(p, v, n) for n, (p, v) in self._dists.items() if version in (None, v)]
             versions = self._tree.get(package, {})
             wanted = versions if version is None else {version: versions.get(version, set())}
             return [(package, v, n) for v, names in wanted.items() for n in names]

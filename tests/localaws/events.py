@@ -32,24 +32,48 @@ def sample_event() -> dict[str, Any]:
     return loaded
 
 
-def package_arn(region: str, domain_owner: str, domain: str, repository: str,
-                package: str, *, package_format: str = "pypi",
-                namespace: str | None = None) -> str:
+def package_arn(
+    region: str,
+    domain_owner: str,
+    domain: str,
+    repository: str,
+    package: str,
+    *,
+    package_format: str = "pypi",
+    namespace: str | None = None,
+) -> str:
     """A package's ARN as the event's ``resources`` carries it (empty namespace for PyPI)."""
-    return (f"arn:aws:codeartifact:{region}:{domain_owner}:package/{domain}/{repository}/"
-            f"{package_format}/{namespace or ''}/{package}")
+    return (
+        f"arn:aws:codeartifact:{region}:{domain_owner}:package/{domain}/{repository}/"
+        f"{package_format}/{namespace or ''}/{package}"
+    )
 
 
 def package_version_state_change(
-        *, region: str, domain: str, domain_owner: str, repository: str, package: str,
-        version: str, state: str = "Published", revision: str | None = None,
-        operation_type: str = "Created", assets_added: int = 0, assets_removed: int = 0,
-        assets_updated: int = 0, metadata_updated: bool = False,
-        status_changed: bool = False, sequence_number: int = 1,
-        account: str | None = None, repository_administrator: str | None = None,
-        package_format: str = "pypi", namespace: str | None = None,
-        event_id: str | None = None, deduplication_id: str | None = None,
-        time: datetime | None = None) -> dict[str, Any]:
+    *,
+    region: str,
+    domain: str,
+    domain_owner: str,
+    repository: str,
+    package: str,
+    version: str,
+    state: str = "Published",
+    revision: str | None = None,
+    operation_type: str = "Created",
+    assets_added: int = 0,
+    assets_removed: int = 0,
+    assets_updated: int = 0,
+    metadata_updated: bool = False,
+    status_changed: bool = False,
+    sequence_number: int = 1,
+    account: str | None = None,
+    repository_administrator: str | None = None,
+    package_format: str = "pypi",
+    namespace: str | None = None,
+    event_id: str | None = None,
+    deduplication_id: str | None = None,
+    time: datetime | None = None,
+) -> dict[str, Any]:
     """One ``CodeArtifact Package Version State Change`` event, field for field as documented.
 
     Defaults: the receiving account and repository administrator are the domain owner,
@@ -72,8 +96,17 @@ def package_version_state_change(
         "account": account or domain_owner,
         "time": stamp.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "region": region,
-        "resources": [package_arn(region, domain_owner, domain, repository, package,
-                                  package_format=package_format, namespace=namespace)],
+        "resources": [
+            package_arn(
+                region,
+                domain_owner,
+                domain,
+                repository,
+                package,
+                package_format=package_format,
+                namespace=namespace,
+            )
+        ],
         "detail": {
             "domainName": domain,
             "domainOwner": domain_owner,
@@ -103,8 +136,12 @@ def _digest(text: str) -> str:
     return base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()
 
 
-def sqs_batch(events: list[dict[str, Any] | str], *, queue_region: str = "us-east-1",
-              account: str = "111122223333") -> dict[str, Any]:
+def sqs_batch(
+    events: list[dict[str, Any] | str],
+    *,
+    queue_region: str = "us-east-1",
+    account: str = "111122223333",
+) -> dict[str, Any]:
     """The event Lambda's SQS poller hands a function: one record per message, the message
     body being the EventBridge event as EventBridge's SQS target writes it (JSON text).
 
@@ -114,17 +151,22 @@ def sqs_batch(events: list[dict[str, Any] | str], *, queue_region: str = "us-eas
     records = []
     for i, event in enumerate(events):
         body = event if isinstance(event, str) else json.dumps(event)
-        records.append({
-            "messageId": f"{uuid.UUID(int=i + 1)}",
-            "receiptHandle": f"AQEB{i:08d}",
-            "body": body,
-            "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1545082649183",
-                           "SenderId": "AIDAIENQZJOLO23YVJ4VO",
-                           "ApproximateFirstReceiveTimestamp": "1545082649185"},
-            "messageAttributes": {},
-            "md5OfBody": hashlib.md5(body.encode(), usedforsecurity=False).hexdigest(),
-            "eventSource": "aws:sqs",
-            "eventSourceARN": f"arn:aws:sqs:{queue_region}:{account}:replication",
-            "awsRegion": queue_region,
-        })
+        records.append(
+            {
+                "messageId": f"{uuid.UUID(int=i + 1)}",
+                "receiptHandle": f"AQEB{i:08d}",
+                "body": body,
+                "attributes": {
+                    "ApproximateReceiveCount": "1",
+                    "SentTimestamp": "1545082649183",
+                    "SenderId": "AIDAIENQZJOLO23YVJ4VO",
+                    "ApproximateFirstReceiveTimestamp": "1545082649185",
+                },
+                "messageAttributes": {},
+                "md5OfBody": hashlib.md5(body.encode(), usedforsecurity=False).hexdigest(),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": f"arn:aws:sqs:{queue_region}:{account}:replication",
+                "awsRegion": queue_region,
+            }
+        )
     return {"Records": records}

@@ -71,8 +71,9 @@ class RememberedLogins:
     (``LocalRegion.set_token`` replaces it), so a login that passed is remembered for as
     long as the file's stamp is the one it passed under and that stamp has settled."""
 
-    def __init__(self, check: Callable[[str, str], bool], path: Path,
-                 clock: Callable[[], int] = time.time_ns) -> None:
+    def __init__(
+        self, check: Callable[[str, str], bool], path: Path, clock: Callable[[], int] = time.time_ns
+    ) -> None:
         self._check = check
         self._path = path
         self._clock = clock
@@ -106,15 +107,19 @@ class CatalogueBackend(SimpleFileBackend):
         self.uploads = uploads or UploadLog(None)
         self._hashes = FileHashes(self.hash_algo or "sha256")
 
-    def _files(self, project: str | None = None, version: str | None = None
-               ) -> Iterator[PkgFile]:
+    def _files(self, project: str | None = None, version: str | None = None) -> Iterator[PkgFile]:
         for root, catalogue in zip(self.roots, self.catalogues):
             for _, _, name in catalogue.files(project, version):
                 found = guess_pkgname_and_version(name)
                 if found is None:  # parse() said otherwise a moment ago: nothing to list
                     continue
-                yield PkgFile(pkgname=found[0], version=found[1], fn=str(root / name),
-                              root=str(root), relfn=name)
+                yield PkgFile(
+                    pkgname=found[0],
+                    version=found[1],
+                    fn=str(root / name),
+                    root=str(root),
+                    relfn=name,
+                )
 
     def get_all_packages(self) -> Iterator[PkgFile]:
         return self._files()
@@ -123,8 +128,7 @@ class CatalogueBackend(SimpleFileBackend):
         return self._files(normalize_pkgname(project))
 
     def find_version(self, name: str, version: str) -> Iterator[PkgFile]:
-        return (pkg for pkg in self._files(normalize_pkgname(name), version)
-                if pkg.pkgname == name)
+        return (pkg for pkg in self._files(normalize_pkgname(name), version) if pkg.pkgname == name)
 
     def get_projects(self) -> set[str]:
         return {p for catalogue in self.catalogues for p in catalogue.packages()}
@@ -136,8 +140,14 @@ class CatalogueBackend(SimpleFileBackend):
         """The root holding distribution file ``filename`` (a plain name), if any."""
         if "/" in filename or "\\" in filename:
             return None
-        return next((root for root, catalogue in zip(self.roots, self.catalogues)
-                     if catalogue.holds(filename)), None)
+        return next(
+            (
+                root
+                for root, catalogue in zip(self.roots, self.catalogues)
+                if catalogue.holds(filename)
+            ),
+            None,
+        )
 
     def exists(self, filename: str) -> bool:
         # pypiserver asks this once per upload, before storing: the upload log's hook.
@@ -176,8 +186,12 @@ def serve(argv: Sequence[str]) -> None:
     config.backend = BackendProxy(backend)
     if config.password_file:
         config.auther = RememberedLogins(config.auther, Path(config.password_file))
-    init_logging(level=config.log_level, filename=config.log_file, frmt=config.log_frmt,
-                 stream=config.log_stream)
+    init_logging(
+        level=config.log_level,
+        filename=config.log_file,
+        frmt=config.log_frmt,
+        stream=config.log_stream,
+    )
     app = pypiserver.setup_routes_from_config(pypiserver.app_from_config(config), config)
     if app is not _app.app:
         raise RuntimeError("pypiserver's app module moved: index_server needs updating")
@@ -186,8 +200,7 @@ def serve(argv: Sequence[str]) -> None:
         root = backend.locate(filename)
         if root is None:
             return HTTPError(404, f"Not Found ({filename} does not exist)\n\n")
-        response = static_file(filename, root=str(root),
-                               mimetype=mimetypes.guess_type(filename)[0])
+        response = static_file(filename, root=str(root), mimetype=mimetypes.guess_type(filename)[0])
         if config.cache_control:
             response.set_header("Cache-Control", f"public, max-age={config.cache_control}")
         return response

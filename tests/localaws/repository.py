@@ -116,15 +116,18 @@ class PackageStore:
         self.live = live
         self.held = held
         self._marks: dict[tuple[str, str], _Mark] = {}
-        self._catalogues = ((live, Catalogue(live, parse_filename)),
-                            (held, Catalogue(held, parse_filename)))
+        self._catalogues = (
+            (live, Catalogue(live, parse_filename)),
+            (held, Catalogue(held, parse_filename)),
+        )
         self._hashes = FileHashes()
         self._lock = threading.RLock()
 
     # reading -------------------------------------------------------------------
 
-    def _collect(self, wanted: str | None, only: str | None = None
-                 ) -> dict[tuple[str, str], Version]:
+    def _collect(
+        self, wanted: str | None, only: str | None = None
+    ) -> dict[tuple[str, str], Version]:
         """Versions of package ``wanted`` (every package if None), narrowed to version
         ``only``; only those files are stat'ed."""
         found: dict[tuple[str, str], Version] = {}
@@ -141,12 +144,17 @@ class PackageStore:
                 if item is None:
                     mark = marks.get((package, version), _Mark())
                     item = found[(package, version)] = Version(
-                        package, version, mark.status, mark.origin, [], stat.st_mtime)
+                        package, version, mark.status, mark.origin, [], stat.st_mtime
+                    )
                 item.assets.append(Asset(name, stat.st_size, sha256, path))
                 item.published = min(item.published, stat.st_mtime)
         for key, mark in marks.items():
-            if mark.status == "Disposed" and key not in found and wanted in (None, key[0]) \
-                    and only in (None, key[1]):
+            if (
+                mark.status == "Disposed"
+                and key not in found
+                and wanted in (None, key[0])
+                and only in (None, key[1])
+            ):
                 found[key] = Version(key[0], key[1], "Disposed", mark.origin, [], 0.0)
         for item in found.values():
             item.assets.sort(key=lambda a: a.name)
@@ -171,8 +179,9 @@ class PackageStore:
 
     # test controls and status changes ------------------------------------------
 
-    def set_version(self, package: str, version: str, *, status: str | None = None,
-                    origin: str | None = None) -> Version:
+    def set_version(
+        self, package: str, version: str, *, status: str | None = None, origin: str | None = None
+    ) -> Version:
         """Mark a version's status and/or origin type, moving its files as the status asks.
 
         Raises KeyError for a version with no files (it does not exist) and ValueError for a

@@ -34,8 +34,10 @@ def test_an_unchanged_directory_is_listed_once_however_large(tmp_path: Path) -> 
     catalogue = Catalogue(tmp_path, parse_filename, clock=lambda: now)
     for _ in range(200):
         files = catalogue.files("pkg0123", "1.2")
-    assert sorted(files) == [("pkg0123", "1.2", "pkg0123-1.2-py3-none-any.whl"),
-                             ("pkg0123", "1.2", "pkg0123-1.2.tar.gz")]
+    assert sorted(files) == [
+        ("pkg0123", "1.2", "pkg0123-1.2-py3-none-any.whl"),
+        ("pkg0123", "1.2", "pkg0123-1.2.tar.gz"),
+    ]
     assert len(catalogue.packages()) == 500 and len(catalogue) == 4000
     assert catalogue.listings == 1
 

@@ -39,19 +39,22 @@ def download(region: LocalRegion, project: str, name: str) -> bytes:
     return got.content
 
 
-def test_files_put_straight_into_storage_are_served_at_once(regions: LocalAWS,
-                                                            tmp_path: Path) -> None:
+def test_files_put_straight_into_storage_are_served_at_once(
+    regions: LocalAWS, tmp_path: Path
+) -> None:
     region = regions.regions["us-east-1"]
     wheel = make_wheel(tmp_path / "a", "Side_Door", "1.0", payload_bytes=500, seed=1)
     stored = region.packages / wheel.name
     stored.write_bytes(wheel.read_bytes())
-    assert links(region, "side-door") == {wheel.name: hashlib.sha256(wheel.read_bytes())
-                                          .hexdigest()}
+    assert links(region, "side-door") == {
+        wheel.name: hashlib.sha256(wheel.read_bytes()).hexdigest()
+    }
     assert download(region, "side-door", wheel.name) == wheel.read_bytes()
     other = make_wheel(tmp_path / "b", "Side_Door", "1.0", payload_bytes=500, seed=2)
     stored.write_bytes(other.read_bytes())  # same name and size, other bytes
-    assert links(region, "side-door") == {wheel.name: hashlib.sha256(other.read_bytes())
-                                          .hexdigest()}
+    assert links(region, "side-door") == {
+        wheel.name: hashlib.sha256(other.read_bytes()).hexdigest()
+    }
     sdist = make_sdist(region.packages, "Side_Door", "1.1")
     stored.unlink()
     assert set(links(region, "side-door")) == {sdist.name}
@@ -63,28 +66,28 @@ def test_downloads_need_the_token_and_a_listed_file(regions: LocalAWS, tmp_path:
     (region.packages / ".hidden-1.0.tar.gz").write_bytes(b"not listed")
     url = f"{region.url}packages/"
     assert requests.get(url + sdist.name, timeout=5).status_code == 401
-    assert requests.get(url + sdist.name, auth=region.auth, timeout=5).content == \
-        sdist.read_bytes()
+    assert requests.get(url + sdist.name, auth=region.auth, timeout=5).content == sdist.read_bytes()
     for name in (".hidden-1.0.tar.gz", "missing-1.0.tar.gz", "..%2Fhtpasswd"):
         assert requests.get(url + name, auth=region.auth, timeout=5).status_code == 404
     assert links(region, "hidden") == {}
 
 
-def test_every_upload_attempt_is_in_the_upload_log(regions: LocalAWS,
-                                                   sample_dists: Path) -> None:
+def test_every_upload_attempt_is_in_the_upload_log(regions: LocalAWS, sample_dists: Path) -> None:
     region = regions.regions["eu-west-1"]
     wheel, sdist = sorted(sample_dists.iterdir(), key=lambda p: p.suffix != ".whl")
     assert upload(region.url, region.token, wheel).status_code == 200
     assert upload(region.url, region.token, sdist).status_code == 200
     assert upload(region.url, region.token, wheel).status_code == 400  # twine: exists
     assert [(u["file"], u["outcome"]) for u in region.uploads()] == [
-        (wheel.name, "stored"), (sdist.name, "stored"), (wheel.name, "refused")]
+        (wheel.name, "stored"),
+        (sdist.name, "stored"),
+        (wheel.name, "refused"),
+    ]
     regions.reset()
     assert region.uploads() == [] and region.files() == {}
 
 
-def test_a_login_is_remembered_only_until_the_password_file_is_replaced(
-        tmp_path: Path) -> None:
+def test_a_login_is_remembered_only_until_the_password_file_is_replaced(tmp_path: Path) -> None:
     passwords = tmp_path / "htpasswd"
     passwords.write_text("first")
     checked: list[str] = []
