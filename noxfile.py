@@ -125,7 +125,8 @@ def lowest(session: nox.Session) -> None:
     dependencies are resolved from pyproject.toml (runtime and test extra, lowest-direct),
     then the wheel goes in without dependencies, so nothing raises a floor behind our back.
     The files it publishes include ones built by today's backends
-    (tests/operations/test_publish_backends.py), so a floor must read what hatchling, poetry-core, setuptools, flit-core and uv_build write now.
+    (tests/operations/test_publish_backends.py), so a floor must read what hatchling,
+    poetry-core, setuptools, flit-core and uv_build write now.
     """
     session.install("--resolution", "lowest-direct", "-r", "pyproject.toml", "--extra", "test")
     session.install("--no-deps", _wheel())
