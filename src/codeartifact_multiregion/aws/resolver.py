@@ -25,6 +25,7 @@ from codeartifact_multiregion.base.config import Target
 from codeartifact_multiregion.base.errors import CodeArtifactError, ResolveError, UsageError
 from codeartifact_multiregion.base.retry import Overdue, RetryPolicy, shared_limiter, within
 from codeartifact_multiregion.base.retry import results as wait_results
+from codeartifact_multiregion.base.run import submit
 from codeartifact_multiregion.base.secrets import redact, register_secret
 from codeartifact_multiregion.base.text import printable
 from codeartifact_multiregion.network.endpoint import Endpoint
@@ -103,7 +104,7 @@ class Resolver:
             ThreadPoolExecutor(max_workers=workers) as endpoints,
         ):
             futures = [
-                pool.submit(self._resolve_or_error, t, endpoints, on_endpoint) for t in targets
+                submit(pool, self._resolve_or_error, t, endpoints, on_endpoint) for t in targets
             ]
             results: list[Endpoint | Exception] = wait_results(futures)
         usage = [r for r in results if isinstance(r, UsageError)]
@@ -177,7 +178,7 @@ class Resolver:
                     on_endpoint(target, url)
             return url
 
-        pending = pool.submit(fetch_url) if pool is not None else None
+        pending = submit(pool, fetch_url) if pool is not None else None
         try:
             token, expiration = fetch_token()
         except BaseException:

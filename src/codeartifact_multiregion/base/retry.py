@@ -20,21 +20,19 @@ from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from typing import Any, TypeVar
 
-from codeartifact_multiregion.base.errors import Interrupted, UsageError
+from codeartifact_multiregion.base.errors import UsageError
+from codeartifact_multiregion.base.run import current_run, in_context
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]
 
-# Set when the run is being stopped: waits end at once and no new request starts.
-STOP = threading.Event()
 _SLICE = 0.2
 T = TypeVar("T")
 
 
 def sleep(seconds: float) -> None:
-    """``time.sleep`` that a stop cuts short (raising ``Interrupted``)."""
-    if STOP.wait(max(seconds, 0.0)):
-        raise Interrupted("interrupted")
+    """``time.sleep`` that the current run's stop cuts short (raising ``Interrupted``)."""
+    current_run().sleep(seconds)
 
 
 def results(futures: Sequence[Future[T]]) -> list[T]:
@@ -51,9 +49,8 @@ def results(futures: Sequence[Future[T]]) -> list[T]:
 
 
 def check_stop() -> None:
-    """Raise ``Interrupted`` if the run is being stopped: called before each request."""
-    if STOP.is_set():
-        raise Interrupted("interrupted")
+    """Raise ``Interrupted`` if the current run is being stopped: called before each request."""
+    current_run().check()
 
 
 class Overdue(Exception):
@@ -77,7 +74,7 @@ def within(seconds: float, func: Callable[..., T], /, *args: Any, **kwargs: Any)
         except BaseException as exc:  # handed to the waiting caller, who raises it
             future.set_exception(exc)
 
-    threading.Thread(target=work, daemon=True, name="within-deadline").start()
+    threading.Thread(target=in_context(work), daemon=True, name="within-deadline").start()
     ends = time.monotonic() + seconds
     while True:
         check_stop()

@@ -30,6 +30,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from codeartifact_multiregion.aws.resolver import is_loopback
 from codeartifact_multiregion.base.config import Config, Target
 from codeartifact_multiregion.base.errors import CodeArtifactError, UsageError
+from codeartifact_multiregion.base.run import submit
 from codeartifact_multiregion.base.secrets import MASK, redact, register_secret
 from codeartifact_multiregion.base.text import printable
 from codeartifact_multiregion.network.probe import (
@@ -139,7 +140,8 @@ def resolve_sources(config: Config, resolve: Resolve | None = None) -> list[Sour
         resolve = Resolver(config.token_duration).resolve
     targets = list(config.targets)
     with ThreadPoolExecutor(max_workers=min(len(targets), 16) or 1) as pool:
-        results = list(pool.map(lambda t: _resolve_one(t, resolve), targets))
+        futures = [submit(pool, _resolve_one, t, resolve) for t in targets]
+        results = [future.result() for future in futures]
     usage = [r for r in results if isinstance(r, UsageError)]
     if usage:
         raise usage[0]

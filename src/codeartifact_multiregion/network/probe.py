@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
+from codeartifact_multiregion.base.run import submit
 from codeartifact_multiregion.base.secrets import redact
 from codeartifact_multiregion.base.text import printable
 
@@ -115,8 +116,8 @@ def probe_all(
     pool = ThreadPoolExecutor(max_workers=min(len(targets), 16))
     try:
         futures = {
-            pool.submit(
-                probe, region, url, token, timeout=timeout, fetch=fetch, clock=clock
+            submit(
+                pool, probe, region, url, token, timeout=timeout, fetch=fetch, clock=clock
             ): region
             for region, url, token in targets
         }

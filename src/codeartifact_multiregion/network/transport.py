@@ -27,6 +27,7 @@ from urllib3.connection import HTTPConnection
 
 from codeartifact_multiregion import __version__
 from codeartifact_multiregion.base.retry import RetryPolicy, check_stop
+from codeartifact_multiregion.base.run import current_run, in_context
 
 CHUNK = 1 << 20
 # An unread rest of an answer up to this size is read and dropped so its keep-alive
@@ -70,17 +71,6 @@ def origin_of(url: str) -> Origin:
 # --- the watchdog --------------------------------------------------------------------
 
 _current = threading.local()
-# Every request in flight, so a stop can end them all at once.
-_active: set[_Watch] = set()
-_active_lock = threading.Lock()
-
-
-def abort_all() -> None:
-    """Shut down the sockets of every request in flight (on SIGINT/SIGTERM)."""
-    with _active_lock:
-        watches = list(_active)
-    for watch in watches:
-        watch.fire()
 
 
 class _Watch:
@@ -108,15 +98,15 @@ class _Watch:
             _shutdown(conn)
 
     def __enter__(self) -> _Watch:
-        with _active_lock:
-            _active.add(self)
+        # The run's stop (SIGINT/SIGTERM) shuts this request's sockets down too.
+        self._run = current_run()
+        self._run.add(self)
         self._timer.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._timer.cancel()
-        with _active_lock:
-            _active.discard(self)
+        self._run.discard(self)
 
 
 def _release(response: requests.Response) -> None:
@@ -187,7 +177,9 @@ class _Warm:
                 pool._put_conn(conn)
 
         threads = [
-            threading.Thread(target=connect, args=(conn,), daemon=True, name="warm-connection")
+            threading.Thread(
+                target=in_context(connect), args=(conn,), daemon=True, name="warm-connection"
+            )
             for conn in conns
         ]
         for thread in threads:

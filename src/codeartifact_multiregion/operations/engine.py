@@ -26,11 +26,12 @@ from codeartifact_multiregion.base.report import (
     FileResult,
     TargetReport,
 )
-from codeartifact_multiregion.base.retry import STOP, RetryPolicy, check_stop, results
+from codeartifact_multiregion.base.retry import RetryPolicy, check_stop, results
+from codeartifact_multiregion.base.run import begin_run, current_run, submit
 from codeartifact_multiregion.base.secrets import redact
 from codeartifact_multiregion.network.endpoint import Endpoint
 from codeartifact_multiregion.network.index import Index
-from codeartifact_multiregion.network.transport import Transport, abort_all
+from codeartifact_multiregion.network.transport import Transport
 from codeartifact_multiregion.operations.artifacts import Artifact
 
 T = TypeVar("T")
@@ -55,7 +56,7 @@ def parallel(func: Callable[[T], R], items: Sequence[T], workers: int) -> list[R
             stop()  # threads of an enclosing ``parallel`` stop too
             raise
     pool = ThreadPoolExecutor(max_workers=min(workers, len(items)))
-    futures = [pool.submit(func, item) for item in items]
+    futures = [submit(pool, func, item) for item in items]
     try:
         done: list[R] = results(futures)
     except (KeyboardInterrupt, Interrupted):
@@ -73,9 +74,9 @@ def parallel(func: Callable[[T], R], items: Sequence[T], workers: int) -> list[R
 
 
 def stop() -> None:
-    """Stop the run: no new request starts, sleeps end, requests in flight are cut off."""
-    STOP.set()
-    abort_all()
+    """Stop the current run: no new request starts, sleeps end, requests in flight are cut
+    off. Another run in this process (another thread's context) goes on."""
+    current_run().stop()
 
 
 class Session:
@@ -118,7 +119,7 @@ def open_session(
     ``connections`` per region are opened as soon as its URL is known, during the rest
     of the resolve: as many as the run will have requests in flight at once.
     """
-    STOP.clear()
+    begin_run()  # a new run: a stop of an earlier (or another) run is not this one's
     policy = policy or RetryPolicy.from_env()  # a bad override is a usage error: before AWS
     resolver = resolver or Resolver(config.token_duration, policy)
     early = _EarlyTransports(policy, config.concurrency, connections)
