@@ -12,47 +12,28 @@ from __future__ import annotations
 
 import contextlib
 import socket
-import socketserver
 import threading
 from typing import Any
 from urllib.parse import urlsplit
 
 from codeartifact_multiregion.aws.resolver import is_loopback
+from tests.helpers import LoopbackTCP
 
 
-class ForwardProxy:
+class ForwardProxy(LoopbackTCP):
     """``with ForwardProxy() as proxy:``, then ``HTTPS_PROXY``/``HTTP_PROXY`` = ``proxy.url``."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.seen: list[str] = []
         self._lock = threading.Lock()
-        proxy = self
-
-        class Handler(socketserver.StreamRequestHandler):
-            def handle(self) -> None:
-                proxy._serve(self.connection, self.rfile)
-
-        class Server(socketserver.ThreadingTCPServer):
-            daemon_threads = True
-            allow_reuse_address = True
-
-        self._server = Server(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def __enter__(self) -> ForwardProxy:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self.url = f"http://127.0.0.1:{self.port}"
 
     def requests(self) -> list[str]:
         with self._lock:
             return list(self.seen)
 
-    def _serve(self, client: socket.socket, rfile: Any) -> None:
+    def serve(self, client: socket.socket, rfile: Any) -> None:
         line = rfile.readline(65537).decode("latin-1").strip()
         headers = []
         while True:
@@ -68,27 +49,16 @@ class ForwardProxy:
         parts = urlsplit(target)
         if method == "CONNECT" or parts.scheme != "http" or not is_loopback(parts.hostname or ""):
             with contextlib.suppress(OSError):
-                client.sendall(
-                    b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                )
+                client.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n"
+                               b"Connection: close\r\n\r\n")
             return
-        kept = [
-            h
-            for h in headers
-            if h.split(":", 1)[0].lower() not in ("proxy-connection", "connection", "keep-alive")
-        ]
-        head = "\r\n".join(
-            [
-                f"{method} {parts.path or '/'}{'?' + parts.query if parts.query else ''} HTTP/1.1",
-                *kept,
-                "Connection: close",
-                "",
-                "",
-            ]
-        ).encode("latin-1")
-        length = next(
-            (int(h.split(":", 1)[1]) for h in headers if h.lower().startswith("content-length:")), 0
-        )
+        kept = [h for h in headers if h.split(":", 1)[0].lower() not in (
+            "proxy-connection", "connection", "keep-alive")]
+        head = "\r\n".join([f"{method} {parts.path or '/'}"
+                            f"{'?' + parts.query if parts.query else ''} HTTP/1.1",
+                            *kept, "Connection: close", "", ""]).encode("latin-1")
+        length = next((int(h.split(":", 1)[1]) for h in headers
+                       if h.lower().startswith("content-length:")), 0)
         with socket.create_connection((parts.hostname, parts.port or 80), 10) as upstream:
             upstream.sendall(head + (rfile.read(length) if length else b""))
             _relay(upstream, client)

@@ -10,6 +10,8 @@ import hashlib
 import os
 import pty
 import select
+import socket
+import socketserver
 import ssl
 import subprocess
 import sys
@@ -20,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from codeartifact_multiregion.base.retry import ENV_SETTINGS, RetryPolicy
 
@@ -226,6 +228,40 @@ class QuietHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: object) -> None:
         pass
+
+
+_Service = TypeVar("_Service", bound="LoopbackTCP")
+
+
+class LoopbackTCP:
+    """A TCP service on 127.0.0.1 (``port``): each connection is ``serve(conn, rfile)`` in a
+    daemon thread of its own; ``with`` starts and stops it. For the tests' proxies."""
+
+    def __init__(self) -> None:
+        service = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self) -> None:
+                service.serve(self.connection, self.rfile)
+
+        class Server(socketserver.ThreadingTCPServer):
+            daemon_threads = True
+            allow_reuse_address = True
+
+        self._server = Server(("127.0.0.1", 0), Handler)
+        self.port = int(self._server.server_address[1])
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def serve(self, conn: socket.socket, rfile: Any) -> None:
+        raise NotImplementedError
+
+    def __enter__(self: _Service) -> _Service:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
 
 
 class LoopbackServer:

@@ -12,12 +12,13 @@ from __future__ import annotations
 import contextlib
 import http.client
 import socket
-import socketserver
 import struct
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from tests.helpers import LoopbackTCP
 
 PASS, STATUS, RESET, STALL, DELAY, DROP_RESPONSE, GARBLE = (
     "pass",
@@ -83,36 +84,16 @@ class Seen:
     at: float
 
 
-class FaultProxy:
+class FaultProxy(LoopbackTCP):
     """``with FaultProxy(upstream_port) as proxy:`` then point the endpoint at ``proxy.url``."""
 
     def __init__(self, upstream_port: int, upstream_host: str = "127.0.0.1") -> None:
+        super().__init__()
         self.upstream = (upstream_host, upstream_port)
         self.rules: list[Rule] = []
         self.log: list[Seen] = []
         self._lock = threading.Lock()
-        proxy = self
-
-        class Handler(socketserver.StreamRequestHandler):
-            def handle(self) -> None:
-                proxy._serve(self.connection, self.rfile)
-
-        class Server(socketserver.ThreadingTCPServer):
-            daemon_threads = True
-            allow_reuse_address = True
-
-        self._server = Server(("127.0.0.1", 0), Handler)
-        self.port = self._server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}/"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def __enter__(self) -> FaultProxy:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
     def add(self, rule: Rule) -> Rule:
         with self._lock:
@@ -154,7 +135,7 @@ class FaultProxy:
                     return rule
         return None
 
-    def _serve(self, conn: socket.socket, rfile: Callable | object) -> None:
+    def serve(self, conn: socket.socket, rfile: Callable | object) -> None:
         while True:
             request = _read_head(rfile)
             if request is None:

@@ -414,16 +414,19 @@ def _fail(as_json: bool, out: TextIO, err: TextIO, message: object, code: int) -
 
 
 def run() -> NoReturn:
-    """The console script: ``main()``, then an exit without the interpreter's teardown.
+    """The console script: ``main()``, then the interpreter's own end.
 
     ``main`` has flushed both streams and made a report that could not be written exit 1
-    (``output.finish``), so nothing is left to say. What remains is the teardown of every
-    module the run loaded (about 60 ms of a tiny publish: medians of 20 runs each, see
-    bench/README.md) and, after an interrupt, a worker thread still blocked in a request
-    the stop could not cut, which must not hold the process up. Hosts that own their
-    process (poetry, hatch) end theirs as they like.
+    (``output.finish``); a stream that failed now writes to the null device, so the
+    interpreter's flush at exit cannot fail (or print) again. Skipping its teardown would
+    save about 33 ms (median of 20 runs; bench/README.md): not worth a second way to end.
+    After an interrupt, though, a worker thread may still be blocked in a request the stop
+    could not cut (a handshake, say), which must not hold the process up: it ends at once.
     """
-    os._exit(main())
+    code = main()
+    if code == EXIT_INTERRUPTED:
+        os._exit(code)  # the streams were flushed by main
+    sys.exit(code)
 
 
 if __name__ == "__main__":  # pragma: no cover
