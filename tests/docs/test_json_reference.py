@@ -92,7 +92,7 @@ def test_every_example_on_the_page_is_checked():
 
 def test_publish_status_sync_and_error_documents(regions, project):
     regions.write_pyproject(project, extra="block-upstream = true\n")
-    primary, *others = regions.regions
+    primary = next(iter(regions.regions))
     publish(project, release(project, "1.0.0"), [primary])
     status = check("status", run_cli(regions, "status", "--project", str(project), "--json").out)
     assert status["ok"] is False
@@ -106,7 +106,7 @@ def test_publish_status_sync_and_error_documents(regions, project):
 
 
 def test_whole_repository_documents(regions, project, tmp_path):
-    primary, *_ = regions.regions
+    primary = next(iter(regions.regions))
     built = []
     for name, version in (("beta", "0.1"), ("beta", "0.2"), ("epsilon", "0.9")):
         folder = tmp_path / "dist" / f"{name}-{version}"
