@@ -6,6 +6,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
+# mkdocs-material prints a banner about its successor on every build: not a warning of ours.
+export NO_MKDOCS_2_WARNING := 1
 
 .PHONY: demo test ci lint fmt typecheck imports docs suite coverage matrix bench synth clean
 

@@ -49,16 +49,27 @@ class ForwardProxy(LoopbackTCP):
         parts = urlsplit(target)
         if method == "CONNECT" or parts.scheme != "http" or not is_loopback(parts.hostname or ""):
             with contextlib.suppress(OSError):
-                client.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n"
-                               b"Connection: close\r\n\r\n")
+                client.sendall(
+                    b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                )
             return
-        kept = [h for h in headers if h.split(":", 1)[0].lower() not in (
-            "proxy-connection", "connection", "keep-alive")]
-        head = "\r\n".join([f"{method} {parts.path or '/'}"
-                            f"{'?' + parts.query if parts.query else ''} HTTP/1.1",
-                            *kept, "Connection: close", "", ""]).encode("latin-1")
-        length = next((int(h.split(":", 1)[1]) for h in headers
-                       if h.lower().startswith("content-length:")), 0)
+        kept = [
+            h
+            for h in headers
+            if h.split(":", 1)[0].lower() not in ("proxy-connection", "connection", "keep-alive")
+        ]
+        head = "\r\n".join(
+            [
+                f"{method} {parts.path or '/'}{'?' + parts.query if parts.query else ''} HTTP/1.1",
+                *kept,
+                "Connection: close",
+                "",
+                "",
+            ]
+        ).encode("latin-1")
+        length = next(
+            (int(h.split(":", 1)[1]) for h in headers if h.lower().startswith("content-length:")), 0
+        )
         with socket.create_connection((parts.hostname, parts.port or 80), 10) as upstream:
             upstream.sendall(head + (rfile.read(length) if length else b""))
             _relay(upstream, client)

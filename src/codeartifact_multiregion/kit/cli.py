@@ -237,7 +237,12 @@ def _add_consumer_commands(sub: Any) -> None:
         "Tokens are printed only when stdout is not a terminal.",
         epilog=epilog,
     )
-    env.add_argument("--tool", choices=("pip", "uv"), required=True)
+    env.add_argument(
+        "--tool",
+        choices=("pip", "uv"),
+        required=True,
+        help="whose settings to print: pip gets every region, uv the first healthy",
+    )
     env.add_argument(
         "--format",
         choices=("shell", "dotenv", "github", "json"),
@@ -263,7 +268,12 @@ def _add_consumer_commands(sub: Any) -> None:
         help="which tool's variables to set (default: both)",
     )
     shared(run)
-    run.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- COMMAND...")
+    run.add_argument(
+        "argv",
+        nargs=argparse.REMAINDER,
+        metavar="-- COMMAND...",
+        help="the command to run, and its arguments, after --",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
