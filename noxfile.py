@@ -59,8 +59,17 @@ def _wheel() -> str:
         for old in out.glob("*.whl"):
             old.unlink()
         subprocess.run(
-            [sys.executable, "-m", "uv", "build", "-q", "--wheel", "--out-dir", str(out),
-             str(ROOT)],
+            [
+                sys.executable,
+                "-m",
+                "uv",
+                "build",
+                "-q",
+                "--wheel",
+                "--out-dir",
+                str(out),
+                str(ROOT),
+            ],
             check=True,
         )
         (wheel,) = out.glob("*.whl")

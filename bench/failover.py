@@ -38,17 +38,23 @@ PACKAGE = "hello-internal"
 
 def clean_env(aws: LocalAWS, home: Path) -> dict[str, str]:
     env = {k: v for k, v in aws.subprocess_env().items() if not k.startswith(("PIP_", "UV_"))}
-    env.update({"HOME": str(home), "XDG_CONFIG_HOME": str(home / "config"),
-                "PIP_CONFIG_FILE": os.devnull, "PIP_DISABLE_PIP_VERSION_CHECK": "1",
-                "UV_CACHE_DIR": str(home / "uvcache"), "UV_PYTHON": sys.executable,
-                "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"})
+    env.update(
+        {
+            "HOME": str(home),
+            "XDG_CONFIG_HOME": str(home / "config"),
+            "PIP_CONFIG_FILE": os.devnull,
+            "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+            "UV_CACHE_DIR": str(home / "uvcache"),
+            "UV_PYTHON": sys.executable,
+            "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        }
+    )
     env.pop("VIRTUAL_ENV", None)
     return env
 
 
 def pip_cmd(target: str) -> list[str]:
-    return [sys.executable, "-m", "pip", "install", "--no-cache-dir", "--target", target,
-            PACKAGE]
+    return [sys.executable, "-m", "pip", "install", "--no-cache-dir", "--target", target, PACKAGE]
 
 
 def uv_cmd(target: str) -> list[str]:
@@ -100,20 +106,24 @@ def main() -> None:
                     return pip_cmd(target), {**env, **extra}
                 extra = {"UV_INDEX_URL": urls[1], "UV_EXTRA_INDEX_URL": urls[0]}
                 return uv_cmd(target), {**env, **extra}
+
             return build
 
         def via_exec(tool: str) -> Callable[[str], tuple[list[str], dict]]:
             def build(target: str) -> tuple[list[str], dict[str, str]]:
                 cmd = pip_cmd(target) if tool == "pip" else uv_cmd(target)
                 return [CLI, "exec", "--tool", tool, "--project", str(project), "--", *cmd], env
+
             return build
 
         up = [index_url(aws, n) for n in (first, second, third)]
         case("pip, all regions up", direct("pip", up))
         case("uv, all regions up", direct("uv", up))
         case("exec --tool uv, all up", via_exec("uv"))
-        case("env --tool uv (resolve + probe)", lambda _t: (
-            [CLI, "env", "--tool", "uv", "--project", str(project)], env))
+        case(
+            "env --tool uv (resolve + probe)",
+            lambda _t: ([CLI, "env", "--tool", "uv", "--project", str(project)], env),
+        )
         aws.region(first).stop()
         case("pip, first index refused", direct("pip", up))
         case("uv, first-consulted index refused", direct("uv", up))
@@ -134,12 +144,16 @@ def main() -> None:
                 return via_exec("uv")(target)
 
             case("exec --tool uv, first region dies after probe", dying)
-    print(f"Python {platform.python_version()}, "
-          f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}, {args.rounds} rounds")
+    print(
+        f"Python {platform.python_version()}, "
+        f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}, {args.rounds} rounds"
+    )
     print("| case | median s | min s | exit codes |\n|---|---|---|---|")
     for label, times, codes in rows:
-        print(f"| {label} | {statistics.median(times):.2f} | {min(times):.2f} | "
-              f"{', '.join(map(str, sorted(codes)))} |")
+        print(
+            f"| {label} | {statistics.median(times):.2f} | {min(times):.2f} | "
+            f"{', '.join(map(str, sorted(codes)))} |"
+        )
 
 
 if __name__ == "__main__":

@@ -30,13 +30,31 @@ from tests.localaws.regions import LocalAWS  # noqa: E402
 PY = sys.executable
 PROJECT = "bench-pkg"
 # The first three are the issue's regions (20/80/150 ms); more regions fall in between.
-REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2", "us-east-2", "us-west-2",
-           "eu-central-1", "ap-northeast-1", "sa-east-1", "ca-central-1", "eu-north-1"]
+REGIONS = [
+    "us-east-1",
+    "eu-west-1",
+    "ap-southeast-2",
+    "us-east-2",
+    "us-west-2",
+    "eu-central-1",
+    "ap-northeast-1",
+    "sa-east-1",
+    "ca-central-1",
+    "eu-north-1",
+]
 RTTS_MS = [20, 80, 150, 40, 110, 60, 130, 30, 100, 90]
 # Wheel tags for multi-file releases of one version (each a distinct, valid file name).
-TAGS = [f"cp3{minor}-cp3{minor}-{plat}" for minor in range(9, 14)
-        for plat in ("manylinux_2_17_x86_64", "manylinux_2_17_aarch64", "musllinux_1_2_x86_64",
-                     "macosx_11_0_arm64", "win_amd64")]
+TAGS = [
+    f"cp3{minor}-cp3{minor}-{plat}"
+    for minor in range(9, 14)
+    for plat in (
+        "manylinux_2_17_x86_64",
+        "manylinux_2_17_aarch64",
+        "musllinux_1_2_x86_64",
+        "macosx_11_0_arm64",
+        "win_amd64",
+    )
+]
 
 
 UV = str(Path(PY).with_name("uv"))
@@ -51,8 +69,16 @@ def aws_cli() -> str:
     exe = AWS_CLI_VENV / "bin" / "aws"
     if not exe.exists():
         subprocess.run([sys.executable, "-m", "venv", str(AWS_CLI_VENV)], check=True)
-        subprocess.run([str(AWS_CLI_VENV / "bin" / "pip"), "install", "-q", "-r",
-                        str(ROOT / "bench" / "requirements-awscli.txt")], check=True)
+        subprocess.run(
+            [
+                str(AWS_CLI_VENV / "bin" / "pip"),
+                "install",
+                "-q",
+                "-r",
+                str(ROOT / "bench" / "requirements-awscli.txt"),
+            ],
+            check=True,
+        )
     return str(exe)
 
 
@@ -65,8 +91,9 @@ class Run:
     cpu_s: float = 0.0  # user + system CPU seconds of the process(es)
 
 
-def spawn(argv: Sequence[str], env: dict[str, str], cwd: Path | None = None
-          ) -> tuple[subprocess.Popen[bytes], float, Path]:
+def spawn(
+    argv: Sequence[str], env: dict[str, str], cwd: Path | None = None
+) -> tuple[subprocess.Popen[bytes], float, Path]:
     log = Path(tempfile.mkstemp(prefix="bench-", suffix=".log")[1])
     with log.open("wb") as fh:
         proc = subprocess.Popen(list(argv), env=env, cwd=cwd, stdout=fh, stderr=subprocess.STDOUT)
@@ -91,9 +118,13 @@ def run_parallel(argvs: Sequence[Sequence[str]], env: dict[str, str]) -> Run:
     started = time.perf_counter()
     procs = [spawn(argv, env) for argv in argvs]
     runs = [reap(*p) for p in procs]
-    return Run(time.perf_counter() - started, max(r.maxrss_kb for r in runs),
-               max(r.rc for r in runs), "\n".join(r.out for r in runs),
-               sum(r.cpu_s for r in runs))
+    return Run(
+        time.perf_counter() - started,
+        max(r.maxrss_kb for r in runs),
+        max(r.rc for r in runs),
+        "\n".join(r.out for r in runs),
+        sum(r.cpu_s for r in runs),
+    )
 
 
 _COMPILED: set[Path] = set()
@@ -137,10 +168,20 @@ class World:
     def __enter__(self) -> World:
         self.work = Path(tempfile.mkdtemp(prefix="bench-"))
         self.aws = LocalAWS(self.regions).__enter__()
-        spec = [{"name": r, "upstream_port": self.aws.regions[r].port, "rtt_ms": self.rtt(r),
-                 "mbit": self.mbit} for r in self.regions]
-        self.proxy = subprocess.Popen([PY, str(Path(__file__).with_name("netem.py")),
-                                       json.dumps(spec)], stdout=subprocess.PIPE, text=True)
+        spec = [
+            {
+                "name": r,
+                "upstream_port": self.aws.regions[r].port,
+                "rtt_ms": self.rtt(r),
+                "mbit": self.mbit,
+            }
+            for r in self.regions
+        ]
+        self.proxy = subprocess.Popen(
+            [PY, str(Path(__file__).with_name("netem.py")), json.dumps(spec)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         line = self.proxy.stdout.readline() if self.proxy.stdout else ""
         if not line.startswith("READY "):
             self.__exit__()
@@ -165,8 +206,9 @@ class World:
 
     # releases ---------------------------------------------------------------
 
-    def release(self, version: str, *, files: int = 2, payload: int = 0,
-                name: str = PROJECT) -> list[Path]:
+    def release(
+        self, version: str, *, files: int = 2, payload: int = 0, name: str = PROJECT
+    ) -> list[Path]:
         """``files`` distributions of one version: wheels of ``payload`` bytes each (all but
         the first renamed to tags of their own) and, when files >= 2, an sdist."""
         dest = self.work / "dist" / version
@@ -205,34 +247,64 @@ class World:
         return directory
 
     def ours_argv(self, files: Sequence[Path], regions: Sequence[str]) -> list[str]:
-        return [PY, "-m", "codeartifact_multiregion", "publish", *map(str, files),
-                "--project", str(self.project(regions)), "-q"]
+        return [
+            PY,
+            "-m",
+            "codeartifact_multiregion",
+            "publish",
+            *map(str, files),
+            "--project",
+            str(self.project(regions)),
+            "-q",
+        ]
 
     def twine_argv(self, files: Sequence[Path], region: str) -> list[str]:
-        return [PY, "-m", "twine", "upload", "--repository-url", self.urls[region], "-u", "aws",
-                f"--password={self.aws.regions[region].token}", "--disable-progress-bar",
-                "--non-interactive", *map(str, files)]
+        return [
+            PY,
+            "-m",
+            "twine",
+            "upload",
+            "--repository-url",
+            self.urls[region],
+            "-u",
+            "aws",
+            f"--password={self.aws.regions[region].token}",
+            "--disable-progress-bar",
+            "--non-interactive",
+            *map(str, files),
+        ]
 
-    def ours(self, files: Sequence[Path], regions: Sequence[str], src: Path | None = None
-             ) -> Run:
+    def ours(self, files: Sequence[Path], regions: Sequence[str], src: Path | None = None) -> Run:
         """Our publisher; ``src``: another checkout's ``src/`` (a before/after in one run)."""
         compiled(src or ROOT / "src")
         env = self.env if src is None else {**self.env, "PYTHONPATH": str(src)}
         return self.check(run(self.ours_argv(files, regions), env), files, regions, "ours")
 
     def twine(self, files: Sequence[Path], region: str) -> Run:
-        return self.check(run(self.twine_argv(files, region), self.env), files, [region],
-                          "twine")
+        return self.check(run(self.twine_argv(files, region), self.env), files, [region], "twine")
 
     def twine_sequential(self, files: Sequence[Path], regions: Sequence[str]) -> Run:
         runs = [self.twine(files, r) for r in regions]
-        return Run(sum(r.wall for r in runs), max(r.maxrss_kb for r in runs), 0,
-                   cpu_s=sum(r.cpu_s for r in runs))
+        return Run(
+            sum(r.wall for r in runs),
+            max(r.maxrss_kb for r in runs),
+            0,
+            cpu_s=sum(r.cpu_s for r in runs),
+        )
 
     def uv_argv(self, files: Sequence[Path], region: str) -> list[str]:
         """``uv publish`` with the token handed over for free (as twine above)."""
-        return [UV, "publish", "--publish-url", self.urls[region], "--username", "aws",
-                f"--password={self.aws.regions[region].token}", "--no-progress", *map(str, files)]
+        return [
+            UV,
+            "publish",
+            "--publish-url",
+            self.urls[region],
+            "--username",
+            "aws",
+            f"--password={self.aws.regions[region].token}",
+            "--no-progress",
+            *map(str, files),
+        ]
 
     def uv(self, files: Sequence[Path], region: str) -> Run:
         return self.check(run(self.uv_argv(files, region), self.env), files, [region], "uv")
@@ -240,8 +312,12 @@ class World:
     def uv_sequential(self, files: Sequence[Path], regions: Sequence[str]) -> Run:
         """The three-line loop: ``for r in regions: uv publish --publish-url ... files``."""
         runs = [self.uv(files, r) for r in regions]
-        return Run(sum(r.wall for r in runs), max(r.maxrss_kb for r in runs), 0,
-                   cpu_s=sum(r.cpu_s for r in runs))
+        return Run(
+            sum(r.wall for r in runs),
+            max(r.maxrss_kb for r in runs),
+            0,
+            cpu_s=sum(r.cpu_s for r in runs),
+        )
 
     def recipe(self, files: Sequence[Path], regions: Sequence[str]) -> Run:
         """The documented recipe, region after region, every step a new process:
@@ -251,19 +327,59 @@ class World:
         aws = aws_cli()
         total, rss, cpu = 0.0, 0, 0.0
         for region in regions:
-            common = ["--domain", self.aws.domain, "--domain-owner", self.aws.owner,
-                      "--region", region, "--output", "text"]
-            token = run([aws, "codeartifact", "get-authorization-token", *common,
-                         "--query", "authorizationToken"], self.env)
-            url = run([aws, "codeartifact", "get-repository-endpoint", *common,
-                       "--repository", self.aws.repository, "--format", "pypi",
-                       "--query", "repositoryEndpoint"], self.env)
+            common = [
+                "--domain",
+                self.aws.domain,
+                "--domain-owner",
+                self.aws.owner,
+                "--region",
+                region,
+                "--output",
+                "text",
+            ]
+            token = run(
+                [
+                    aws,
+                    "codeartifact",
+                    "get-authorization-token",
+                    *common,
+                    "--query",
+                    "authorizationToken",
+                ],
+                self.env,
+            )
+            url = run(
+                [
+                    aws,
+                    "codeartifact",
+                    "get-repository-endpoint",
+                    *common,
+                    "--repository",
+                    self.aws.repository,
+                    "--format",
+                    "pypi",
+                    "--query",
+                    "repositoryEndpoint",
+                ],
+                self.env,
+            )
             for step in (token, url):
                 if step.rc:
                     raise RuntimeError(f"aws cli failed (rc {step.rc}):\n{step.out[-2000:]}")
-            argv = [PY, "-m", "twine", "upload", "--repository-url", url.out.strip(),
-                    "-u", "aws", f"--password={token.out.strip()}", "--disable-progress-bar",
-                    "--non-interactive", *map(str, files)]
+            argv = [
+                PY,
+                "-m",
+                "twine",
+                "upload",
+                "--repository-url",
+                url.out.strip(),
+                "-u",
+                "aws",
+                f"--password={token.out.strip()}",
+                "--disable-progress-bar",
+                "--non-interactive",
+                *map(str, files),
+            ]
             upload = self.check(run(argv, self.env), files, [region], "recipe twine")
             for step in (token, url, upload):
                 total, rss, cpu = total + step.wall, max(rss, step.maxrss_kb), cpu + step.cpu_s
@@ -273,8 +389,7 @@ class World:
         result = run_parallel([self.twine_argv(files, r) for r in regions], self.env)
         return self.check(result, files, regions, "twine x parallel")
 
-    def check(self, result: Run, files: Sequence[Path], regions: Sequence[str],
-              what: str) -> Run:
+    def check(self, result: Run, files: Sequence[Path], regions: Sequence[str], what: str) -> Run:
         if result.rc != 0 or not all(self.holds(r, files) for r in regions):
             raise RuntimeError(f"{what} failed (rc {result.rc}):\n{result.out[-3000:]}")
         return result

@@ -67,8 +67,9 @@ class Link:
         self.one_way = self.rtt_ms / 2000.0
 
 
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, bucket: Bucket,
-                delay: float) -> None:
+async def _pipe(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, bucket: Bucket, delay: float
+) -> None:
     """Copy reader -> writer through the bucket, then RTT/2 of propagation delay."""
     queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
 
@@ -103,8 +104,9 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, buck
     await asyncio.gather(pump(), deliver())
 
 
-async def _serve(link: Link, client_r: asyncio.StreamReader,
-                 client_w: asyncio.StreamWriter) -> None:
+async def _serve(
+    link: Link, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter
+) -> None:
     try:
         await asyncio.sleep(2 * link.one_way)  # SYN / SYN-ACK before the first byte
         up_r, up_w = await asyncio.open_connection(LISTEN, link.upstream_port)
@@ -112,8 +114,10 @@ async def _serve(link: Link, client_r: asyncio.StreamReader,
         client_w.close()
         return
     try:
-        await asyncio.gather(_pipe(client_r, up_w, link.up, link.one_way),
-                             _pipe(up_r, client_w, link.down, link.one_way))
+        await asyncio.gather(
+            _pipe(client_r, up_w, link.up, link.one_way),
+            _pipe(up_r, client_w, link.down, link.one_way),
+        )
     finally:
         for w in (up_w, client_w):
             w.close()
@@ -124,7 +128,8 @@ async def main(spec: list[dict]) -> None:
     servers, ports = [], {}
     for link in links:
         server = await asyncio.start_server(
-            lambda r, w, link=link: _serve(link, r, w), LISTEN, 0, backlog=256)
+            lambda r, w, link=link: _serve(link, r, w), LISTEN, 0, backlog=256
+        )
         servers.append(server)
         ports[link.name] = server.sockets[0].getsockname()[1]
     print("READY " + json.dumps(ports), flush=True)

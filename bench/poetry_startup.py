@@ -42,14 +42,30 @@ def bin_dir(env: Path) -> Path:
 
 def build_wheel(dest: Path) -> Path:
     """A wheel of this project, built offline with the hatchling already installed here."""
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
-                    "--no-build-isolation", "-w", str(dest), str(ROOT)], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(dest),
+            str(ROOT),
+        ],
+        check=True,
+    )
     return next(dest.glob("codeartifact_multiregion-*.whl"))
 
 
 def pip_install(env: Path, *args: str) -> None:
-    pip = subprocess.run([str(bin_dir(env) / "python"), "-m", "pip", "install", "-q", "--no-input",
-                          *args], capture_output=True, text=True)
+    pip = subprocess.run(
+        [str(bin_dir(env) / "python"), "-m", "pip", "install", "-q", "--no-input", *args],
+        capture_output=True,
+        text=True,
+    )
     if pip.returncode:
         raise SystemExit(f"pip install into {env} failed:\n{pip.stdout}{pip.stderr}")
 
@@ -79,8 +95,14 @@ def cpu_children() -> float:
 def run_once(poetry: Path, env: dict[str, str], cwd: Path) -> tuple[float, float]:
     """Wall-clock and CPU seconds of one ``poetry --version``."""
     cpu, start = cpu_children(), time.perf_counter()
-    subprocess.run([str(poetry), "--version"], env=env, cwd=cwd, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [str(poetry), "--version"],
+        env=env,
+        cwd=cwd,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     return time.perf_counter() - start, cpu_children() - cpu
 
 
@@ -101,8 +123,12 @@ def main() -> int:
         make_env(without, poetry_version)
         make_env(with_plugin, poetry_version, wheel)
 
-        env = {**os.environ, "POETRY_CONFIG_DIR": str(tmp / "config"),
-               "POETRY_CACHE_DIR": str(tmp / "cache"), "NO_COLOR": "1"}
+        env = {
+            **os.environ,
+            "POETRY_CONFIG_DIR": str(tmp / "config"),
+            "POETRY_CACHE_DIR": str(tmp / "cache"),
+            "NO_COLOR": "1",
+        }
         env.pop("VIRTUAL_ENV", None)
         cwd = tmp / "empty"  # no pyproject.toml: nothing project-specific to load
         cwd.mkdir()
@@ -110,8 +136,9 @@ def main() -> int:
 
         # the plugin must really be found in one and absent from the other
         for name, poetry in poetries.items():
-            listing = subprocess.run([str(poetry), "list"], env=env, cwd=cwd, check=True,
-                                     capture_output=True, text=True).stdout
+            listing = subprocess.run(
+                [str(poetry), "list"], env=env, cwd=cwd, check=True, capture_output=True, text=True
+            ).stdout
             if ("publish-multiregion" in listing) != (name == "with"):
                 raise SystemExit(f"{poetry}: plugin presence is not as expected")
 
@@ -147,13 +174,16 @@ def main() -> int:
     out = RESULTS / "poetry_startup.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"poetry {poetry_version}, {args.runs} interleaved runs each; written to {out}")
-    print("| benchmark | without plugin (median) | with plugin (median) | ratio | CPU ratio "
-          "| goal |")
+    print(
+        "| benchmark | without plugin (median) | with plugin (median) | ratio | CPU ratio | goal |"
+    )
     print("|---|---|---|---|---|---|")
-    print(f"| `poetry --version` start-up | {medians['without'] * 1000:.0f} ms "
-          f"(CPU {cpu_medians['without'] * 1000:.0f} ms) | {medians['with'] * 1000:.0f} ms "
-          f"(CPU {cpu_medians['with'] * 1000:.0f} ms) | {ratio:.3f} | {cpu_ratio:.3f} "
-          f"| <= {GOAL}: {'met' if ratio <= GOAL else 'NOT met'} |")
+    print(
+        f"| `poetry --version` start-up | {medians['without'] * 1000:.0f} ms "
+        f"(CPU {cpu_medians['without'] * 1000:.0f} ms) | {medians['with'] * 1000:.0f} ms "
+        f"(CPU {cpu_medians['with'] * 1000:.0f} ms) | {ratio:.3f} | {cpu_ratio:.3f} "
+        f"| <= {GOAL}: {'met' if ratio <= GOAL else 'NOT met'} |"
+    )
     return 0
 
 

@@ -121,26 +121,61 @@ print(json.dumps({"ok": code == 0, "spans": spans, "events": events, "imported":
 
 
 def timeline(world: World, files: list[Path], regions: list[str]) -> str:
-    result = run([PY, "-c", DRIVER, "publish", *map(str, files), "--project",
-                  str(world.project(regions)), "-q"], world.env)
+    result = run(
+        [
+            PY,
+            "-c",
+            DRIVER,
+            "publish",
+            *map(str, files),
+            "--project",
+            str(world.project(regions)),
+            "-q",
+        ],
+        world.env,
+    )
     data = json.loads(result.out.strip().splitlines()[-1])
-    lines = [f"wall {result.wall * 1e3:.0f} ms (process spawn to exit); driver total "
-             f"{data['total_ms']} ms, CPU {data['cpu_ms']} ms; ok={data['ok']}", "",
-             f"{'start':>6} {'end':>6} {'ms':>5}  thread / span"]
+    lines = [
+        f"wall {result.wall * 1e3:.0f} ms (process spawn to exit); driver total "
+        f"{data['total_ms']} ms, CPU {data['cpu_ms']} ms; ok={data['ok']}",
+        "",
+        f"{'start':>6} {'end':>6} {'ms':>5}  thread / span",
+    ]
     for thread, label, start, end in sorted(data["spans"], key=lambda s: s[2]):
         lines.append(f"{start:6d} {end:6d} {end - start:5d}  {thread[:22]:22} {label}")
-    lines += ["", "modules imported by (ms since start): " + ", ".join(
-        f"{name.rsplit('.', 1)[-1]} {t}" for name, t in sorted(data["imported"].items(),
-                                                            key=lambda kv: kv[1]))]
-    lines += ["", "events (ms since start): " + ", ".join(
-        f"{t} {kind}{' ' + region if region else ''}" for t, kind, region, _ in data["events"]
-        if kind in ("resolved", "start", "verified"))]
+    lines += [
+        "",
+        "modules imported by (ms since start): "
+        + ", ".join(
+            f"{name.rsplit('.', 1)[-1]} {t}"
+            for name, t in sorted(data["imported"].items(), key=lambda kv: kv[1])
+        ),
+    ]
+    lines += [
+        "",
+        "events (ms since start): "
+        + ", ".join(
+            f"{t} {kind}{' ' + region if region else ''}"
+            for t, kind, region, _ in data["events"]
+            if kind in ("resolved", "start", "verified")
+        ),
+    ]
     return "\n".join(lines)
 
 
 def importtime(world: World, files: list[Path], regions: list[str], top: int = 15) -> str:
-    argv = [PY, "-X", "importtime", "-m", "codeartifact_multiregion", "publish",
-            *map(str, files), "--project", str(world.project(regions)), "-q"]
+    argv = [
+        PY,
+        "-X",
+        "importtime",
+        "-m",
+        "codeartifact_multiregion",
+        "publish",
+        *map(str, files),
+        "--project",
+        str(world.project(regions)),
+        "-q",
+    ]
     result = run(argv, world.env)
     rows = []
     for line in result.out.splitlines():
@@ -156,9 +191,22 @@ def importtime(world: World, files: list[Path], regions: list[str], top: int = 1
 def pyinstrument(world: World, files: list[Path], regions: list[str], tag: str) -> str:
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"pyinstrument-{tag}.txt"
-    argv = [PY, "-m", "pyinstrument", "-r", "text", "-o", str(out), "-m",
-            "codeartifact_multiregion", "publish", *map(str, files), "--project",
-            str(world.project(regions)), "-q"]
+    argv = [
+        PY,
+        "-m",
+        "pyinstrument",
+        "-r",
+        "text",
+        "-o",
+        str(out),
+        "-m",
+        "codeartifact_multiregion",
+        "publish",
+        *map(str, files),
+        "--project",
+        str(world.project(regions)),
+        "-q",
+    ]
     result = run(argv, world.env)
     if result.rc:
         return f"pyinstrument failed: {result.out[-500:]}"
@@ -166,8 +214,9 @@ def pyinstrument(world: World, files: list[Path], regions: list[str], tag: str) 
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--regions", type=int, default=3)
     parser.add_argument("--files", type=int, default=2, help="wheels + an sdist when >= 2")
     parser.add_argument("--payload-kb", type=int, default=0, help="each wheel's payload")
@@ -182,12 +231,13 @@ def main() -> int:
             regions = [world.slowest]
 
         def release(i: int) -> list[Path]:
-            return world.release(f"{stamp}.{i}", files=args.files,
-                                 payload=args.payload_kb * 1024)
+            return world.release(f"{stamp}.{i}", files=args.files, payload=args.payload_kb * 1024)
 
-        sections = [("phase timeline", timeline(world, release(1), regions)),
-                    ("imports", importtime(world, release(2), regions)),
-                    ("pyinstrument", pyinstrument(world, release(3), regions, tag))]
+        sections = [
+            ("phase timeline", timeline(world, release(1), regions)),
+            ("imports", importtime(world, release(2), regions)),
+            ("pyinstrument", pyinstrument(world, release(3), regions, tag)),
+        ]
     text = "\n\n".join(f"== {title} ({tag}) ==\n{body}" for title, body in sections)
     print(text)
     RESULTS.mkdir(exist_ok=True)

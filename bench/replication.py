@@ -55,9 +55,21 @@ def run_cli(aws: LocalAWS, project: Path, *args: str) -> dict[str, Any]:
     """One CLI run: exit code, wall seconds, peak RSS (MiB) and its JSON document."""
     env = {**os.environ, **aws.env()}
     started = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-m", "codeartifact_multiregion", *args,
-                             "--project", str(project), "--json", "-q"],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "codeartifact_multiregion",
+            *args,
+            "--project",
+            str(project),
+            "--json",
+            "-q",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     # Read the pipes in full before waiting (-q keeps stderr small), then reap with wait4.
     out = proc.stdout.read()  # type: ignore[union-attr]
     err = proc.stderr.read()  # type: ignore[union-attr]
@@ -68,9 +80,13 @@ def run_cli(aws: LocalAWS, project: Path, *args: str) -> dict[str, Any]:
     doc = json.loads(out.decode() or "{}")
     if proc.returncode not in (0, 1):
         sys.stderr.write(err.decode()[-3000:])
-    return {"exit_code": proc.returncode, "wall_s": round(wall, 2),
-            "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
-            "peak_rss_mib": round(usage.ru_maxrss / divisor, 1), "doc": doc}
+    return {
+        "exit_code": proc.returncode,
+        "wall_s": round(wall, 2),
+        "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
+        "peak_rss_mib": round(usage.ru_maxrss / divisor, 1),
+        "doc": doc,
+    }
 
 
 def stand_in_cpu(aws: LocalAWS) -> float:
@@ -106,16 +122,21 @@ def floor_seconds(aws: LocalAWS, since: int, uploads: int) -> tuple[float, dict[
     floors = {f"{r} {q}": n / (DEFAULT_QUOTAS[q] or 1) for (r, q), n in counts.items()}
     floors[f"{NEW} uploads"] = uploads / UPLOAD_QUOTA
     busiest = {f"{r} {q}": most_in_a_window(a) for (r, q), a in arrivals.items()}
-    return max(floors.values()), {"requests": {f"{r} {q}": n for (r, q), n in counts.items()},
-                                  "throttled": throttled, "most_in_one_second": busiest}
+    return max(floors.values()), {
+        "requests": {f"{r} {q}": n for (r, q), n in counts.items()},
+        "throttled": throttled,
+        "most_in_one_second": busiest,
+    }
 
 
 def stock(aws: LocalAWS, packages: int, versions: int, scratch: Path) -> int:
     count = 0
     for p in range(packages):
         for v in range(versions):
-            for path in (make_wheel(scratch, f"bench-pkg{p:04d}", f"1.{v}", payload_bytes=2048),
-                         make_sdist(scratch, f"bench-pkg{p:04d}", f"1.{v}")):
+            for path in (
+                make_wheel(scratch, f"bench-pkg{p:04d}", f"1.{v}", payload_bytes=2048),
+                make_sdist(scratch, f"bench-pkg{p:04d}", f"1.{v}"),
+            ):
                 shutil.move(str(path), aws.regions[PRIMARY].packages / path.name)
                 count += 1
     return count
@@ -125,38 +146,63 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--packages", type=int, default=200)
     parser.add_argument("--versions", type=int, default=5)
-    parser.add_argument("--page-size", type=int, default=1000,
-                        help="the most items a List* page of the stand-in holds")
+    parser.add_argument(
+        "--page-size",
+        type=int,
+        default=1000,
+        help="the most items a List* page of the stand-in holds",
+    )
     args = parser.parse_args(argv)
-    results: dict[str, Any] = {"packages": args.packages, "versions": args.versions,
-                               "files": 0, "machine": {"cpus": os.cpu_count(),
-                                                       "load": os.getloadavg()[0]}}
-    with LocalAWS(regions=(PRIMARY, NEW), page_size=args.page_size) as aws, \
-            tempfile.TemporaryDirectory(prefix="bench-replication-") as tmp:
+    results: dict[str, Any] = {
+        "packages": args.packages,
+        "versions": args.versions,
+        "files": 0,
+        "machine": {"cpus": os.cpu_count(), "load": os.getloadavg()[0]},
+    }
+    with (
+        LocalAWS(regions=(PRIMARY, NEW), page_size=args.page_size) as aws,
+        tempfile.TemporaryDirectory(prefix="bench-replication-") as tmp,
+    ):
         project = Path(tmp) / "project"
         aws.write_pyproject(project, name="bench-platform")
         results["files"] = stock(aws, args.packages, args.versions, Path(tmp) / "dist")
         print(f"{results['files']} files in {PRIMARY}; {NEW} empty", flush=True)
         ok = True
-        for step, argv_ in (("status_before", ["status", "--all"]),
-                            ("sync", ["sync", "--all"]),
-                            ("status_after", ["status", "--all"])):
+        for step, argv_ in (
+            ("status_before", ["status", "--all"]),
+            ("sync", ["sync", "--all"]),
+            ("status_after", ["status", "--all"]),
+        ):
             since = len(aws.fake.calls)
             cpu_before = stand_in_cpu(aws)
             run = run_cli(aws, project, *argv_)
             run["stand_ins_cpu_s"] = round(stand_in_cpu(aws) - cpu_before, 2)
             doc = run.pop("doc")
-            uploads = sum(1 for t in doc.get("targets", []) for f in t["files"]
-                          if f["outcome"] == "uploaded") if step == "sync" else 0
+            uploads = (
+                sum(
+                    1
+                    for t in doc.get("targets", [])
+                    for f in t["files"]
+                    if f["outcome"] == "uploaded"
+                )
+                if step == "sync"
+                else 0
+            )
             floor, log = floor_seconds(aws, since, uploads)
-            run.update(quota_floor_s=round(floor, 2),
-                       wall_over_floor=round(run["wall_s"] / floor, 2) if floor else None,
-                       uploads=uploads, **log)
+            run.update(
+                quota_floor_s=round(floor, 2),
+                wall_over_floor=round(run["wall_s"] / floor, 2) if floor else None,
+                uploads=uploads,
+                **log,
+            )
             results[step] = run
-            print(f"{step}: exit {run['exit_code']}, {run['wall_s']} s (quota floor "
-                  f"{run['quota_floor_s']} s, x{run['wall_over_floor']}), CPU "
-                  f"{run['cpu_s']} s (stand-ins {run['stand_ins_cpu_s']} s), peak RSS "
-                  f"{run['peak_rss_mib']} MiB, throttled {run['throttled']}", flush=True)
+            print(
+                f"{step}: exit {run['exit_code']}, {run['wall_s']} s (quota floor "
+                f"{run['quota_floor_s']} s, x{run['wall_over_floor']}), CPU "
+                f"{run['cpu_s']} s (stand-ins {run['stand_ins_cpu_s']} s), peak RSS "
+                f"{run['peak_rss_mib']} MiB, throttled {run['throttled']}",
+                flush=True,
+            )
         expected = {"status_before": 1, "sync": 0, "status_after": 0}
         ok = all(results[s]["exit_code"] == code for s, code in expected.items())
         identical = aws.regions[NEW].files() == aws.regions[PRIMARY].files()

@@ -41,8 +41,12 @@ def run_cli(aws: LocalAWS, *args: str) -> dict[str, object]:
     """Run the CLI; return its exit code, wall time and peak RSS (MiB) from ``wait4``."""
     env = {**os.environ, **aws.env()}
     started = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-m", "codeartifact_multiregion", *args, "-q"],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "codeartifact_multiregion", *args, "-q"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     # Read the pipes in full before waiting, so a chatty child never blocks on them.
     out, err = proc.stdout.read(), proc.stderr.read()  # type: ignore[union-attr]
     _, status, usage = os.wait4(proc.pid, 0)
@@ -52,8 +56,11 @@ def run_cli(aws: LocalAWS, *args: str) -> dict[str, object]:
         sys.stderr.write(out.decode() + err.decode())
     # ru_maxrss is KiB on Linux, bytes on macOS.
     divisor = 1024 * 1024 if platform.system() == "Darwin" else 1024
-    return {"exit_code": proc.returncode, "elapsed_s": round(elapsed, 2),
-            "peak_rss_mib": round(usage.ru_maxrss / divisor, 1)}
+    return {
+        "exit_code": proc.returncode,
+        "elapsed_s": round(elapsed, 2),
+        "peak_rss_mib": round(usage.ru_maxrss / divisor, 1),
+    }
 
 
 def sha256(path: Path) -> str:
@@ -73,16 +80,14 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-sync-") as tmp, LocalAWS() as aws:
         project = Path(tmp) / "project"
         aws.write_pyproject(project, name="big-internal")
-        wheel = make_wheel(project / "dist", "big-internal", "1.0.0",
-                           payload_bytes=args.mb * 2**20)
+        wheel = make_wheel(project / "dist", "big-internal", "1.0.0", payload_bytes=args.mb * 2**20)
         size, digest = wheel.stat().st_size, sha256(wheel)
         regions = list(aws.regions)
         primary = regions[0]
         print(f"wheel: {wheel.name}, {size / 2**20:.1f} MiB; regions: {', '.join(regions)}")
 
         baseline = run_cli(aws, "status", "--project", str(project))
-        seed = run_cli(aws, "publish", "--project", str(project), "--region", primary,
-                       str(wheel))
+        seed = run_cli(aws, "publish", "--project", str(project), "--region", primary, str(wheel))
         sync = run_cli(aws, "sync", "--project", str(project))
         synced = all(r.files().get(wheel.name) == digest for r in aws.regions.values())
 
@@ -90,8 +95,13 @@ def main() -> int:
         publish = run_cli(aws, "publish", "--project", str(project), str(wheel))
         published = all(r.files().get(wheel.name) == digest for r in aws.regions.values())
 
-    ok = (sync["exit_code"] == 0 and synced and publish["exit_code"] == 0 and published
-          and float(sync["peak_rss_mib"]) < args.limit_mb)  # type: ignore[arg-type]
+    ok = (
+        sync["exit_code"] == 0
+        and synced
+        and publish["exit_code"] == 0
+        and published
+        and float(sync["peak_rss_mib"]) < args.limit_mb
+    )  # type: ignore[arg-type]
     result = {
         "benchmark": "sync_memory",
         "file": {"name": wheel.name, "bytes": size, "sha256": digest},
@@ -108,12 +118,18 @@ def main() -> int:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     print(f"status (baseline, no transfer): peak RSS {baseline['peak_rss_mib']} MiB")
-    print(f"publish to {primary} only:      peak RSS {seed['peak_rss_mib']} MiB, "
-          f"{seed['elapsed_s']} s")
-    print(f"sync {primary} -> 2 regions:    peak RSS {sync['peak_rss_mib']} MiB, "
-          f"{sync['elapsed_s']} s (limit {args.limit_mb:g} MiB)")
-    print(f"publish to 3 regions:         peak RSS {publish['peak_rss_mib']} MiB, "
-          f"{publish['elapsed_s']} s")
+    print(
+        f"publish to {primary} only:      peak RSS {seed['peak_rss_mib']} MiB, "
+        f"{seed['elapsed_s']} s"
+    )
+    print(
+        f"sync {primary} -> 2 regions:    peak RSS {sync['peak_rss_mib']} MiB, "
+        f"{sync['elapsed_s']} s (limit {args.limit_mb:g} MiB)"
+    )
+    print(
+        f"publish to 3 regions:         peak RSS {publish['peak_rss_mib']} MiB, "
+        f"{publish['elapsed_s']} s"
+    )
     print(f"{'ok' if ok else 'FAILED'}; wrote {RESULTS.relative_to(ROOT)}")
     return 0 if ok else 1
 

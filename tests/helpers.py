@@ -26,8 +26,9 @@ from codeartifact_multiregion.retry import ENV_SETTINGS, RetryPolicy
 # The one fast policy: three tries (a fault test injects two failures and expects the third
 # to pass), 10 ms first backoff, and timeouts generous enough that a loaded machine is not
 # mistaken for a stalled region. Tests that want a stall to time out say so with their own.
-FAST = RetryPolicy(attempts=3, backoff=0.01, backoff_max=0.1, connect_timeout=2.0,
-                   read_timeout=10.0)
+FAST = RetryPolicy(
+    attempts=3, backoff=0.01, backoff_max=0.1, connect_timeout=2.0, read_timeout=10.0
+)
 # The same bounds for a subprocess, derived from FAST so the two cannot drift apart.
 FAST_RETRIES = {var: str(getattr(FAST, name)) for var, (name, _, _) in ENV_SETTINGS.items()}
 
@@ -39,8 +40,14 @@ class Result:
     err: str
 
 
-def run_checked(cmd: Sequence[str | Path], aws: Any, *, cwd: Path | None = None,
-                env: Mapping[str, str] | None = None, timeout: float = 120) -> Result:
+def run_checked(
+    cmd: Sequence[str | Path],
+    aws: Any,
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 120,
+) -> Result:
     """Run ``cmd`` against the local regions, non-interactively; no token, no traceback.
 
     Every token any region has issued is looked for on both streams, and a traceback on
@@ -48,19 +55,36 @@ def run_checked(cmd: Sequence[str | Path], aws: Any, *, cwd: Path | None = None,
     """
     full = {**os.environ, **aws.env(), **FAST_RETRIES, **(env or {})}
     full.pop("VIRTUAL_ENV", None)
-    proc = subprocess.run([str(c) for c in cmd], env=full, cwd=cwd, stdin=subprocess.DEVNULL,
-                          capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(
+        [str(c) for c in cmd],
+        env=full,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     for token in aws.tokens():
         assert token not in proc.stdout and token not in proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr, proc.stderr
     return Result(proc.returncode, proc.stdout, proc.stderr)
 
 
-def run_cli(aws: Any, *args: str, cwd: Path | None = None, env: Mapping[str, str] | None = None,
-            timeout: float = 120) -> Result:
+def run_cli(
+    aws: Any,
+    *args: str,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 120,
+) -> Result:
     """``python -m codeartifact_multiregion ARGS`` through ``run_checked``."""
-    return run_checked([sys.executable, "-m", "codeartifact_multiregion", *args], aws, cwd=cwd,
-                       env=env, timeout=timeout)
+    return run_checked(
+        [sys.executable, "-m", "codeartifact_multiregion", *args],
+        aws,
+        cwd=cwd,
+        env=env,
+        timeout=timeout,
+    )
 
 
 def most_in_a_window(stamps: Iterable[float], window: float = 1.0) -> int:
@@ -74,16 +98,23 @@ def most_in_a_window(stamps: Iterable[float], window: float = 1.0) -> int:
     return best
 
 
-def run_on_pty(args: Sequence[str | Path], env: Mapping[str, str], cwd: Path,
-               timeout: float = 120) -> tuple[int, bytes]:
+def run_on_pty(
+    args: Sequence[str | Path], env: Mapping[str, str], cwd: Path, timeout: float = 120
+) -> tuple[int, bytes]:
     """Run with stdout and stderr on a pseudo-terminal, as a person at a shell would.
 
     What a program prints only to a terminal (rich's live table, masked tokens) shows here.
     ``timeout`` is a hang guard only.
     """
     master, slave = pty.openpty()
-    proc = subprocess.Popen([str(a) for a in args], cwd=cwd, env=dict(env),
-                            stdin=subprocess.DEVNULL, stdout=slave, stderr=slave)
+    proc = subprocess.Popen(
+        [str(a) for a in args],
+        cwd=cwd,
+        env=dict(env),
+        stdin=subprocess.DEVNULL,
+        stdout=slave,
+        stderr=slave,
+    )
     os.close(slave)
     out = bytearray()
     guard = time.monotonic() + timeout
@@ -110,8 +141,11 @@ def sha256_of(path: Path) -> str:
 
 def sha256s(paths: Path | Iterable[Path]) -> dict[str, str]:
     """filename -> sha256 of a directory's files (or of the given files)."""
-    files = (sorted(p for p in paths.iterdir() if p.is_file()) if isinstance(paths, Path)
-             else list(paths))
+    files = (
+        sorted(p for p in paths.iterdir() if p.is_file())
+        if isinstance(paths, Path)
+        else list(paths)
+    )
     return {p.name: sha256_of(p) for p in files}
 
 
@@ -124,12 +158,29 @@ def twine_upload(region: Any, files: Iterable[Path]) -> None:
 
     The token goes through the environment: one that starts with "-" would read as an option.
     """
-    env = {**os.environ, "TWINE_USERNAME": "aws", "TWINE_PASSWORD": region.token,
-           "TWINE_NON_INTERACTIVE": "1"}
+    env = {
+        **os.environ,
+        "TWINE_USERNAME": "aws",
+        "TWINE_PASSWORD": region.token,
+        "TWINE_NON_INTERACTIVE": "1",
+    }
     done = subprocess.run(
-        [sys.executable, "-m", "twine", "upload", "--repository-url", region.url,
-         "--disable-progress-bar", *map(str, files)],
-        env=env, capture_output=True, text=True, timeout=120, check=False)
+        [
+            sys.executable,
+            "-m",
+            "twine",
+            "upload",
+            "--repository-url",
+            region.url,
+            "--disable-progress-bar",
+            *map(str, files),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -154,17 +205,19 @@ class LoopbackServer:
     ``server_class`` lets a test count what arrives (connections, say). Closed with ``close``.
     """
 
-    def __init__(self, handler: type[BaseHTTPRequestHandler],
-                 context: ssl.SSLContext | None = None,
-                 server_class: type[ThreadingHTTPServer] = ThreadingHTTPServer) -> None:
+    def __init__(
+        self,
+        handler: type[BaseHTTPRequestHandler],
+        context: ssl.SSLContext | None = None,
+        server_class: type[ThreadingHTTPServer] = ThreadingHTTPServer,
+    ) -> None:
         self.httpd = server_class(("127.0.0.1", 0), handler)
         self.httpd.daemon_threads = True
         if context is not None:
             self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
         scheme = "https" if context else "http"
         self.url = f"{scheme}://127.0.0.1:{self.httpd.server_address[1]}/"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,),
-                                       daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
         self.thread.start()
 
     def close(self) -> None:

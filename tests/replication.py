@@ -23,8 +23,10 @@ def names(aws: Any) -> list[str]:
 def release(project: Path, version: str, seed: int = 0) -> list[Path]:
     """hello-internal ``version`` as a wheel and an sdist in their own folder."""
     folder = project / "builds" / f"{version}-{seed}"
-    return [make_wheel(folder, "hello-internal", version, payload_bytes=256, seed=seed),
-            make_sdist(folder, "hello-internal", version)]
+    return [
+        make_wheel(folder, "hello-internal", version, payload_bytes=256, seed=seed),
+        make_sdist(folder, "hello-internal", version),
+    ]
 
 
 def publish(project: Path, files: list[Path], regions: list[str] | None = None) -> Report:
@@ -33,16 +35,26 @@ def publish(project: Path, files: list[Path], regions: list[str] | None = None) 
     return report
 
 
-def sync(project: Path, regions: list[str] | None = None, events: list[Event] | None = None,
-         **kwargs: Any) -> Report:
-    syncer = Syncer(load_config(project, regions), policy=FAST,
-                    on_event=None if events is None else events.append)
+def sync(
+    project: Path,
+    regions: list[str] | None = None,
+    events: list[Event] | None = None,
+    **kwargs: Any,
+) -> Report:
+    syncer = Syncer(
+        load_config(project, regions),
+        policy=FAST,
+        on_event=None if events is None else events.append,
+    )
     return syncer.sync(**kwargs)
 
 
 def outcomes(report: Report) -> dict[tuple[str, str], tuple[str, str | None]]:
-    return {(t.region, f.filename): (f.outcome, f.source_region)
-            for t in report.targets for f in t.files}
+    return {
+        (t.region, f.filename): (f.outcome, f.source_region)
+        for t in report.targets
+        for f in t.files
+    }
 
 
 def same_everywhere(aws: Any) -> dict[str, str]:

@@ -19,7 +19,9 @@ def test_default_is_the_newest_version_wheel_first(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("not a dist")
     chosen = select_artifacts([], tmp_path, "Hello_Internal")
     assert [a.filename for a in chosen] == [
-        "hello_internal-1.10.0-py3-none-any.whl", "hello_internal-1.10.0.tar.gz"]
+        "hello_internal-1.10.0-py3-none-any.whl",
+        "hello_internal-1.10.0.tar.gz",
+    ]
     assert all(a.project == "hello-internal" and a.version == "1.10.0" for a in chosen)
     assert [a.sha256 for a in chosen] == [sha256_of(a.path) for a in chosen]
     assert chosen[0].size == chosen[0].path.stat().st_size
@@ -29,7 +31,8 @@ def test_default_ignores_other_projects_when_the_name_is_known(tmp_path: Path) -
     make_wheel(tmp_path, "hello-internal", "1.0.0")
     make_wheel(tmp_path, "other", "9.0.0")
     assert [a.project for a in select_artifacts([], tmp_path, "hello-internal")] == [
-        "hello-internal"]
+        "hello-internal"
+    ]
     with pytest.raises(ArtifactError, match=r"several projects.*hello-internal, other"):
         select_artifacts([], tmp_path, None)
 

@@ -24,16 +24,20 @@ from codeartifact_multiregion.retry import RetryPolicy
 from codeartifact_multiregion.secrets import MASK, redact
 from tests.helpers import FAST
 
-TARGET = Target(region="eu-west-1", domain="acme", repository="python",
-                domain_owner="111122223333")
+TARGET = Target(region="eu-west-1", domain="acme", repository="python", domain_owner="111122223333")
 WHERE = {"domain": "acme", "domainOwner": "111122223333"}
 
 
 @pytest.fixture
 def offline_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
     """Static credentials and no config files: botocore signs, Stubber answers."""
-    for var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN",
-                "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_CODEARTIFACT"):
+    for var in (
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_SESSION_TOKEN",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_CODEARTIFACT",
+    ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
@@ -51,27 +55,42 @@ def stubbed(offline_credentials: None) -> Iterator[tuple[Resolver, Stubber]]:
 
 # -- the endpoint URL: the token goes to this origin, so it must be a real repository URL ---
 
-@pytest.mark.parametrize(("url", "expected"), [
-    ("https://acme-111122223333.d.codeartifact.eu-west-1.amazonaws.com/pypi/python",
-     "https://acme-111122223333.d.codeartifact.eu-west-1.amazonaws.com/pypi/python/"),
-    ("https://acme.example/pypi/python/", "https://acme.example/pypi/python/"),
-    ("http://127.0.0.1:8080/", "http://127.0.0.1:8080/"),
-    ("http://localhost:9/x", "http://localhost:9/x/"),
-    ("http://[::1]:8080/", "http://[::1]:8080/"),
-])
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (
+            "https://acme-111122223333.d.codeartifact.eu-west-1.amazonaws.com/pypi/python",
+            "https://acme-111122223333.d.codeartifact.eu-west-1.amazonaws.com/pypi/python/",
+        ),
+        ("https://acme.example/pypi/python/", "https://acme.example/pypi/python/"),
+        ("http://127.0.0.1:8080/", "http://127.0.0.1:8080/"),
+        ("http://localhost:9/x", "http://localhost:9/x/"),
+        ("http://[::1]:8080/", "http://[::1]:8080/"),
+    ],
+)
 def test_endpoint_url_accepts_https_and_loopback_http(url: str, expected: str) -> None:
     assert _endpoint_url(TARGET, url) == expected
 
 
-@pytest.mark.parametrize("url", [
-    "http://acme.example/pypi/python/",             # plain http off the machine
-    "http://127.0.0.1.evil.example/",               # looks loopback, is not
-    "https://aws:secret@acme.example/pypi/",        # userinfo
-    "https://acme.example/pypi/?token=x",           # query
-    "https://acme.example/pypi/#frag",              # fragment
-    "ftp://acme.example/pypi/", "file:///etc/passwd", "https:///no-host", "", None, 42,
-    "http://[::1", "https://acme.example:99999/pypi/",  # no host or port to trust
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://acme.example/pypi/python/",  # plain http off the machine
+        "http://127.0.0.1.evil.example/",  # looks loopback, is not
+        "https://aws:secret@acme.example/pypi/",  # userinfo
+        "https://acme.example/pypi/?token=x",  # query
+        "https://acme.example/pypi/#frag",  # fragment
+        "ftp://acme.example/pypi/",
+        "file:///etc/passwd",
+        "https:///no-host",
+        "",
+        None,
+        42,
+        "http://[::1",
+        "https://acme.example:99999/pypi/",  # no host or port to trust
+    ],
+)
 def test_endpoint_url_refuses_anything_else_and_names_the_fix(url: object) -> None:
     with pytest.raises(ResolveError) as caught:
         _endpoint_url(TARGET, url)
@@ -92,8 +111,10 @@ def test_a_control_plane_naming_a_bad_endpoint_fails_preflight(regions, project)
 
 # -- against the local control plane ---------------------------------------------------------
 
-def test_resolve_all_gives_each_region_its_endpoint_and_a_registered_token(regions,
-                                                                           project) -> None:
+
+def test_resolve_all_gives_each_region_its_endpoint_and_a_registered_token(
+    regions, project
+) -> None:
     endpoints = Resolver(policy=FAST).resolve_all(load_config(project).targets)
     assert [e.region for e in endpoints] == list(regions.regions)
     for endpoint in endpoints:
@@ -116,9 +137,13 @@ def test_refresh_token_fetches_a_new_one(regions, project) -> None:
 
 # -- the control plane's bounds follow the retry policy --------------------------------------
 
+
 def test_control_plane_timeouts_and_attempts_follow_the_policy(offline_credentials) -> None:
-    config = Resolver(policy=RetryPolicy(attempts=4, connect_timeout=3.0, read_timeout=7.0)
-                      ).client(TARGET).meta.config
+    config = (
+        Resolver(policy=RetryPolicy(attempts=4, connect_timeout=3.0, read_timeout=7.0))
+        .client(TARGET)
+        .meta.config
+    )
     assert (config.connect_timeout, config.read_timeout) == (3.0, 7.0)
     assert config.retries["total_max_attempts"] == 4, "attempts, not retries: 4 in all"
     long = Resolver(policy=RetryPolicy(read_timeout=600.0)).client(TARGET).meta.config
@@ -127,8 +152,10 @@ def test_control_plane_timeouts_and_attempts_follow_the_policy(offline_credentia
 
 # -- the narrowed model loader: our services only, custom models still first -----------------
 
+
 def test_the_loader_lists_only_our_services_and_still_makes_both_clients(
-        offline_credentials) -> None:
+    offline_credentials,
+) -> None:
     resolver = Resolver(policy=FAST)
     loader = resolver.session(TARGET).get_component("data_loader")
     assert loader.list_available_services("service-2") == ["codeartifact", "sts"]
@@ -137,8 +164,7 @@ def test_the_loader_lists_only_our_services_and_still_makes_both_clients(
     assert sts.meta.service_model.service_name == "sts"
 
 
-def test_a_model_in_aws_data_path_still_wins(offline_credentials, monkeypatch,
-                                             tmp_path) -> None:
+def test_a_model_in_aws_data_path_still_wins(offline_credentials, monkeypatch, tmp_path) -> None:
     # A newer API version of the model, as `AWS_DATA_PATH` (or ~/.aws/models) may hold.
     import json
 
@@ -157,16 +183,23 @@ def test_a_model_in_aws_data_path_still_wins(offline_credentials, monkeypatch,
 
 # -- error shapes, one call at a time -----------------------------------------------------------
 
+
 def test_access_denied_on_the_token_names_the_permission(stubbed) -> None:
     resolver, stubber = stubbed
-    stubber.add_client_error("get_authorization_token", "AccessDeniedException",
-                             "User is not authorized", 403,
-                             expected_params={**WHERE, "durationSeconds": 900})
+    stubber.add_client_error(
+        "get_authorization_token",
+        "AccessDeniedException",
+        "User is not authorized",
+        403,
+        expected_params={**WHERE, "durationSeconds": 900},
+    )
     with pytest.raises(ResolveError) as caught:
         resolver.resolve(TARGET)
     message = str(caught.value)
-    assert message.startswith("eu-west-1: GetAuthorizationToken for acme/python failed: "
-                              "AccessDeniedException: User is not authorized.")
+    assert message.startswith(
+        "eu-west-1: GetAuthorizationToken for acme/python failed: "
+        "AccessDeniedException: User is not authorized."
+    )
     assert "codeartifact:GetAuthorizationToken and sts:GetServiceBearerToken" in message
 
 
@@ -174,8 +207,9 @@ def test_access_denied_on_the_endpoint_names_its_permission(stubbed) -> None:
     resolver, stubber = stubbed
     stubber.add_response("get_authorization_token", {"authorizationToken": "tok-STUB-777"})
     stubber.add_client_error("get_repository_endpoint", "AccessDeniedException", "no", 403)
-    with pytest.raises(ResolveError, match="lacks codeartifact:GetRepositoryEndpoint on "
-                                           "acme/python in eu-west-1"):
+    with pytest.raises(
+        ResolveError, match="lacks codeartifact:GetRepositoryEndpoint on acme/python in eu-west-1"
+    ):
         resolver.resolve(TARGET)
 
 
@@ -187,8 +221,13 @@ def test_a_token_answer_without_a_token_is_a_resolve_error(stubbed) -> None:
 
 
 def endpoint_for(resolver: Resolver) -> Endpoint:
-    return Endpoint(target=TARGET, url="https://acme.example/pypi/python/",
-                    domain_owner="111122223333", token="unused", _fetch_token=lambda: "unused")
+    return Endpoint(
+        target=TARGET,
+        url="https://acme.example/pypi/python/",
+        domain_owner="111122223333",
+        token="unused",
+        _fetch_token=lambda: "unused",
+    )
 
 
 DESCRIBE = {**WHERE, "repository": "python", "format": "pypi", "package": "hello-internal"}
@@ -196,8 +235,9 @@ DESCRIBE = {**WHERE, "repository": "python", "format": "pypi", "package": "hello
 
 def test_describe_package_not_found_means_no_origin_controls(stubbed) -> None:
     resolver, stubber = stubbed
-    stubber.add_client_error("describe_package", "ResourceNotFoundException", "no package",
-                             404, expected_params=DESCRIBE)
+    stubber.add_client_error(
+        "describe_package", "ResourceNotFoundException", "no package", 404, expected_params=DESCRIBE
+    )
     assert describe_origin(endpoint_for(resolver), resolver, "hello-internal") is None
 
 
@@ -212,16 +252,24 @@ def test_describe_package_access_denied_is_reported_naming_the_permission(stubbe
 
 def test_describe_package_returns_the_restrictions(stubbed) -> None:
     resolver, stubber = stubbed
-    stubber.add_response("describe_package", {"package": {
-        "format": "pypi", "name": "hello-internal",
-        "originConfiguration": {"restrictions": {"publish": "ALLOW", "upstream": "BLOCK"}}}},
-        expected_params=DESCRIBE)
+    stubber.add_response(
+        "describe_package",
+        {
+            "package": {
+                "format": "pypi",
+                "name": "hello-internal",
+                "originConfiguration": {"restrictions": {"publish": "ALLOW", "upstream": "BLOCK"}},
+            }
+        },
+        expected_params=DESCRIBE,
+    )
     assert describe_origin(endpoint_for(resolver), resolver, "hello-internal") == {
-        "publish": "ALLOW", "upstream": "BLOCK"}
+        "publish": "ALLOW",
+        "upstream": "BLOCK",
+    }
 
 
-def test_a_throttled_control_plane_is_tried_the_policys_attempts_in_all(regions,
-                                                                        project) -> None:
+def test_a_throttled_control_plane_is_tried_the_policys_attempts_in_all(regions, project) -> None:
     name = next(iter(regions.regions))
     regions.fake.fail(name, "GetAuthorizationToken", "ThrottlingException", 429, times=0)
     with pytest.raises(ResolveError, match="ThrottlingException"):

@@ -45,8 +45,9 @@ def test_dry_run_shows_the_plan_and_sends_nothing(regions, project, sample_dists
 def test_region_flag_and_explicit_files(regions, project, sample_dists):
     first = next(iter(regions.regions))
     wheel = next(sample_dists.glob("*.whl"))
-    result = cli(regions, "publish", str(wheel), "--project", str(project), "--region", first,
-                 "--json")
+    result = cli(
+        regions, "publish", str(wheel), "--project", str(project), "--region", first, "--json"
+    )
     assert result.code == 0
     doc = json.loads(result.out)
     assert [t["region"] for t in doc["targets"]] == [first]
@@ -56,15 +57,20 @@ def test_region_flag_and_explicit_files(regions, project, sample_dists):
 def test_conflict_exits_1_and_points_to_status(regions, project, sample_dists, tmp_path):
     name, region = next(iter(regions.regions.items()))
     other = make_wheel(tmp_path / "o", "hello-internal", "1.0.0", payload_bytes=10, seed=3)
-    assert cli(regions, "publish", str(other), "--project", str(project), "--region",
-               name).code == 0
+    assert (
+        cli(regions, "publish", str(other), "--project", str(project), "--region", name).code == 0
+    )
     result = cli(regions, "publish", "--project", str(project))
     assert result.code == 1
     assert str(CONFLICT) in result.out and "codeartifact-multiregion status" in result.err
     assert region.files()[other.name] != next(
-        f["sha256"] for t in json.loads(cli(regions, "publish", "--project", str(project),
-                                            "--json", "--dry-run").out)["targets"]
-        for f in t["files"] if f["filename"] == other.name and t["region"] != name)
+        f["sha256"]
+        for t in json.loads(
+            cli(regions, "publish", "--project", str(project), "--json", "--dry-run").out
+        )["targets"]
+        for f in t["files"]
+        if f["filename"] == other.name and t["region"] != name
+    )
 
 
 LOW, HIGH = CONCURRENCY_RANGE
@@ -75,40 +81,53 @@ DURATION_WORDS = "{} to {}".format(*TOKEN_DURATION_RANGE)
 BAD = {
     "unknown key": (("toml", "regoins = []\n"), ["regoins", "Did you mean 'regions'"]),
     "bad domain": (("replace", 'domain = "acme"', 'domain = "ACME"'), ["codeartifact.domain"]),
-    "bad owner": (("replace", 'domain-owner = "111122223333"', 'domain-owner = "12"'),
-                  ["domain-owner", "12-digit"]),
-    "bad repository": (("replace", 'repository = "python"', 'repository = "_x"'),
-                       ["codeartifact.repository"]),
+    "bad owner": (
+        ("replace", 'domain-owner = "111122223333"', 'domain-owner = "12"'),
+        ["domain-owner", "12-digit"],
+    ),
+    "bad repository": (
+        ("replace", 'repository = "python"', 'repository = "_x"'),
+        ["codeartifact.repository"],
+    ),
     "bad region": (("toml", ""), ["--region mars-north-1", "not configured"]),
     "duplicate region": (("regions", ["us-east-1", "us-east-1"]), ["twice"]),
-    "token-duration": (("toml", f"token-duration = {TOKEN_DURATION_RANGE[0] - 1}\n"),
-                       ["token-duration", DURATION_WORDS]),
+    "token-duration": (
+        ("toml", f"token-duration = {TOKEN_DURATION_RANGE[0] - 1}\n"),
+        ["token-duration", DURATION_WORDS],
+    ),
     "concurrency": (("toml", f"concurrency = {HIGH + 1}\n"), ["concurrency", CONCURRENCY_WORDS]),
-    "orphan target": (("toml", "[tool.codeartifact.targets.us-west-2]\nrepository = 'p'\n"),
-                      ["targets.us-west-2", "not in regions"]),
+    "orphan target": (
+        ("toml", "[tool.codeartifact.targets.us-west-2]\nrepository = 'p'\n"),
+        ["targets.us-west-2", "not in regions"],
+    ),
     "toml syntax": (("toml", "domain = \n"), ["not valid TOML"]),
     "no pyproject": (("delete",), ["pyproject.toml: not found", "--project DIR"]),
     "empty dist": (("nodist",), ["no distributions of hello-internal", "Build the project"]),
     "corrupt wheel": (("corrupt",), ["hello_internal-1.0.0-py3-none-any.whl"]),
     "mixed projects": (("file", "other"), ["different projects"]),
     "not a dist": (("file", "txt"), ["not a distribution file"]),
-    "bad concurrency flag": (("flag", "--concurrency", str(LOW - 1)),
-                             ["--concurrency", CONCURRENCY_WORDS]),
+    "bad concurrency flag": (
+        ("flag", "--concurrency", str(LOW - 1)),
+        ["--concurrency", CONCURRENCY_WORDS],
+    ),
 }
 
 
 @pytest.mark.parametrize("case", sorted(BAD))
-def test_bad_input_exits_2_names_the_cause_and_uploads_nothing(case, regions, project,
-                                                               sample_dists, tmp_path):
+def test_bad_input_exits_2_names_the_cause_and_uploads_nothing(
+    case, regions, project, sample_dists, tmp_path
+):
     change, words = BAD[case]
     pyproject = project / "pyproject.toml"
     args = ["publish", "--project", str(project)]
     kind = change[0]
     if kind == "toml":
         text = pyproject.read_text()
-        pyproject.write_text(text.replace("[tool.codeartifact]\n",
-                                          "[tool.codeartifact]\n" + change[1], 1)
-                             if not change[1].startswith("[") else text + change[1])
+        pyproject.write_text(
+            text.replace("[tool.codeartifact]\n", "[tool.codeartifact]\n" + change[1], 1)
+            if not change[1].startswith("[")
+            else text + change[1]
+        )
         if case == "bad region":
             args += ["--region", "mars-north-1"]
     elif kind == "replace":
@@ -123,8 +142,11 @@ def test_bad_input_exits_2_names_the_cause_and_uploads_nothing(case, regions, pr
     elif kind == "corrupt":
         next(sample_dists.glob("*.whl")).write_bytes(b"PK\x03\x04garbage")
     elif kind == "file":
-        extra = (make_sdist(tmp_path / "x", "other", "1.0.0") if change[1] == "other"
-                 else tmp_path / "notes.txt")
+        extra = (
+            make_sdist(tmp_path / "x", "other", "1.0.0")
+            if change[1] == "other"
+            else tmp_path / "notes.txt"
+        )
         if change[1] == "txt":
             extra.write_text("hello")
         args += [str(next(sample_dists.glob("*.whl"))), str(extra)]

@@ -36,7 +36,9 @@ def test_minimal_table_gives_one_target_per_region_primary_first(tmp_path: Path)
 
 
 def test_per_region_overrides_apply_only_to_their_region(tmp_path: Path) -> None:
-    text = BASE + """
+    text = (
+        BASE
+        + """
 domain-owner = "111122223333"
 profile = "publisher"
 role-arn = "arn:aws:iam::111122223333:role/publisher"
@@ -49,10 +51,17 @@ block-upstream = true
 repository = "python-eu"
 domain-owner = "444455556666"
 """
+    )
     config = load_config(write(tmp_path, text))
     us, eu, ap = config.targets
-    assert eu == Target("eu-west-1", "acme", "python-eu", "444455556666", "publisher",
-                        "arn:aws:iam::111122223333:role/publisher")
+    assert eu == Target(
+        "eu-west-1",
+        "acme",
+        "python-eu",
+        "444455556666",
+        "publisher",
+        "arn:aws:iam::111122223333:role/publisher",
+    )
     assert us.repository == ap.repository == "python"
     assert us.domain_owner == "111122223333"
     assert (config.token_duration, config.concurrency, config.block_upstream) == (3600, 16, True)
@@ -60,8 +69,10 @@ domain-owner = "444455556666"
 
 
 def test_poetry_project_name_is_read_from_tool_poetry(tmp_path: Path) -> None:
-    text = BASE.replace('[project]\nname = "Hello.Internal"\nversion = "1.0.0"',
-                        '[tool.poetry]\nname = "poetry-pkg"')
+    text = BASE.replace(
+        '[project]\nname = "Hello.Internal"\nversion = "1.0.0"',
+        '[tool.poetry]\nname = "poetry-pkg"',
+    )
     assert load_config(write(tmp_path, text)).project_name == "poetry-pkg"
 
 
@@ -73,35 +84,48 @@ def test_region_flag_narrows_in_configured_order(tmp_path: Path) -> None:
 BAD_TABLES = [
     # (replacement of a line of BASE or an appended text, words the message must contain)
     (("regions = [", "regoins = ["), ["regoins", "Did you mean 'regions'"]),
-    (("domain = \"acme\"", "domain = \"Acme_Corp\""), ["codeartifact.domain", "Acme_Corp"]),
-    (("domain = \"acme\"", "domain = \"a\""), ["codeartifact.domain"]),
-    (("repository = \"python\"", "repository = \"-bad\""), ["codeartifact.repository"]),
-    (("regions = [\"us-east-1\", \"eu-west-1\", \"ap-southeast-2\"]", "regions = []"),
-     ["codeartifact.regions", "non-empty"]),
-    (("regions = [\"us-east-1\", \"eu-west-1\", \"ap-southeast-2\"]",
-      "regions = [\"us-east-1\", \"us-east-1\"]"), ["codeartifact.regions", "twice"]),
-    (("regions = [\"us-east-1\", \"eu-west-1\", \"ap-southeast-2\"]", "regions = [\"useast1\"]"),
-     ["codeartifact.regions", "useast1", "AWS region"]),
-    (("regions = [\"us-east-1\", \"eu-west-1\", \"ap-southeast-2\"]", "regions = \"us-east-1\""),
-     ["codeartifact.regions", "list"]),
-    ("domain-owner = \"12345\"", ["codeartifact.domain-owner", "12-digit"]),
-    ("domain-owner = 111122223333", ["codeartifact.domain-owner", "quoted",
-                                     '"111122223333"']),
+    (('domain = "acme"', 'domain = "Acme_Corp"'), ["codeartifact.domain", "Acme_Corp"]),
+    (('domain = "acme"', 'domain = "a"'), ["codeartifact.domain"]),
+    (('repository = "python"', 'repository = "-bad"'), ["codeartifact.repository"]),
+    (
+        ('regions = ["us-east-1", "eu-west-1", "ap-southeast-2"]', "regions = []"),
+        ["codeartifact.regions", "non-empty"],
+    ),
+    (
+        (
+            'regions = ["us-east-1", "eu-west-1", "ap-southeast-2"]',
+            'regions = ["us-east-1", "us-east-1"]',
+        ),
+        ["codeartifact.regions", "twice"],
+    ),
+    (
+        ('regions = ["us-east-1", "eu-west-1", "ap-southeast-2"]', 'regions = ["useast1"]'),
+        ["codeartifact.regions", "useast1", "AWS region"],
+    ),
+    (
+        ('regions = ["us-east-1", "eu-west-1", "ap-southeast-2"]', 'regions = "us-east-1"'),
+        ["codeartifact.regions", "list"],
+    ),
+    ('domain-owner = "12345"', ["codeartifact.domain-owner", "12-digit"]),
+    ("domain-owner = 111122223333", ["codeartifact.domain-owner", "quoted", '"111122223333"']),
     ("token-duration = 60", ["codeartifact.token-duration", "900 to 43200"]),
     ("token-duration = 50000", ["codeartifact.token-duration", "900 to 43200"]),
     ("concurrency = 0", ["codeartifact.concurrency", "1 to 64"]),
     ("concurrency = true", ["codeartifact.concurrency"]),
-    ("block-upstream = \"yes\"", ["codeartifact.block-upstream", "true or false"]),
-    ("role-arn = \"arn:aws:iam::1:user/x\"", ["codeartifact.role-arn", "IAM role ARN"]),
-    ("profile = \"\"", ["codeartifact.profile"]),
+    ('block-upstream = "yes"', ["codeartifact.block-upstream", "true or false"]),
+    ('role-arn = "arn:aws:iam::1:user/x"', ["codeartifact.role-arn", "IAM role ARN"]),
+    ('profile = ""', ["codeartifact.profile"]),
     ("dist-dir = 3", ["codeartifact.dist-dir"]),
-    ("[tool.codeartifact.targets.us-west-2]\nrepository = \"x\"",
-     ["targets.us-west-2", "not in regions", "Add 'us-west-2' to regions"]),
-    ("[tool.codeartifact.targets.eu-west-1]\nrepo = \"x\"",
-     ["targets.eu-west-1", "unknown key 'repo'", "Did you mean 'repository'"]),
-    ("[tool.codeartifact.targets.eu-west-1]\nrepository = \"!!\"",
-     ["targets.eu-west-1.repository"]),
-    ("colour = \"blue\"", ["unknown key 'colour'", "Valid keys"]),
+    (
+        '[tool.codeartifact.targets.us-west-2]\nrepository = "x"',
+        ["targets.us-west-2", "not in regions", "Add 'us-west-2' to regions"],
+    ),
+    (
+        '[tool.codeartifact.targets.eu-west-1]\nrepo = "x"',
+        ["targets.eu-west-1", "unknown key 'repo'", "Did you mean 'repository'"],
+    ),
+    ('[tool.codeartifact.targets.eu-west-1]\nrepository = "!!"', ["targets.eu-west-1.repository"]),
+    ('colour = "blue"', ["unknown key 'colour'", "Valid keys"]),
 ]
 
 
@@ -160,39 +184,55 @@ def test_concurrency_override_is_checked_like_the_file(tmp_path: Path) -> None:
         config.with_overrides(concurrency=65)
 
 
-@pytest.mark.parametrize(("old", "new", "key"), [
-    ('domain = "acme"', 'domain = "acme\\n"', "codeartifact.domain"),
-    ('"eu-west-1",', '"eu-west-1\\n",', "codeartifact.regions"),
-    ('repository = "python"', 'repository = "python\\n"', "codeartifact.repository"),
-])
-def test_a_final_newline_does_not_pass_a_pattern(tmp_path: Path, old: str, new: str,
-                                                 key: str) -> None:
+@pytest.mark.parametrize(
+    ("old", "new", "key"),
+    [
+        ('domain = "acme"', 'domain = "acme\\n"', "codeartifact.domain"),
+        ('"eu-west-1",', '"eu-west-1\\n",', "codeartifact.regions"),
+        ('repository = "python"', 'repository = "python\\n"', "codeartifact.repository"),
+    ],
+)
+def test_a_final_newline_does_not_pass_a_pattern(
+    tmp_path: Path, old: str, new: str, key: str
+) -> None:
     with pytest.raises(ConfigError, match=rf"\[tool\.{key}\] .* is not a valid"):
         load_config(write(tmp_path, BASE.replace(old, new)))
 
 
-@pytest.mark.parametrize("encoded", [
-    BASE.encode("utf-16"),
-    BASE.replace("Hello.Internal", "Hällo").encode("latin-1"),
-])
-def test_a_pyproject_that_is_not_utf8_names_the_file_and_the_fix(tmp_path: Path,
-                                                                 encoded: bytes) -> None:
+@pytest.mark.parametrize(
+    "encoded",
+    [
+        BASE.encode("utf-16"),
+        BASE.replace("Hello.Internal", "Hällo").encode("latin-1"),
+    ],
+)
+def test_a_pyproject_that_is_not_utf8_names_the_file_and_the_fix(
+    tmp_path: Path, encoded: bytes
+) -> None:
     (tmp_path / "pyproject.toml").write_bytes(encoded)
     with pytest.raises(ConfigError, match=r"pyproject.toml: not UTF-8 text .*save it as UTF-8"):
         load_config(tmp_path)
 
 
-@pytest.mark.parametrize(("text", "words"), [
-    ('tool = "x"\n', "[tool] must be a table"),
-    # The name picks the files to publish from dist/: a [project] of the wrong type is not
-    # "no name" but a broken pyproject (issue 11, row 10).
-    ('project = "x"\n' + BASE.split("[project]\n")[1].split("\n", 2)[2],
-     "[project] must be a table"),
-    ('[project]\nname = 5\n' + BASE.split("[project]\n")[1].split("\n", 2)[2],
-     "[project] name must be a non-empty string"),
-])
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ('tool = "x"\n', "[tool] must be a table"),
+        # The name picks the files to publish from dist/: a [project] of the wrong type is not
+        # "no name" but a broken pyproject (issue 11, row 10).
+        (
+            'project = "x"\n' + BASE.split("[project]\n")[1].split("\n", 2)[2],
+            "[project] must be a table",
+        ),
+        (
+            "[project]\nname = 5\n" + BASE.split("[project]\n")[1].split("\n", 2)[2],
+            "[project] name must be a non-empty string",
+        ),
+    ],
+)
 def test_tables_of_the_wrong_type_are_errors_not_crashes(
-        tmp_path: Path, text: str, words: str) -> None:
+    tmp_path: Path, text: str, words: str
+) -> None:
     with pytest.raises(ConfigError, match=re.escape(words)):
         load_config(write(tmp_path, text))
 
@@ -220,16 +260,23 @@ def test_a_standalone_codeartifact_toml_loads_with_its_access_table(tmp_path: Pa
     assert config.access.organization_id == "o-a1b2c3d4e5"
 
 
-@pytest.mark.parametrize(("old", "new", "words"), [
-    ("readers =", "reader =", ["unknown key 'reader'", "Did you mean 'readers'"]),
-    ('"555566667777"', "555566667777", ["codeartifact.access.readers", "Quote it"]),
-    ('"555566667777"', '"5555"', ["codeartifact.access.readers", "'5555' is not a valid"]),
-    ('"o-a1b2c3d4e5"', '"a1b2"', ["codeartifact.access.organization-id"]),
-    ('publishers = ["arn:aws:iam::111122223333:role/release"]', 'publishers = "x"',
-     ["access.publishers", "must be a list"]),
-])
-def test_bad_access_entries_name_the_key(tmp_path: Path, old: str, new: str,
-                                         words: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("old", "new", "words"),
+    [
+        ("readers =", "reader =", ["unknown key 'reader'", "Did you mean 'readers'"]),
+        ('"555566667777"', "555566667777", ["codeartifact.access.readers", "Quote it"]),
+        ('"555566667777"', '"5555"', ["codeartifact.access.readers", "'5555' is not a valid"]),
+        ('"o-a1b2c3d4e5"', '"a1b2"', ["codeartifact.access.organization-id"]),
+        (
+            'publishers = ["arn:aws:iam::111122223333:role/release"]',
+            'publishers = "x"',
+            ["access.publishers", "must be a list"],
+        ),
+    ],
+)
+def test_bad_access_entries_name_the_key(
+    tmp_path: Path, old: str, new: str, words: list[str]
+) -> None:
     path = tmp_path / "codeartifact.toml"
     assert old in STANDALONE
     path.write_text(STANDALONE.replace(old, new))

@@ -44,10 +44,15 @@ class Terminal(io.StringIO):
         return True
 
 
-def source(region: str, rtt: float | None = 0.01, error: str | None = None,
-           token: str = "tok") -> Source:
-    return Source(region, f"https://{region}.example/pypi/python/simple/", token,
-                  probe=Probe(region, rtt, error))
+def source(
+    region: str, rtt: float | None = 0.01, error: str | None = None, token: str = "tok"
+) -> Source:
+    return Source(
+        region,
+        f"https://{region}.example/pypi/python/simple/",
+        token,
+        probe=Probe(region, rtt, error),
+    )
 
 
 def credentials(url: str) -> tuple[str, str, int]:
@@ -56,6 +61,7 @@ def credentials(url: str) -> tuple[str, str, int]:
 
 
 # URLs ------------------------------------------------------------------------------
+
 
 def test_token_is_percent_encoded_userinfo_and_round_trips() -> None:
     token = "a/b+c=d:e@f%g"
@@ -66,34 +72,45 @@ def test_token_is_percent_encoded_userinfo_and_round_trips() -> None:
     assert unquote(urlsplit(url).password or "") == token
 
 
-@pytest.mark.parametrize(("url", "problem"), [
-    ("https://h.example/simple/'; rm -rf ~ #", "characters"),
-    ("https://h.example/sim ple/", "characters"),
-    ("https://u:p@h.example/simple/", "credentials"),
-    ("http://h.example/simple/", "plain http"),
-    ("ftp://h.example/simple/", "not an http"),
-])
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("https://h.example/simple/'; rm -rf ~ #", "characters"),
+        ("https://h.example/sim ple/", "characters"),
+        ("https://u:p@h.example/simple/", "credentials"),
+        ("http://h.example/simple/", "plain http"),
+        ("ftp://h.example/simple/", "not an http"),
+    ],
+)
 def test_endpoint_that_cannot_carry_a_token_is_refused(url: str, problem: str) -> None:
     assert problem in (check_endpoint(url) or "")
 
 
 def test_loopback_http_and_https_endpoints_are_accepted() -> None:
     assert check_endpoint("http://127.0.0.1:8080/simple/") is None
-    assert check_endpoint("https://acme-111122223333.d.codeartifact.us-east-1.amazonaws.com/"
-                          "pypi/python/simple/") is None
+    assert (
+        check_endpoint(
+            "https://acme-111122223333.d.codeartifact.us-east-1.amazonaws.com/pypi/python/simple/"
+        )
+        is None
+    )
 
 
 # ordering --------------------------------------------------------------------------
 
+
 def test_config_order_without_nearest_failed_regions_last() -> None:
-    got = order([source(PRIMARY, error="connection failed"), source(SECOND, 0.3),
-                 source(THIRD, 0.1)], nearest=False)
+    got = order(
+        [source(PRIMARY, error="connection failed"), source(SECOND, 0.3), source(THIRD, 0.1)],
+        nearest=False,
+    )
     assert [s.region for s in got] == [SECOND, THIRD, PRIMARY]
 
 
 def test_nearest_orders_healthy_regions_by_round_trip() -> None:
-    got = order([source(PRIMARY, 0.3), source(SECOND, error="HTTP 503"), source(THIRD, 0.1)],
-                nearest=True)
+    got = order(
+        [source(PRIMARY, 0.3), source(SECOND, error="HTTP 503"), source(THIRD, 0.1)], nearest=True
+    )
     assert [s.region for s in got] == [THIRD, PRIMARY, SECOND]
 
 
@@ -103,16 +120,18 @@ def test_probe_times_the_request_with_the_injected_clock() -> None:
     assert got == Probe(PRIMARY, 0.25)
 
 
-@pytest.mark.parametrize(("status", "healthy"), [(200, True), (404, True), (302, True),
-                                                  (401, False), (403, False), (503, False),
-                                                  (429, False)])
+@pytest.mark.parametrize(
+    ("status", "healthy"),
+    [(200, True), (404, True), (302, True), (401, False), (403, False), (503, False), (429, False)],
+)
 def test_probe_status_decides_health(status: int, healthy: bool) -> None:
     assert probe(PRIMARY, "https://x/simple/", "t", fetch=lambda *_: status).healthy is healthy
 
 
 def test_pip_keeps_a_failed_region_last_uv_leaves_it_out() -> None:
-    sources = tuple(order([source(PRIMARY, error="connection failed"), source(SECOND)],
-                          nearest=False))
+    sources = tuple(
+        order([source(PRIMARY, error="connection failed"), source(SECOND)], nearest=False)
+    )
     pip, uv = Selection("pip", False, sources), Selection("uv", False, sources)
     assert [s.region for s in pip.used] == [SECOND, PRIMARY]
     assert [s.region for s in uv.used] == [SECOND]
@@ -122,6 +141,7 @@ def test_pip_keeps_a_failed_region_last_uv_leaves_it_out() -> None:
 
 # against the local regions -----------------------------------------------------------
 
+
 def test_select_gives_pip_every_region_primary_first(regions, project: Path) -> None:
     selection = select(load_config(project), "pip", timeout=PATIENT)
     env = render(selection, "json", reveal=True)
@@ -130,16 +150,22 @@ def test_select_gives_pip_every_region_primary_first(regions, project: Path) -> 
     assert [s.region for s in used] == [PRIMARY, SECOND, THIRD]
     for item in used:
         user, token, port = credentials(item.index_url())
-        assert (user, token, port) == ("aws", regions.region(item.region).token,
-                                       regions.region(item.region).port)
+        assert (user, token, port) == (
+            "aws",
+            regions.region(item.region).token,
+            regions.region(item.region).port,
+        )
     assert all(s.round_trip_s is not None for s in used)
 
 
 def test_token_duration_from_config_and_expiration_kept(regions, tmp_path: Path) -> None:
     regions.write_pyproject(tmp_path, token_duration=3600)
     selection = select(load_config(tmp_path), "uv", timeout=PATIENT)
-    durations = {c.params.get("duration") for c in regions.fake.calls
-                 if c.operation == "GetAuthorizationToken"}
+    durations = {
+        c.params.get("duration")
+        for c in regions.fake.calls
+        if c.operation == "GetAuthorizationToken"
+    }
     assert durations == {"3600"}
     assert all(s.expiration is not None for s in selection.sources)
 
@@ -176,23 +202,25 @@ def test_no_healthy_region_is_exit_1_naming_every_region(regions, project: Path)
 
 # rendering -------------------------------------------------------------------------
 
+
 def _bash_env(script: str, names: Sequence[str]) -> dict[str, str]:
     printer = "; ".join(f'printf "%s\\0" "${name}"' for name in names)
-    proc = subprocess.run(["bash", "-c", f"{script}\n{printer}"], capture_output=True,
-                          check=True)
+    proc = subprocess.run(["bash", "-c", f"{script}\n{printer}"], capture_output=True, check=True)
     return dict(zip(names, proc.stdout.decode().split("\0")))
 
 
 def _awkward() -> Selection:
     tokens = ["t/o+k=e n'$x", "plain"]  # quotes, $, spaces and = survive every format
-    return Selection("pip", False, (source(PRIMARY, token=tokens[0]),
-                                    source(SECOND, token=tokens[1])))
+    return Selection(
+        "pip", False, (source(PRIMARY, token=tokens[0]), source(SECOND, token=tokens[1]))
+    )
 
 
 def test_shell_format_evals_to_exactly_the_urls() -> None:
     selection = _awkward()
-    got = _bash_env(render(selection, "shell", reveal=True).out,
-                    ["PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL"])
+    got = _bash_env(
+        render(selection, "shell", reveal=True).out, ["PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL"]
+    )
     assert credentials(got["PIP_INDEX_URL"])[1] == "t/o+k=e n'$x"
     assert got["PIP_EXTRA_INDEX_URL"] == selection.sources[1].index_url()
 
@@ -214,7 +242,7 @@ def _parse_github_env(text: str) -> dict[str, str]:
         if "<<" in line:
             name, delimiter = line.split("<<", 1)
             end = lines.index(delimiter, i + 1)
-            env[name] = "\n".join(lines[i + 1:end])
+            env[name] = "\n".join(lines[i + 1 : end])
             i = end + 1
         elif line:
             name, value = line.split("=", 1)
@@ -230,8 +258,11 @@ def test_github_format_masks_every_token_before_the_env_lines() -> None:
     rendered = render(selection, "github", reveal=True)
     env = _parse_github_env(rendered.out)
     assert env["PIP_INDEX_URL"] == selection.sources[0].index_url()
-    masks = {line[len("::add-mask::"):] for line in rendered.err.splitlines()
-             if line.startswith("::add-mask::")}
+    masks = {
+        line[len("::add-mask::") :]
+        for line in rendered.err.splitlines()
+        if line.startswith("::add-mask::")
+    }
     for item in selection.sources:
         assert item.token in masks and quote(item.token, safe="") in masks
     assert "::add-mask::" not in rendered.out
@@ -243,8 +274,9 @@ def test_terminal_gets_masked_lines_and_how_to_eval() -> None:
     assert write_env(selection, "shell", out, err) == 0
     text = out.getvalue() + err.getvalue()
     assert "aws:***@" in out.getvalue()
-    assert all(s.token not in text and quote(s.token, safe="") not in text
-               for s in selection.sources)
+    assert all(
+        s.token not in text and quote(s.token, safe="") not in text for s in selection.sources
+    )
     assert 'eval "$(codeartifact-multiregion env --tool pip)"' in err.getvalue()
 
 
@@ -271,6 +303,7 @@ def test_json_lists_regions_round_trips_and_errors() -> None:
 
 # exec ------------------------------------------------------------------------------
 
+
 class Child:
     """Records each run's index and answers the given exit codes in turn."""
 
@@ -293,8 +326,14 @@ def _host(url: str) -> str:
 
 def test_exec_fails_over_while_regions_stop_answering_each_once() -> None:
     child, err = Child([1, 1, 0]), io.StringIO()
-    code = run_with_failover(_three(), ["uv", "pip", "install", "x"], err, runner=child,
-                             base_env={}, fetch=lambda *_: 503)
+    code = run_with_failover(
+        _three(),
+        ["uv", "pip", "install", "x"],
+        err,
+        runner=child,
+        base_env={},
+        fetch=lambda *_: 503,
+    )
     assert code == 0
     assert [_host(u).split(".")[0] for u in child.indexes] == [PRIMARY, SECOND, THIRD]
     assert f"{PRIMARY} no longer answers (HTTP 503)" in err.getvalue()
@@ -302,15 +341,17 @@ def test_exec_fails_over_while_regions_stop_answering_each_once() -> None:
 
 def test_exec_returns_the_commands_own_failure_when_the_region_still_answers() -> None:
     child = Child([3])
-    code = run_with_failover(_three(), ["false"], io.StringIO(), runner=child, base_env={},
-                             fetch=lambda *_: 404)
+    code = run_with_failover(
+        _three(), ["false"], io.StringIO(), runner=child, base_env={}, fetch=lambda *_: 404
+    )
     assert (code, len(child.indexes)) == (3, 1)
 
 
 def test_exec_exits_with_the_last_code_when_every_region_failed() -> None:
     child = Child([1, 1, 7])
-    code = run_with_failover(_three(), ["x"], io.StringIO(), runner=child, base_env={},
-                             fetch=lambda *_: 503)
+    code = run_with_failover(
+        _three(), ["x"], io.StringIO(), runner=child, base_env={}, fetch=lambda *_: 503
+    )
     assert (code, len(child.indexes)) == (7, 3)
 
 
@@ -325,8 +366,12 @@ def test_exec_without_a_command_is_a_usage_error() -> None:
 
 
 def test_child_env_drops_competing_indexes_and_keeps_the_rest() -> None:
-    base = {"UV_INDEX_URL": "https://other/simple", "UV_EXTRA_INDEX_URL": "https://x/simple",
-            "PIP_INDEX_URL": "https://pypi.org/simple", "HOME": "/home/u"}
+    base = {
+        "UV_INDEX_URL": "https://other/simple",
+        "UV_EXTRA_INDEX_URL": "https://x/simple",
+        "PIP_INDEX_URL": "https://pypi.org/simple",
+        "HOME": "/home/u",
+    }
     env = child_env(base, None, [source(PRIMARY, token="k"), source(SECOND, token="j")])
     assert "UV_INDEX_URL" not in env and "UV_EXTRA_INDEX_URL" not in env
     assert env["HOME"] == "/home/u"

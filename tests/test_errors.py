@@ -19,11 +19,18 @@ from codeartifact_multiregion.errors import (
 )
 
 
-@pytest.mark.parametrize(("error", "code"), [
-    (UsageError, EXIT_USAGE), (ConfigError, EXIT_USAGE), (ArtifactError, EXIT_USAGE),
-    (ResolveError, EXIT_INCOMPLETE), (IndexReadError, EXIT_INCOMPLETE),
-    (Interrupted, EXIT_INTERRUPTED), (CodeArtifactError, EXIT_INCOMPLETE),
-])
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (UsageError, EXIT_USAGE),
+        (ConfigError, EXIT_USAGE),
+        (ArtifactError, EXIT_USAGE),
+        (ResolveError, EXIT_INCOMPLETE),
+        (IndexReadError, EXIT_INCOMPLETE),
+        (Interrupted, EXIT_INTERRUPTED),
+        (CodeArtifactError, EXIT_INCOMPLETE),
+    ],
+)
 def test_each_error_maps_to_its_exit_code(error: type[CodeArtifactError], code: int) -> None:
     assert error("x").exit_code == code
     assert issubclass(error, CodeArtifactError), "a host catches them all with one clause"

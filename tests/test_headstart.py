@@ -80,8 +80,8 @@ def test_a_failed_connect_is_skipped_not_raised() -> None:
 
 @pytest.mark.parametrize(("no_proxy", "parked"), [("", False), ("127.0.0.1", True)])
 def test_nothing_is_parked_where_a_proxy_carries_the_requests(
-        server: CountingServer, monkeypatch: pytest.MonkeyPatch, no_proxy: str,
-        parked: bool) -> None:
+    server: CountingServer, monkeypatch: pytest.MonkeyPatch, no_proxy: str, parked: bool
+) -> None:
     for name in ("no_proxy", "NO_PROXY"):
         monkeypatch.setenv(name, no_proxy)
     monkeypatch.setenv("HTTP_PROXY", "http://proxy.invalid:3128")
@@ -91,6 +91,7 @@ def test_nothing_is_parked_where_a_proxy_carries_the_requests(
 
 
 # --- in a publish, against the stand-ins ----------------------------------------------
+
 
 def _publish(project: Path, files: list[Path] | None = None) -> object:
     config = load_config(project)
@@ -108,8 +109,9 @@ def test_the_head_start_s_url_is_the_run_s(regions, project: Path, sample_dists:
     assert not any(headstart._parked.values()), "every parked connection was used or closed"
 
 
-def test_a_refused_head_start_is_asked_again_and_the_run_goes_on(regions, project: Path,
-                                                                 sample_dists: Path) -> None:
+def test_a_refused_head_start_is_asked_again_and_the_run_goes_on(
+    regions, project: Path, sample_dists: Path
+) -> None:
     name = next(iter(regions.regions))
     regions.fake.fail(name, "GetRepositoryEndpoint", "ThrottlingException", 429)
     report = _publish(project)
@@ -126,7 +128,8 @@ def test_a_bad_file_name_is_refused_before_any_call(regions, project: Path) -> N
 
 
 def test_an_unreadable_release_gets_no_token_and_leaves_no_connection(
-        regions, project: Path) -> None:
+    regions, project: Path
+) -> None:
     dist = project / "dist"
     dist.mkdir()
     (dist / "hello_internal-1.0.0-py3-none-any.whl").write_bytes(b"not a zip")

@@ -25,10 +25,16 @@ def test_error_document_is_one_json_object_redacted_and_printable() -> None:
     assert doc == {"ok": False, "error": f"bad {MASK} \\x1b[2J", "exit_code": EXIT_USAGE}
 
 
-@pytest.mark.parametrize(("given", "kept"), [(EXIT_INCOMPLETE, EXIT_INCOMPLETE),
-                                             (EXIT_USAGE, EXIT_USAGE),
-                                             (EXIT_INTERRUPTED, EXIT_INTERRUPTED),
-                                             (EXIT_OK, EXIT_INCOMPLETE), (7, EXIT_INCOMPLETE)])
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [
+        (EXIT_INCOMPLETE, EXIT_INCOMPLETE),
+        (EXIT_USAGE, EXIT_USAGE),
+        (EXIT_INTERRUPTED, EXIT_INTERRUPTED),
+        (EXIT_OK, EXIT_INCOMPLETE),
+        (7, EXIT_INCOMPLETE),
+    ],
+)
 def test_error_document_exit_code_is_always_a_failure_code(given: int, kept: int) -> None:
     assert json.loads(host.error_document("x", given))["exit_code"] == kept
 
@@ -46,10 +52,16 @@ def test_next_steps_for_an_unknown_command_is_publishs() -> None:
     assert host.next_steps("poetry-publish") == host.NEXT_STEPS["publish"]
 
 
-@pytest.mark.parametrize(("outcome", "style"), [
-    (Outcome.UPLOADED, host.SUCCESS), (Outcome.IDENTICAL, host.INFO),
-    (Outcome.PLANNED, host.INFO), (Outcome.CONFLICT, host.ERROR), (Outcome.FAILED, host.ERROR),
-])
+@pytest.mark.parametrize(
+    ("outcome", "style"),
+    [
+        (Outcome.UPLOADED, host.SUCCESS),
+        (Outcome.IDENTICAL, host.INFO),
+        (Outcome.PLANNED, host.INFO),
+        (Outcome.CONFLICT, host.ERROR),
+        (Outcome.FAILED, host.ERROR),
+    ],
+)
 def test_style_of_each_outcome(outcome: Outcome, style: str) -> None:
     assert host.style_of(outcome) == style
     assert host.style_of(outcome.value) == style, "the JSON string means the same"
@@ -70,11 +82,23 @@ def test_safe_message_redacts_and_escapes_but_keeps_lines() -> None:
     assert out == f"first {MASK}\nsecond \\x07 https://{MASK}@h.example/"
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    (None, False), (True, True), (False, False), ("", True), ("1", True), ("yes", True),
-    ("ON", True), (" true ", True), ("0", False), ("no", False), ("off", False),
-    ("False", False),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (None, False),
+        (True, True),
+        (False, False),
+        ("", True),
+        ("1", True),
+        ("yes", True),
+        ("ON", True),
+        (" true ", True),
+        ("0", False),
+        ("no", False),
+        ("off", False),
+        ("False", False),
+    ],
+)
 def test_flag_option_reads_yes_and_no(value: object, expected: bool) -> None:
     assert host.flag_option(value, "dry-run") is expected
 
@@ -86,8 +110,9 @@ def test_flag_option_refuses_anything_else_naming_the_option() -> None:
     assert message.startswith("json=maybe\\x1b") and "Use json or json=false" in message
 
 
-@pytest.mark.parametrize(("value", "expected"), [(None, None), ("", None), ("8", 8), (4, 4),
-                                                 (" 16 ", 16)])
+@pytest.mark.parametrize(
+    ("value", "expected"), [(None, None), ("", None), ("8", 8), (4, 4), (" 16 ", 16)]
+)
 def test_concurrency_option_parses_a_whole_number(value: object, expected: int | None) -> None:
     assert host.concurrency_option(value) == expected  # type: ignore[arg-type]
 

@@ -10,18 +10,29 @@ import pytest
 
 from codeartifact_multiregion.multipart import MultipartBody
 
-FIELDS = [("name", "hello-internal"), ("version", "1.0.0"),
-          ("description", 'line one\r\n--not-a-boundary\r\n"quoted" ünïcode'),
-          ("classifiers", "A :: B"), ("classifiers", "C :: D")]
+FIELDS = [
+    ("name", "hello-internal"),
+    ("version", "1.0.0"),
+    ("description", 'line one\r\n--not-a-boundary\r\n"quoted" ünïcode'),
+    ("classifiers", "A :: B"),
+    ("classifiers", "C :: D"),
+]
 
 
 def _parse(body: bytes, content_type: str) -> list[tuple[str, str | None, bytes]]:
     """(name, filename, payload) of every part, by the standard library's MIME parser."""
     message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
-        f"Content-Type: {content_type}\r\n\r\n".encode() + body)
+        f"Content-Type: {content_type}\r\n\r\n".encode() + body
+    )
     assert message.is_multipart()
-    return [(part.get_param("name", header="content-disposition"), part.get_filename(),
-             part.get_payload(decode=True)) for part in message.iter_parts()]
+    return [
+        (
+            part.get_param("name", header="content-disposition"),
+            part.get_filename(),
+            part.get_payload(decode=True),
+        )
+        for part in message.iter_parts()
+    ]
 
 
 def _read_all(body: MultipartBody, block: int) -> bytes:

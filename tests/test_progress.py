@@ -33,11 +33,24 @@ def run_events(emit: Emitter) -> None:
     emit("resolved", region="us-east-1", message="https://acme.example/pypi/python/")
     emit("start", region="us-east-1", filename=WHEEL, bytes=1234)
     emit("retry", region="us-east-1", filename=WHEEL, attempt=1, message="HTTP 503")
-    emit("done", region="us-east-1", filename=WHEEL, outcome=UPLOADED, attempt=2,
-         elapsed_s=0.5, bytes=1234)
+    emit(
+        "done",
+        region="us-east-1",
+        filename=WHEEL,
+        outcome=UPLOADED,
+        attempt=2,
+        elapsed_s=0.5,
+        bytes=1234,
+    )
     emit("done", region="eu-west-1", filename=WHEEL, outcome=IDENTICAL, attempt=1)
-    emit("done", region="eu-west-2", filename=WHEEL, outcome=CONFLICT, attempt=1,
-         message="the index already holds it")
+    emit(
+        "done",
+        region="eu-west-2",
+        filename=WHEEL,
+        outcome=CONFLICT,
+        attempt=1,
+        message="the index already holds it",
+    )
     emit("target-failed", region="ap-south-1", message="could not verify")
     emit("origin", region="us-east-1", message="publish=ALLOW, upstream=BLOCK")
 
@@ -84,8 +97,13 @@ def test_plain_output_is_escaped_and_redacted() -> None:
     register_secret("tok-PROGRESS-424242")
     stream = io.StringIO()
     with PlainRenderer(stream) as renderer:
-        Emitter(renderer)("done", region="us-east-1", filename=HOSTILE, outcome=FAILED,
-                          message="refused tok-PROGRESS-424242")
+        Emitter(renderer)(
+            "done",
+            region="us-east-1",
+            filename=HOSTILE,
+            outcome=FAILED,
+            message="refused tok-PROGRESS-424242",
+        )
     out = stream.getvalue()
     assert "\x1b" not in out and "\x07" not in out and "tok-PROGRESS" not in out
     assert out == f"us-east-1: [/bold][red]x\\x1b[2J\\x07.whl {FAILED}: refused {MASK}\n"
@@ -108,8 +126,7 @@ def test_rich_renderer_runs_on_a_terminal_and_escapes_markup(verbose: bool) -> N
         run_events(emit)
         emit("start", region="us-west-2", filename=HOSTILE, bytes=1)
         emit("retry", region="us-west-2", filename=HOSTILE, attempt=1, message="[bold]503[/]")
-        emit("done", region="us-west-2", filename=HOSTILE, outcome=FAILED,
-             message="[/red] gave up")
+        emit("done", region="us-west-2", filename=HOSTILE, outcome=FAILED, message="[/red] gave up")
         emit("target-failed", region="us-west-2", message="[/] broken [link=x]")
     raw = stream.getvalue()
     assert "\x1b[2J" not in raw and "\x07" not in raw, "no control character of the name's"

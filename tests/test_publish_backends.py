@@ -44,16 +44,20 @@ def backend_project(root: Path, backend: str) -> tuple[str, Path]:
     (root / "pyproject.toml").write_text(
         f'[build-system]\nrequires = ["{requirement}"]\nbuild-backend = "{api}"\n\n'
         f'[project]\nname = "{name}"\nversion = "1.0.0"\ndescription = "Built by {backend}."\n'
-        'readme = "README.md"\nrequires-python = ">=3.10"\nlicense = "MIT"\n')
+        'readme = "README.md"\nrequires-python = ">=3.10"\nlicense = "MIT"\n'
+    )
     return name, root
 
 
 def build(source: Path, out: Path) -> tuple[Path, Path]:
     """``uv build``: the sdist, then the wheel from it, by the backend's newest release."""
     proc = subprocess.run(
-        [sys.executable, "-m", "uv", "build", "--no-progress", "--out-dir",
-         str(out), str(source)],
-        capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+        [sys.executable, "-m", "uv", "build", "--no-progress", "--out-dir", str(out), str(source)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     (sdist,), (wheel,) = out.glob("*.tar.gz"), out.glob("*.whl")
     return sdist, wheel
@@ -65,20 +69,21 @@ def wheel_metadata(wheel: Path) -> tuple[str, str]:
         info = next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA"))
         meta = email.parser.Parser().parsestr(zf.read(info).decode())
         generator = email.parser.Parser().parsestr(
-            zf.read(info.replace("METADATA", "WHEEL")).decode())["Generator"]
+            zf.read(info.replace("METADATA", "WHEEL")).decode()
+        )["Generator"]
     return str(meta["Metadata-Version"]), str(generator)
 
 
 @pytest.mark.parametrize("backend", list(BACKENDS))
-def test_files_built_by_todays_backend_are_published_to_every_region(regions, tmp_path,
-                                                                     backend):
+def test_files_built_by_todays_backend_are_published_to_every_region(regions, tmp_path, backend):
     name, root = backend_project(tmp_path / "project", backend)
     built = build(root, tmp_path / "dist")
     version, generator = wheel_metadata(built[1])
     print(f"{backend}: Metadata-Version {version}, written by {generator}")
     publisher = regions.write_pyproject(tmp_path / "publisher", name=name).parent
-    result = run_cli(regions, "publish", "--project", str(publisher), "--json",
-                     *(str(p) for p in built))
+    result = run_cli(
+        regions, "publish", "--project", str(publisher), "--json", *(str(p) for p in built)
+    )
     assert result.code == 0, result.out + result.err
     expected = sha256s(built)
     for region in regions.regions.values():

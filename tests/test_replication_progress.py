@@ -16,11 +16,21 @@ class Terminal(io.StringIO):
 
 
 EVENTS = [
-    Event("done", region="eu-west-1", filename="alpha-1.0.tar.gz", outcome=UPLOADED,
-          message="from us-east-1"),
+    Event(
+        "done",
+        region="eu-west-1",
+        filename="alpha-1.0.tar.gz",
+        outcome=UPLOADED,
+        message="from us-east-1",
+    ),
     Event("done", region="eu-west-1", filename="alpha-1.0-py3-none-any.whl", outcome=IDENTICAL),
-    Event("done", region="eu-west-1", filename="delta-1.0.tar.gz", outcome=CONFLICT,
-          message="sha256 differs [red]"),
+    Event(
+        "done",
+        region="eu-west-1",
+        filename="delta-1.0.tar.gz",
+        outcome=CONFLICT,
+        message="sha256 differs [red]",
+    ),
     Event("package", message="alpha", done=1, total=3),
 ]
 
@@ -59,4 +69,5 @@ def test_quiet_keeps_only_conflicts_and_failures() -> None:
         for event in EVENTS:
             renderer(event)
     assert stream.getvalue().splitlines() == [
-        "eu-west-1: delta-1.0.tar.gz conflict: sha256 differs [red]"]
+        "eu-west-1: delta-1.0.tar.gz conflict: sha256 differs [red]"
+    ]

@@ -28,8 +28,13 @@ from tests.localaws.fake_codeartifact import DEFAULT_QUOTAS, QUOTA_OF
 from tests.localaws.regions import LocalAWS
 from tests.test_replication import CLI, PRIMARY, SECOND, THIRD, twine_upload, version_state
 
-REPLICATION_OPS = ("ListPackages", "ListPackageVersions", "ListPackageVersionAssets",
-                   "GetPackageVersionAsset", "UpdatePackageVersionsStatus")
+REPLICATION_OPS = (
+    "ListPackages",
+    "ListPackageVersions",
+    "ListPackageVersionAssets",
+    "GetPackageVersionAsset",
+    "UpdatePackageVersionsStatus",
+)
 
 
 def stock(aws: LocalAWS, region: str, dist: Path, packages: int, versions: int) -> int:
@@ -41,20 +46,26 @@ def stock(aws: LocalAWS, region: str, dist: Path, packages: int, versions: int) 
     count = 0
     for p in range(packages):
         for v in range(versions):
-            for path in (make_wheel(dist, f"pkg{p:03d}", f"1.{v}"),
-                         make_sdist(dist, f"pkg{p:03d}", f"1.{v}")):
+            for path in (
+                make_wheel(dist, f"pkg{p:03d}", f"1.{v}"),
+                make_sdist(dist, f"pkg{p:03d}", f"1.{v}"),
+            ):
                 shutil.copy2(path, aws.regions[region].packages / path.name)
                 count += 1
     return count
 
 
-def test_sync_of_300_files_stays_under_every_quota(regions: LocalAWS, project: Path,
-                                                   tmp_path: Path) -> None:
+def test_sync_of_300_files_stays_under_every_quota(
+    regions: LocalAWS, project: Path, tmp_path: Path
+) -> None:
     files = stock(regions, PRIMARY, tmp_path / "dist", packages=50, versions=3)
     assert files == 300
     regions.regions[PRIMARY].set_version("pkg000", "1.0", status="Unlisted")
-    result = run_checked([*CLI, "sync", "--all", "--region", SECOND, "--json", "-q",
-                          "--project", str(project)], regions, timeout=600)
+    result = run_checked(
+        [*CLI, "sync", "--all", "--region", SECOND, "--json", "-q", "--project", str(project)],
+        regions,
+        timeout=600,
+    )
     assert result.code == 0, result.out[-3000:] + result.err[-3000:]
     assert regions.regions[SECOND].files() == regions.regions[PRIMARY].files()
     assert version_state(SECOND, "pkg000", "1.0") == ("Unlisted", "INTERNAL")
@@ -83,8 +94,9 @@ class StepClock:
             return self.now
 
 
-def test_throttling_is_honoured_with_backoff(regions: LocalAWS, project: Path,
-                                             tmp_path: Path) -> None:
+def test_throttling_is_honoured_with_backoff(
+    regions: LocalAWS, project: Path, tmp_path: Path
+) -> None:
     stock(regions, PRIMARY, tmp_path / "dist", packages=4, versions=1)
     regions.fake.clock = StepClock()
     regions.fake.set_quota("GetPackageVersionAsset", 2)  # at most 2 per ~3 requests seen
@@ -107,20 +119,28 @@ def held_proxy(regions: LocalAWS) -> Iterator[tuple[FaultProxy, threading.Event]
         gate.set()
 
 
-def test_sigkill_midway_then_rerun_converges(regions: LocalAWS, project: Path, tmp_path: Path,
-                                             held_proxy: tuple[FaultProxy, threading.Event]
-                                             ) -> None:
+def test_sigkill_midway_then_rerun_converges(
+    regions: LocalAWS, project: Path, tmp_path: Path, held_proxy: tuple[FaultProxy, threading.Event]
+) -> None:
     proxy, gate = held_proxy
     dist = tmp_path / "dist"
-    built = [f(dist, f"app{p}", f"2.{v}") for p in range(6) for v in range(2)
-             for f in (make_wheel, make_sdist)]
+    built = [
+        f(dist, f"app{p}", f"2.{v}")
+        for p in range(6)
+        for v in range(2)
+        for f in (make_wheel, make_sdist)
+    ]
     twine_upload(regions.regions[PRIMARY], built)
     regions.regions[PRIMARY].set_version("app0", "2.1", status="Unlisted")
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     env = {**os.environ, **regions.env(), **FAST_RETRIES, "TMPDIR": str(scratch)}
-    proc = subprocess.Popen([*CLI, "sync", "--all", "-q", "--project", str(project)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [*CLI, "sync", "--all", "-q", "--project", str(project)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         proxy.wait_for("POST", n=6, timeout=120)  # five landed, the sixth is held
     finally:
@@ -131,8 +151,9 @@ def test_sigkill_midway_then_rerun_converges(regions: LocalAWS, project: Path, t
 
     proxy.clear()
     gate.set()
-    rerun = run_checked([*CLI, "sync", "--all", "--json", "--project", str(project)],
-                        regions, timeout=300)
+    rerun = run_checked(
+        [*CLI, "sync", "--all", "--json", "--project", str(project)], regions, timeout=300
+    )
     assert rerun.code == 0, rerun.out[-3000:] + rerun.err[-3000:]
     doc = json.loads(rerun.out)
     outcomes = {f["outcome"] for t in doc["targets"] for f in t["files"]}

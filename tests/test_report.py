@@ -11,8 +11,11 @@ from codeartifact_multiregion.secrets import redact, register_secret
 def sample(outcomes: list[str], token_in_error: str = "") -> Report:
     target = TargetReport("us-east-1", "acme", "111122223333", "python")
     for i, outcome in enumerate(outcomes):
-        target.files.append(FileResult(f"pkg-1.0-{i}.whl", "ab" * 32, Outcome(outcome), 10, 1,
-                                       error=token_in_error or None))
+        target.files.append(
+            FileResult(
+                f"pkg-1.0-{i}.whl", "ab" * 32, Outcome(outcome), 10, 1, error=token_in_error or None
+            )
+        )
     return Report(project="pkg", version="1.0", targets=[target], elapsed_s=1.23456)
 
 
@@ -21,8 +24,14 @@ def test_json_has_the_documented_shape() -> None:
     assert set(doc) >= {"project", "version", "ok", "dry_run", "elapsed_s", "targets"}
     target = doc["targets"][0]
     assert set(target) >= {"region", "domain", "domain_owner", "repository", "ok", "files"}
-    assert set(target["files"][0]) >= {"filename", "sha256", "outcome", "bytes", "attempts",
-                                       "error"}
+    assert set(target["files"][0]) >= {
+        "filename",
+        "sha256",
+        "outcome",
+        "bytes",
+        "attempts",
+        "error",
+    }
     assert "source_region" not in target["files"][0], "only sync reports carry source_region"
     assert doc["ok"] is True and doc["elapsed_s"] == 1.235
 

@@ -19,8 +19,9 @@ from codeartifact_multiregion.config import Target
 from codeartifact_multiregion.repository import AssetInfo, Refused, Repository, RepositoryError
 from codeartifact_multiregion.retry import RateLimiter, RetryPolicy
 
-TARGET = Target(region="eu-central-1", domain="acme", repository="python",
-                domain_owner="111122223333")
+TARGET = Target(
+    region="eu-central-1", domain="acme", repository="python", domain_owner="111122223333"
+)
 WHERE = {"domain": "acme", "domainOwner": "111122223333", "repository": "python"}
 SHA = "ab" * 32
 
@@ -37,13 +38,22 @@ class OneClient:
 
 @pytest.fixture
 def stubbed() -> Any:
-    client = boto3.client("codeartifact", region_name=TARGET.region,
-                          aws_access_key_id="AKIATESTING", aws_secret_access_key="x")
+    client = boto3.client(
+        "codeartifact",
+        region_name=TARGET.region,
+        aws_access_key_id="AKIATESTING",
+        aws_secret_access_key="x",
+    )
     with Stubber(client) as stub:
-        endpoint = Endpoint(TARGET, "https://example.invalid/", "111122223333", "token",
-                            lambda: ("token", None))
-        repo = Repository(endpoint, OneClient(client),  # type: ignore[arg-type]
-                          RetryPolicy(attempts=2, backoff=0.0), sleep=lambda s: None)
+        endpoint = Endpoint(
+            TARGET, "https://example.invalid/", "111122223333", "token", lambda: ("token", None)
+        )
+        repo = Repository(
+            endpoint,
+            OneClient(client),  # type: ignore[arg-type]
+            RetryPolicy(attempts=2, backoff=0.0),
+            sleep=lambda s: None,
+        )
         yield repo, stub
         stub.assert_no_pending_responses()
 
@@ -51,16 +61,29 @@ def stubbed() -> Any:
 def test_packages_follow_every_token_and_refuse_odd_names(stubbed: Any) -> None:
     repo, stub = stubbed
     params = {**WHERE, "format": "pypi", "maxResults": 1000}
-    stub.add_response("list_packages", {"packages": [
-        {"format": "pypi", "package": "alpha"},
-        {"format": "pypi", "package": "Not_Normal"},
-        {"format": "pypi", "package": "../../etc"},
-    ], "nextToken": "t1"}, params)
-    stub.add_response("list_packages", {"packages": [
-        {"format": "npm", "package": "lodash"},
-        {"format": "pypi", "package": "beta-pkg"},
-        {"format": "pypi", "package": "alpha"},
-    ]}, {**params, "nextToken": "t1"})
+    stub.add_response(
+        "list_packages",
+        {
+            "packages": [
+                {"format": "pypi", "package": "alpha"},
+                {"format": "pypi", "package": "Not_Normal"},
+                {"format": "pypi", "package": "../../etc"},
+            ],
+            "nextToken": "t1",
+        },
+        params,
+    )
+    stub.add_response(
+        "list_packages",
+        {
+            "packages": [
+                {"format": "npm", "package": "lodash"},
+                {"format": "pypi", "package": "beta-pkg"},
+                {"format": "pypi", "package": "alpha"},
+            ]
+        },
+        {**params, "nextToken": "t1"},
+    )
     refused = Refused()
     assert repo.packages(refused) == ["alpha", "beta-pkg"]
     assert len(refused.entries) == 3
@@ -73,8 +96,9 @@ def test_a_token_seen_twice_stops_the_listing(stubbed: Any) -> None:
     repo, stub = stubbed
     params = {**WHERE, "format": "pypi", "maxResults": 1000}
     stub.add_response("list_packages", {"packages": [], "nextToken": "loop"}, params)
-    stub.add_response("list_packages", {"packages": [], "nextToken": "loop"},
-                      {**params, "nextToken": "loop"})
+    stub.add_response(
+        "list_packages", {"packages": [], "nextToken": "loop"}, {**params, "nextToken": "loop"}
+    )
     with pytest.raises(RepositoryError, match="returned before"):
         repo.packages(Refused())
 
@@ -82,16 +106,28 @@ def test_a_token_seen_twice_stops_the_listing(stubbed: Any) -> None:
 def test_versions_refuse_unknown_statuses_and_path_like_versions(stubbed: Any) -> None:
     repo, stub = stubbed
     origin = {"originType": "INTERNAL"}
-    stub.add_response("list_package_versions", {"versions": [
-        {"version": "1.0", "revision": "r", "status": "Published", "origin": origin},
-        {"version": "../1.0", "revision": "r", "status": "Published", "origin": origin},
-        {"version": "2.0", "revision": "r", "status": "Unlisted",
-         "origin": {"originType": "EXTERNAL"}},
-    ]}, {**WHERE, "format": "pypi", "package": "alpha", "maxResults": 1000})
+    stub.add_response(
+        "list_package_versions",
+        {
+            "versions": [
+                {"version": "1.0", "revision": "r", "status": "Published", "origin": origin},
+                {"version": "../1.0", "revision": "r", "status": "Published", "origin": origin},
+                {
+                    "version": "2.0",
+                    "revision": "r",
+                    "status": "Unlisted",
+                    "origin": {"originType": "EXTERNAL"},
+                },
+            ]
+        },
+        {**WHERE, "format": "pypi", "package": "alpha", "maxResults": 1000},
+    )
     refused = Refused()
     found = repo.versions("alpha", refused)
     assert [(v.version, v.status, v.origin) for v in found] == [
-        ("1.0", "Published", "INTERNAL"), ("2.0", "Unlisted", "EXTERNAL")]
+        ("1.0", "Published", "INTERNAL"),
+        ("2.0", "Unlisted", "EXTERNAL"),
+    ]
     assert refused.entries == ["'../1.0': not a version of alpha"]
 
 
@@ -107,18 +143,30 @@ def test_a_missing_package_is_empty_not_an_error(stubbed: Any) -> None:
 def test_assets_are_plain_files_of_this_version_with_real_hashes(stubbed: Any) -> None:
     repo, stub = stubbed
     good = {"name": "alpha-1.0-py3-none-any.whl", "size": 10, "hashes": {"SHA-256": SHA}}
-    stub.add_response("list_package_version_assets", {"assets": [
-        good,
-        {"name": "../../alpha-1.0.tar.gz", "size": 1, "hashes": {"SHA-256": SHA}},
-        {"name": "beta-1.0.tar.gz", "size": 1, "hashes": {"SHA-256": SHA}},
-        {"name": "alpha-9.9.tar.gz", "size": 1, "hashes": {"SHA-256": SHA}},
-        {"name": "alpha-1.0.tar.gz", "size": 1, "hashes": {"SHA-256": "z" * 64}},
-        {"name": "alpha-1.0.zip", "size": 1, "hashes": {"MD5": "0" * 32}},
-    ]}, {**WHERE, "format": "pypi", "package": "alpha", "packageVersion": "1.0",
-         "maxResults": 1000})
+    stub.add_response(
+        "list_package_version_assets",
+        {
+            "assets": [
+                good,
+                {"name": "../../alpha-1.0.tar.gz", "size": 1, "hashes": {"SHA-256": SHA}},
+                {"name": "beta-1.0.tar.gz", "size": 1, "hashes": {"SHA-256": SHA}},
+                {"name": "alpha-9.9.tar.gz", "size": 1, "hashes": {"SHA-256": SHA}},
+                {"name": "alpha-1.0.tar.gz", "size": 1, "hashes": {"SHA-256": "z" * 64}},
+                {"name": "alpha-1.0.zip", "size": 1, "hashes": {"MD5": "0" * 32}},
+            ]
+        },
+        {
+            **WHERE,
+            "format": "pypi",
+            "package": "alpha",
+            "packageVersion": "1.0",
+            "maxResults": 1000,
+        },
+    )
     refused = Refused()
     assert repo.assets("alpha", "1.0", refused) == [
-        AssetInfo("alpha-1.0-py3-none-any.whl", SHA, 10)]
+        AssetInfo("alpha-1.0-py3-none-any.whl", SHA, 10)
+    ]
     reasons = " | ".join(refused.entries)
     assert "'../../alpha-1.0.tar.gz': not a plain file name" in reasons
     assert "'beta-1.0.tar.gz': a file of another package" in reasons
@@ -134,17 +182,24 @@ def test_a_download_must_have_the_listed_size_and_hash(stubbed: Any, tmp_path: P
     repo, stub = stubbed
     data = b"x" * 10
     asset = AssetInfo("alpha-1.0-py3-none-any.whl", SHA, 10)
-    expected = {**WHERE, "format": "pypi", "package": "alpha", "packageVersion": "1.0",
-                "asset": asset.name}
-    stub.add_response("get_package_version_asset",
-                      {"asset": StreamingBody(io.BytesIO(data), len(data))}, expected)
+    expected = {
+        **WHERE,
+        "format": "pypi",
+        "package": "alpha",
+        "packageVersion": "1.0",
+        "asset": asset.name,
+    }
+    stub.add_response(
+        "get_package_version_asset", {"asset": StreamingBody(io.BytesIO(data), len(data))}, expected
+    )
     dest = tmp_path / "out.whl"
     with pytest.raises(RepositoryError, match="is not the listed"):
         repo.download("alpha", "1.0", asset, dest)
     assert not dest.exists()
     long = data * 3
-    stub.add_response("get_package_version_asset",
-                      {"asset": StreamingBody(io.BytesIO(long), len(long))}, expected)
+    stub.add_response(
+        "get_package_version_asset", {"asset": StreamingBody(io.BytesIO(long), len(long))}, expected
+    )
     with pytest.raises(RepositoryError, match="runs past the 10 bytes listed"):
         repo.download("alpha", "1.0", asset, dest)
     assert not dest.exists()
@@ -152,12 +207,23 @@ def test_a_download_must_have_the_listed_size_and_hash(stubbed: Any, tmp_path: P
 
 def test_status_failures_are_reported(stubbed: Any) -> None:
     repo, stub = stubbed
-    stub.add_response("update_package_versions_status", {
-        "successfulVersions": {},
-        "failedVersions": {"1.0": {"errorCode": "MISMATCHED_STATUS",
-                                   "errorMessage": "status is Archived"}}},
-        {**WHERE, "format": "pypi", "package": "alpha", "versions": ["1.0"],
-         "targetStatus": "Unlisted", "expectedStatus": "Published"})
+    stub.add_response(
+        "update_package_versions_status",
+        {
+            "successfulVersions": {},
+            "failedVersions": {
+                "1.0": {"errorCode": "MISMATCHED_STATUS", "errorMessage": "status is Archived"}
+            },
+        },
+        {
+            **WHERE,
+            "format": "pypi",
+            "package": "alpha",
+            "versions": ["1.0"],
+            "targetStatus": "Unlisted",
+            "expectedStatus": "Published",
+        },
+    )
     with pytest.raises(RepositoryError, match="MISMATCHED_STATUS status is Archived"):
         repo.set_status("alpha", "1.0", "Unlisted", "Published")
 

@@ -28,17 +28,23 @@ def test_retry_after_wins_but_is_capped() -> None:
 
 
 def test_policy_from_env_reads_overrides_and_refuses_garbage() -> None:
-    policy = RetryPolicy.from_env({"CODEARTIFACT_MULTIREGION_ATTEMPTS": "3",
-                                   "CODEARTIFACT_MULTIREGION_READ_TIMEOUT": "2.5"})
+    policy = RetryPolicy.from_env(
+        {"CODEARTIFACT_MULTIREGION_ATTEMPTS": "3", "CODEARTIFACT_MULTIREGION_READ_TIMEOUT": "2.5"}
+    )
     assert (policy.attempts, policy.timeout) == (3, (10.0, 2.5))
     with pytest.raises(UsageError, match="CODEARTIFACT_MULTIREGION_ATTEMPTS='x' is not a number"):
         RetryPolicy.from_env({"CODEARTIFACT_MULTIREGION_ATTEMPTS": "x"})
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "nan", "inf", "-inf", "", "1e999"])
-@pytest.mark.parametrize("var", ["CODEARTIFACT_MULTIREGION_ATTEMPTS",
-                                 "CODEARTIFACT_MULTIREGION_READ_TIMEOUT",
-                                 "CODEARTIFACT_MULTIREGION_DEADLINE"])
+@pytest.mark.parametrize(
+    "var",
+    [
+        "CODEARTIFACT_MULTIREGION_ATTEMPTS",
+        "CODEARTIFACT_MULTIREGION_READ_TIMEOUT",
+        "CODEARTIFACT_MULTIREGION_DEADLINE",
+    ],
+)
 def test_every_setting_must_be_positive_and_finite(var: str, value: str) -> None:
     with pytest.raises(UsageError) as caught:
         RetryPolicy.from_env({var: value})

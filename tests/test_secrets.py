@@ -41,18 +41,25 @@ def test_an_empty_secret_is_not_registered() -> None:
     assert redact("abc") == "abc"
 
 
-@pytest.mark.parametrize("url", ["https://aws:s3cr3t@acme.example/simple/",
-                                 "http://user:p%40ss@127.0.0.1:8080/x"])
+@pytest.mark.parametrize(
+    "url", ["https://aws:s3cr3t@acme.example/simple/", "http://user:p%40ss@127.0.0.1:8080/x"]
+)
 def test_url_credentials_are_masked(url: str) -> None:
     out = redact(f"GET {url} failed")
     assert "s3cr3t" not in out and "p%40ss" not in out
     assert f"://{MASK}@" in out
 
 
-@pytest.mark.parametrize("header", [
-    "Authorization: Basic {v}", "authorization: bearer {v}", "'Authorization': 'Basic {v}'",
-    '"authorization"="Bearer {v}"', "{{'Authorization': 'Basic {v}', 'x': 1}}",
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Authorization: Basic {v}",
+        "authorization: bearer {v}",
+        "'Authorization': 'Basic {v}'",
+        '"authorization"="Bearer {v}"',
+        "{{'Authorization': 'Basic {v}', 'x': 1}}",
+    ],
+)
 def test_authorization_header_values_are_masked(header: str) -> None:
     value = base64.b64encode(b"aws:unregistered-token").decode()
     out = redact("echoed: " + header.format(v=value))

@@ -24,44 +24,82 @@ from codeartifact_multiregion.sigv4 import Credentials, Direct, direct_client, s
 from tests.helpers import LoopbackServer, QuietHandler, run_checked, sha256s
 from tests.localaws.regions import DOMAIN, ENV_KEY, OWNER, REPOSITORY, SECRET_KEYS
 
-PLAIN = {"AWS_ACCESS_KEY_ID": "AKIAEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret",
-         "AWS_CONFIG_FILE": "/nonexistent/config"}
+PLAIN = {
+    "AWS_ACCESS_KEY_ID": "AKIAEXAMPLE",
+    "AWS_SECRET_ACCESS_KEY": "secret",
+    "AWS_CONFIG_FILE": "/nonexistent/config",
+}
 
 
-def _direct(environ: dict[str, str], region: str = "eu-west-1", **target: str | None
-            ) -> Direct | None:
+def _direct(
+    environ: dict[str, str], region: str = "eu-west-1", **target: str | None
+) -> Direct | None:
     fields = {"profile": None, "role_arn": None, "domain_owner": OWNER, **target}
-    return direct_client(region, fields["profile"], fields["role_arn"], fields["domain_owner"],
-                         connect_timeout=5, read_timeout=60, deadline=900, environ=environ)
+    return direct_client(
+        region,
+        fields["profile"],
+        fields["role_arn"],
+        fields["domain_owner"],
+        connect_timeout=5,
+        read_timeout=60,
+        deadline=900,
+        environ=environ,
+    )
 
 
 # --- the signature is botocore's ------------------------------------------------------
 
+
 @pytest.mark.parametrize("token", [None, "IQoJb3JpZ2luX2VjE//session+token="])
-@pytest.mark.parametrize(("method", "url", "params"), [
-    ("POST", "https://codeartifact.eu-west-1.amazonaws.com/v1/authorization-token",
-     {"domain": "acme", "domain-owner": OWNER, "duration": "900"}),
-    ("GET", "http://127.0.0.1:8123/v1/repository/endpoint",
-     {"domain": "acme", "domain-owner": OWNER, "repository": "py thon/é~*", "format": "pypi"}),
-])
-def test_signature_is_the_one_botocore_computes(method: str, url: str, params: dict[str, str],
-                                                token: str | None) -> None:
+@pytest.mark.parametrize(
+    ("method", "url", "params"),
+    [
+        (
+            "POST",
+            "https://codeartifact.eu-west-1.amazonaws.com/v1/authorization-token",
+            {"domain": "acme", "domain-owner": OWNER, "duration": "900"},
+        ),
+        (
+            "GET",
+            "http://127.0.0.1:8123/v1/repository/endpoint",
+            {
+                "domain": "acme",
+                "domain-owner": OWNER,
+                "repository": "py thon/é~*",
+                "format": "pypi",
+            },
+        ),
+    ],
+)
+def test_signature_is_the_one_botocore_computes(
+    method: str, url: str, params: dict[str, str], token: str | None
+) -> None:
     """botocore signs the same request at "now"; signed at its instant, ours is identical."""
     query = sigv4.canonical_query(params)
     request = AWSRequest(method=method, url=f"{url}?{query}", data=b"")
-    SigV4Auth(BotoCredentials("AKIAEXAMPLE", "wJalr/K7MDENG+bPxRfiCY", token), "codeartifact",
-              "eu-west-1").add_auth(request)
+    SigV4Auth(
+        BotoCredentials("AKIAEXAMPLE", "wJalr/K7MDENG+bPxRfiCY", token), "codeartifact", "eu-west-1"
+    ).add_auth(request)
     when = datetime.strptime(request.headers["X-Amz-Date"], "%Y%m%dT%H%M%SZ").replace(
-        tzinfo=timezone.utc)
+        tzinfo=timezone.utc
+    )
     host = url.split("/")[2]
-    ours = signed_headers(method, host, "/" + url.split("/", 3)[3], params, b"",
-                          Credentials("AKIAEXAMPLE", "wJalr/K7MDENG+bPxRfiCY", token),
-                          "eu-west-1", when)
+    ours = signed_headers(
+        method,
+        host,
+        "/" + url.split("/", 3)[3],
+        params,
+        b"",
+        Credentials("AKIAEXAMPLE", "wJalr/K7MDENG+bPxRfiCY", token),
+        "eu-west-1",
+        when,
+    )
     assert ours["Authorization"] == request.headers["Authorization"]
     assert ours.get("X-Amz-Security-Token") == request.headers.get("X-Amz-Security-Token")
 
 
 # --- who signs: here only where botocore would do the same ----------------------------
+
 
 def test_plain_environment_signs_here_for_the_regional_endpoint() -> None:
     direct = _direct(PLAIN)
@@ -77,37 +115,47 @@ def test_aws_ca_bundle_is_trusted_as_botocore_trusts_it() -> None:
     assert plain is not None and plain.cafile and plain.cafile.endswith(".pem")  # certifi's
 
 
-@pytest.mark.parametrize(("variable", "value", "endpoint"), [
-    ("AWS_ENDPOINT_URL_CODEARTIFACT", "https://vpce-1.codeartifact.example:8443/",
-     "https://vpce-1.codeartifact.example:8443"),
-    ("AWS_ENDPOINT_URL", "http://127.0.0.1:9000", "http://127.0.0.1:9000"),
-])
+@pytest.mark.parametrize(
+    ("variable", "value", "endpoint"),
+    [
+        (
+            "AWS_ENDPOINT_URL_CODEARTIFACT",
+            "https://vpce-1.codeartifact.example:8443/",
+            "https://vpce-1.codeartifact.example:8443",
+        ),
+        ("AWS_ENDPOINT_URL", "http://127.0.0.1:9000", "http://127.0.0.1:9000"),
+    ],
+)
 def test_endpoint_overrides_are_followed(variable: str, value: str, endpoint: str) -> None:
     direct = _direct({**PLAIN, variable: value})
     assert direct is not None and direct.endpoint == endpoint
 
 
-@pytest.mark.parametrize("change", [
-    {"AWS_ACCESS_KEY_ID": ""},
-    {"AWS_SECRET_ACCESS_KEY": ""},
-    {"AWS_PROFILE": "dev"},
-    {"AWS_USE_FIPS_ENDPOINT": "true"},
-    {"AWS_USE_DUALSTACK_ENDPOINT": "true"},
-    {"AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true"},
-    {"AWS_DATA_PATH": "/opt/models"},
-    {"HTTPS_PROXY": "http://proxy:3128"},
-    {"AWS_ENDPOINT_URL_CODEARTIFACT": "http://codeartifact.example"},  # token over plain http
-    {"AWS_ENDPOINT_URL_CODEARTIFACT": "https://gw.example/codeartifact"},  # a path prefix
-    {"AWS_ENDPOINT_URL_CODEARTIFACT": "https://user:pw@gw.example"},
-    {"AWS_ENDPOINT_URL_CODEARTIFACT": "https://[::1"},
-], ids=lambda change: ",".join(f"{k}={v}" for k, v in change.items()))
-def test_any_setting_it_does_not_model_leaves_the_call_to_botocore(
-        change: dict[str, str]) -> None:
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"AWS_ACCESS_KEY_ID": ""},
+        {"AWS_SECRET_ACCESS_KEY": ""},
+        {"AWS_PROFILE": "dev"},
+        {"AWS_USE_FIPS_ENDPOINT": "true"},
+        {"AWS_USE_DUALSTACK_ENDPOINT": "true"},
+        {"AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true"},
+        {"AWS_DATA_PATH": "/opt/models"},
+        {"HTTPS_PROXY": "http://proxy:3128"},
+        {"AWS_ENDPOINT_URL_CODEARTIFACT": "http://codeartifact.example"},  # token over plain http
+        {"AWS_ENDPOINT_URL_CODEARTIFACT": "https://gw.example/codeartifact"},  # a path prefix
+        {"AWS_ENDPOINT_URL_CODEARTIFACT": "https://user:pw@gw.example"},
+        {"AWS_ENDPOINT_URL_CODEARTIFACT": "https://[::1"},
+    ],
+    ids=lambda change: ",".join(f"{k}={v}" for k, v in change.items()),
+)
+def test_any_setting_it_does_not_model_leaves_the_call_to_botocore(change: dict[str, str]) -> None:
     assert _direct({**PLAIN, **change}) is None
 
 
-@pytest.mark.parametrize("target", [{"profile": "dev"}, {"role_arn": "arn:aws:iam::1:role/r"},
-                                    {"domain_owner": None}])
+@pytest.mark.parametrize(
+    "target", [{"profile": "dev"}, {"role_arn": "arn:aws:iam::1:role/r"}, {"domain_owner": None}]
+)
 def test_a_profile_role_or_missing_owner_is_botocore_s(target: dict[str, str | None]) -> None:
     assert _direct(PLAIN, **target) is None
 
@@ -118,15 +166,22 @@ def test_regions_outside_the_aws_partition_are_botocore_s(region: str) -> None:
     assert _direct({**PLAIN, "AWS_ENDPOINT_URL": "https://ca.example"}, region=region)
 
 
-@pytest.mark.parametrize(("text", "signs_here"), [
-    ("[default]\nregion = eu-west-1\noutput = json\n[profile other]\nendpoint_url = x\n", True),
-    ("[default]\nregion = eu-west-1\nendpoint_url = https://gw.example\n", False),
-    ("[default]\nca_bundle = /etc/ca.pem\n", False),
-    ("[default]\nservices = mine\n[services mine]\ncodeartifact =\n  endpoint_url = x\n", False),
-    ("region = eu-west-1\n[default\n", False),  # malformed: botocore reports it
-])
-def test_the_config_file_s_default_profile_is_read(tmp_path: Path, text: str,
-                                                   signs_here: bool) -> None:
+@pytest.mark.parametrize(
+    ("text", "signs_here"),
+    [
+        ("[default]\nregion = eu-west-1\noutput = json\n[profile other]\nendpoint_url = x\n", True),
+        ("[default]\nregion = eu-west-1\nendpoint_url = https://gw.example\n", False),
+        ("[default]\nca_bundle = /etc/ca.pem\n", False),
+        (
+            "[default]\nservices = mine\n[services mine]\ncodeartifact =\n  endpoint_url = x\n",
+            False,
+        ),
+        ("region = eu-west-1\n[default\n", False),  # malformed: botocore reports it
+    ],
+)
+def test_the_config_file_s_default_profile_is_read(
+    tmp_path: Path, text: str, signs_here: bool
+) -> None:
     config = tmp_path / "config"
     config.write_text(text)
     assert (_direct({**PLAIN, "AWS_CONFIG_FILE": str(config)}) is not None) is signs_here
@@ -141,6 +196,7 @@ def test_expiration_is_read_as_epoch_seconds() -> None:
 
 # --- against the stand-ins: the fake checks every signature ---------------------------
 
+
 def _target(name: str) -> Target:
     return Target(region=name, domain=DOMAIN, repository=REPOSITORY, domain_owner=OWNER)
 
@@ -150,8 +206,11 @@ def test_a_plain_run_resolves_without_botocore(regions) -> None:
     endpoints = Resolver().resolve_all([_target(n) for n in regions.regions])
     assert [e.token for e in endpoints] == [regions.regions[n].token for n in regions.regions]
     assert [e.url for e in endpoints] == [regions.regions[n].url for n in regions.regions]
-    calls = [c for c in regions.fake.calls
-             if c.operation in ("GetAuthorizationToken", "GetRepositoryEndpoint")]
+    calls = [
+        c
+        for c in regions.fake.calls
+        if c.operation in ("GetAuthorizationToken", "GetRepositoryEndpoint")
+    ]
     assert len(calls) == 2 * len(regions.regions)
     assert {(c.signer, c.status, c.access_key) for c in calls} == {("direct", 200, ENV_KEY)}
     assert all(e.expiration is not None and e.expiration.tzinfo for e in endpoints)
@@ -181,18 +240,32 @@ def test_a_bad_signature_is_refused_by_the_fake(regions) -> None:
     assert statuses == [403, 200]
 
 
-def test_the_cli_publishes_without_importing_botocore(regions, project: Path,
-                                                     sample_dists: Path) -> None:
+def test_the_cli_publishes_without_importing_botocore(
+    regions, project: Path, sample_dists: Path
+) -> None:
     """The whole point: a plain publish never loads botocore (about 140 ms of CPU)."""
     dist = sorted(sample_dists.iterdir())
-    code = ("import json, sys\n"
-            "from codeartifact_multiregion.cli import main\n"
-            "code = main(sys.argv[1:])\n"
-            "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] == 'botocore')),"
-            " file=sys.stderr)\n"
-            "sys.exit(code)\n")
-    result = run_checked([sys.executable, "-c", code, "publish", *map(str, dist),
-                          "--project", str(project), "--json"], regions)
+    code = (
+        "import json, sys\n"
+        "from codeartifact_multiregion.cli import main\n"
+        "code = main(sys.argv[1:])\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] == 'botocore')),"
+        " file=sys.stderr)\n"
+        "sys.exit(code)\n"
+    )
+    result = run_checked(
+        [
+            sys.executable,
+            "-c",
+            code,
+            "publish",
+            *map(str, dist),
+            "--project",
+            str(project),
+            "--json",
+        ],
+        regions,
+    )
     assert result.code == 0, result.err
     assert json.loads(result.out)["ok"] is True
     assert json.loads(result.err.strip().splitlines()[-1]) == []
@@ -201,6 +274,7 @@ def test_the_cli_publishes_without_importing_botocore(regions, project: Path,
 
 
 # --- a hostile control plane: every odd answer steps aside, within the deadline --------
+
 
 class ControlPlane:
     """A loopback server answering GetAuthorizationToken with what ``mode`` says."""
@@ -224,20 +298,27 @@ class ControlPlane:
                     finally:
                         plane.trickled.set()
                     return
-                body = {"huge": b"[" + b"1," * sigv4.MAX_BODY + b"1]",
-                        "list": b"[1, 2]", "html": b"<html>hi</html>",
-                        "ok": b'{"authorizationToken": "t", "expiration": 1}'}.get(
-                            mode, b'{"message": "no"}')
+                body = {
+                    "huge": b"[" + b"1," * sigv4.MAX_BODY + b"1]",
+                    "list": b"[1, 2]",
+                    "html": b"<html>hi</html>",
+                    "ok": b'{"authorizationToken": "t", "expiration": 1}',
+                }.get(mode, b'{"message": "no"}')
                 self.reply(403 if mode == "denied" else 200, body)
 
         self.server = LoopbackServer(Handler, context)
         self.url = self.server.url.rstrip("/")
 
-    def call(self, cafile: str | None = None, deadline: float = 30.0
-             ) -> dict[str, Any] | None:
-        direct = Direct(self.url, "eu-west-1", Credentials("AKIAEXAMPLE", "secret"),
-                        connect_timeout=10.0, read_timeout=10.0, deadline=deadline,
-                        cafile=cafile)
+    def call(self, cafile: str | None = None, deadline: float = 30.0) -> dict[str, Any] | None:
+        direct = Direct(
+            self.url,
+            "eu-west-1",
+            Credentials("AKIAEXAMPLE", "secret"),
+            connect_timeout=10.0,
+            read_timeout=10.0,
+            deadline=deadline,
+            cafile=cafile,
+        )
         try:
             return direct.call("POST", "/v1/authorization-token", {"domain": "acme"})
         finally:

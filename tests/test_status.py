@@ -18,8 +18,16 @@ def test_status_json_shape_text_view_and_exit_code(regions, project, two_release
     result = cli(regions, "status", "--project", str(project), "--json")
     assert result.code == 1
     doc = json.loads(result.out)
-    assert set(doc) == {"project", "ok", "regions", "versions", "origins", "origin_errors",
-                         "rejected", "errors"}
+    assert set(doc) == {
+        "project",
+        "ok",
+        "regions",
+        "versions",
+        "origins",
+        "origin_errors",
+        "rejected",
+        "errors",
+    }
     assert doc["project"] == "hello-internal" and doc["ok"] is False
     assert doc["regions"] == names(regions) and doc["errors"] == {}
     assert list(doc["origins"]) == names(regions)
@@ -35,7 +43,6 @@ def test_status_json_shape_text_view_and_exit_code(regions, project, two_release
                 assert cell["state"] in ("present", "missing", "different")
     text = cli(regions, "status", "--project", str(project))
     assert text.code == 1 and "MISSING" in text.out and "sync" in text.err
-
 
 
 def test_block_upstream_sets_origin_controls_in_every_region(regions, project, tmp_path):
@@ -61,17 +68,15 @@ def test_block_upstream_sets_origin_controls_in_every_region(regions, project, t
     assert result.code == 0 and result.out.count("publish=ALLOW, upstream=BLOCK") == 3
 
 
-
 def test_no_package_name_exits_2(regions, tmp_path):
     root = tmp_path / "nameless"
     regions.write_pyproject(root)
     text = (root / "pyproject.toml").read_text()
-    (root / "pyproject.toml").write_text(text[text.index("[tool.codeartifact]"):])  # no [project]
+    (root / "pyproject.toml").write_text(text[text.index("[tool.codeartifact]") :])  # no [project]
     result = cli(regions, "status", "--project", str(root))
     assert result.code == 2 and "--package NAME" in result.err
     with pytest.raises(UsageError, match="--package NAME"):
         sync(root)
-
 
 
 @pytest.mark.parametrize("command", ["status", "sync"])
@@ -85,8 +90,9 @@ def test_a_package_name_with_a_newline_exits_2_naming_it(regions, project, comma
     assert regions.fake.recorded("GetAuthorizationToken") == [], "refused before any call"
 
 
-def test_an_unreadable_region_is_reported_and_the_others_still_sync(regions, project,
-                                                                    two_releases_in_primary):
+def test_an_unreadable_region_is_reported_and_the_others_still_sync(
+    regions, project, two_releases_in_primary
+):
     _, dead, third = names(regions)
     regions.route(dead, "http://127.0.0.1:9/")  # nothing listens there
     matrix = status(load_config(project), policy=FAST)

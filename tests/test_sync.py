@@ -17,8 +17,9 @@ from tests.localaws.dists import make_wheel
 from tests.replication import GUARD, names, outcomes, publish, release, same_everywhere, sync
 
 
-def test_status_shows_drift_and_sync_backfills_every_region(regions, project,
-                                                            two_releases_in_primary):
+def test_status_shows_drift_and_sync_backfills_every_region(
+    regions, project, two_releases_in_primary
+):
     primary, *others = names(regions)
     before = status(load_config(project), policy=FAST)
     assert before.exit_code == 1 and not before.ok
@@ -28,8 +29,10 @@ def test_status_shows_drift_and_sync_backfills_every_region(regions, project,
         assert len(version["files"]) == 2
         for file in version["files"]:
             cells = file["regions"]
-            assert cells[primary] == {"state": "present",
-                                      "sha256": two_releases_in_primary[file["filename"]]}
+            assert cells[primary] == {
+                "state": "present",
+                "sha256": two_releases_in_primary[file["filename"]],
+            }
             assert all(cells[r] == {"state": "missing", "sha256": None} for r in others)
     text = before.render_text()
     assert "MISSING" in text and "DRIFT: 8 file x region cell(s)" in text
@@ -49,7 +52,6 @@ def test_status_shows_drift_and_sync_backfills_every_region(regions, project,
     assert after.exit_code == 0 and "in sync" in after.render_text()
     again = sync(project)
     assert again.ok and {o for o, _ in outcomes(again).values()} == {IDENTICAL}
-
 
 
 def test_a_different_file_is_reported_and_never_copied(regions, project, tmp_path):
@@ -82,7 +84,6 @@ def test_a_different_file_is_reported_and_never_copied(regions, project, tmp_pat
     assert regions.regions[third].files()[sdist] == regions.regions[primary].files()[sdist]
 
 
-
 def test_dry_run_uploads_nothing(regions, project, two_releases_in_primary):
     primary, *others = names(regions)
     report = sync(project, dry_run=True)
@@ -96,7 +97,6 @@ def test_dry_run_uploads_nothing(regions, project, two_releases_in_primary):
     assert all(regions.regions[r].files() == {} for r in others)
 
 
-
 def test_version_limits_what_is_copied(regions, project, two_releases_in_primary):
     _, *others = names(regions)
     report = sync(project, versions=["1.1"])  # normalized: 1.1 == 1.1.0
@@ -106,7 +106,6 @@ def test_version_limits_what_is_copied(regions, project, two_releases_in_primary
         assert regions.regions[region].files() == expected
     assert {f.filename for t in report.targets for f in t.files} == set(expected)
     assert status(load_config(project), policy=FAST).exit_code == 1, "1.0.0 still missing"
-
 
 
 def test_from_chooses_the_source(regions, project):
@@ -121,21 +120,19 @@ def test_from_chooses_the_source(regions, project):
     same_everywhere(regions)
 
 
-
-def test_from_a_region_left_out_by_region_flag_copies_only_to_the_named_regions(
-        regions, project):
+def test_from_a_region_left_out_by_region_flag_copies_only_to_the_named_regions(regions, project):
     primary, second, third = names(regions)
     files = release(project, "1.0.0")
     publish(project, files, [second])
-    result = cli(regions, "sync", "--project", str(project), "--region", third,
-                 "--from", second, "--json")
+    result = cli(
+        regions, "sync", "--project", str(project), "--region", third, "--from", second, "--json"
+    )
     assert result.code == 0, result.err
     doc = json.loads(result.out)
     assert [t["region"] for t in doc["targets"]] == [third]
     assert {f["source_region"] for f in doc["targets"][0]["files"]} == {second}
     assert regions.regions[third].files() == regions.regions[second].files()
     assert regions.regions[primary].files() == {}
-
 
 
 def test_from_a_region_that_lacks_the_file_fails_those_files(regions, project):
@@ -146,7 +143,6 @@ def test_from_a_region_that_lacks_the_file_fails_those_files(regions, project):
     failed = [f for t in report.targets for f in t.files if f.outcome == FAILED]
     assert failed and all("--from " + third in (f.error or "") for f in failed)
     assert regions.regions[second].files() == {}
-
 
 
 def test_sync_sets_the_guard_in_a_backfilled_region(regions, project):
@@ -160,21 +156,22 @@ def test_sync_sets_the_guard_in_a_backfilled_region(regions, project):
     assert matrix.ok and all(matrix.origins[r] == GUARD for r in names(regions))
 
 
-
 def test_bad_input_exits_2_and_copies_nothing(regions, project):
     primary = names(regions)[0]
     publish(project, release(project, "1.0.0"), [primary])
     before = {n: r.files() for n, r in regions.regions.items()}
     unknown = cli(regions, "sync", "--project", str(project), "--from", "us-west-9", "--json")
     assert unknown.code == 2 and "--from us-west-9" in unknown.err
-    assert json.loads(unknown.out) == {"ok": False, "error": json.loads(unknown.out)["error"],
-                                       "exit_code": 2}
+    assert json.loads(unknown.out) == {
+        "ok": False,
+        "error": json.loads(unknown.out)["error"],
+        "exit_code": 2,
+    }
     version = cli(regions, "sync", "--project", str(project), "--version", "9.9")
     assert version.code == 2 and "--version 9.9" in version.err and "1.0.0" in version.err
     with pytest.raises(UsageError, match="not a valid Python package name"):
         status(load_config(project), package="not a name!", policy=FAST)
     assert {n: r.files() for n, r in regions.regions.items()} == before
-
 
 
 def test_sync_json_shape_and_exit_code(regions, project, two_releases_in_primary):
@@ -186,10 +183,18 @@ def test_sync_json_shape_and_exit_code(regions, project, two_releases_in_primary
     assert doc["ok"] is True and doc["version"] is None  # two versions were copied
     for target in doc["targets"]:
         assert {"region", "domain", "domain_owner", "repository", "ok", "error", "files"} <= set(
-            target)
+            target
+        )
         for file in target["files"]:
-            assert {"filename", "sha256", "outcome", "bytes", "attempts", "error",
-                    "source_region"} <= set(file)
+            assert {
+                "filename",
+                "sha256",
+                "outcome",
+                "bytes",
+                "attempts",
+                "error",
+                "source_region",
+            } <= set(file)
             assert file["sha256"] == two_releases_in_primary[file["filename"]]
             if target["region"] == primary:
                 assert file["outcome"] == IDENTICAL and file["source_region"] is None

@@ -136,8 +136,7 @@ def test_credentials_go_to_the_repository_origin_only(home: Server, other: Serve
     assert other.seen == [("/packages/pkg.whl", None)], "another port is another origin"
 
 
-def test_a_cross_origin_redirect_hop_carries_no_authorization(home: Server,
-                                                              other: Server) -> None:
+def test_a_cross_origin_redirect_hop_carries_no_authorization(home: Server, other: Server) -> None:
     t = transport(home.url)
     back = home.url + "after"
     hop = f"{other.url}redirect?to={back}"
@@ -153,9 +152,9 @@ def test_every_redirect_status_is_followed_hop_by_hop(home: Server, status: int)
     assert [p for p, _ in home.seen] == [f"/redirect?status={status}&to=/ok", "/ok"]
 
 
-def test_an_https_to_http_redirect_is_refused(secure: Server, home: Server,
-                                              certificate: tuple[Path, Path],
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_https_to_http_redirect_is_refused(
+    secure: Server, home: Server, certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     # requests lets these override a session's own verify: trust the test's certificate.
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(certificate[0]))
     monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)

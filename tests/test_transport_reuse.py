@@ -86,7 +86,8 @@ def test_an_unread_404_leaves_its_connection_for_the_next_request(server: _Serve
 
 
 def test_warmed_connections_carry_nothing_until_used_and_spare_a_handshake_each(
-        server: _Server) -> None:
+    server: _Server,
+) -> None:
     base = f"http://127.0.0.1:{server.server_port}/"
     transport = Transport(base, ("aws", "tok"), RetryPolicy(), pool_size=4)
     try:
@@ -96,8 +97,10 @@ def test_warmed_connections_carry_nothing_until_used_and_spare_a_handshake_each(
         assert server.requests == [], "a warm-up sends no request and no credentials"
         # Two requests in flight at once, as two parallel uploads: both on warm connections.
         results: list[int] = []
-        workers = [threading.Thread(target=lambda: results.append(
-            _get(transport, base + "simple/pkg/"))) for _ in range(2)]
+        workers = [
+            threading.Thread(target=lambda: results.append(_get(transport, base + "simple/pkg/")))
+            for _ in range(2)
+        ]
         for worker in workers:
             worker.start()
         for worker in workers:

@@ -56,8 +56,11 @@ def _help(parser: argparse.ArgumentParser, action: argparse.Action) -> str:
 
 def arguments(parser: argparse.ArgumentParser) -> list[tuple[str, str]]:
     """(how it is written, what it does) for every argument but ``--help``."""
-    return [(_names(a), _help(parser, a)) for a in parser._actions
-            if not isinstance(a, argparse._HelpAction | argparse._SubParsersAction)]
+    return [
+        (_names(a), _help(parser, a))
+        for a in parser._actions
+        if not isinstance(a, argparse._HelpAction | argparse._SubParsersAction)
+    ]
 
 
 def reference(parser: argparse.ArgumentParser) -> str:
@@ -95,8 +98,9 @@ def render(markdown: str) -> str:
         if name is None:
             return reference(parser)
         if name not in commands:
-            raise ValueError(f"<!-- cli {name} -->: no such command; the CLI has "
-                             f"{', '.join(commands)}")
+            raise ValueError(
+                f"<!-- cli {name} -->: no such command; the CLI has {', '.join(commands)}"
+            )
         return reference(commands[name])
 
     return MARKER.sub(expand, markdown)

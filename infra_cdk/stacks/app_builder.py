@@ -69,18 +69,24 @@ def write_import_mappings(outdir: Path, stacks: tuple[PlatformRegionStack, ...])
         target = stack.target
         owner = target.domain_owner  # settings require it with adopt=true
         arn = f"arn:{_partition(target.region)}:codeartifact:{target.region}:{owner}:"
-        resources = {stack.domain: f"{arn}domain/{target.domain}",
-                     stack.repository: f"{arn}repository/{target.domain}/{target.repository}"}
+        resources = {
+            stack.domain: f"{arn}domain/{target.domain}",
+            stack.repository: f"{arn}repository/{target.domain}/{target.repository}",
+        }
         if stack.upstream is not None:
             resources[stack.upstream] = f"{arn}repository/{target.domain}/{UPSTREAM_REPOSITORY}"
         mapping = {stack.resolve(r.logical_id): {"Arn": a} for r, a in resources.items()}
         (outdir / f"{stack.stack_name}.import.json").write_text(
-            json.dumps(mapping, indent=2) + "\n", encoding="utf-8")
+            json.dumps(mapping, indent=2) + "\n", encoding="utf-8"
+        )
 
 
 def _partition(region: str) -> str:
-    return "aws-cn" if region.startswith("cn-") else (
-        "aws-us-gov" if region.startswith("us-gov-") else "aws")
+    return (
+        "aws-cn"
+        if region.startswith("cn-")
+        else ("aws-us-gov" if region.startswith("us-gov-") else "aws")
+    )
 
 
 def _env(target: Target) -> Environment:
@@ -164,8 +170,11 @@ def _package(app: App, settings: InfraSettings, regional: list[Stack]) -> AppSta
     # Deploy order only (no cross-region references): the package groups exist before a build.
     for stack in regional:
         ci.add_stack_dependency(stack)
-    kind = {"repositories": tuple(regional)} if settings.part == "all" else {
-        "packages": tuple(regional)}
+    kind = (
+        {"repositories": tuple(regional)}
+        if settings.part == "all"
+        else {"packages": tuple(regional)}
+    )
     return AppStacks(
         **kind,  # type: ignore[arg-type]
         pipeline=ci if isinstance(ci, PipelineStack) else None,

@@ -26,8 +26,11 @@ REPORT_PREFIX = "reports"
 PUBLISHER_DIR = "${TMPDIR:-/tmp}/codeartifact-publisher"
 
 # Exact versions the plugins are tested with; bump them here on purpose.
-BUILD_TOOLS: dict[str, str] = {"cli": "build==1.6.1", "poetry": "poetry==2.5.1",
-                               "hatch": "hatch==1.18.2"}
+BUILD_TOOLS: dict[str, str] = {
+    "cli": "build==1.6.1",
+    "poetry": "poetry==2.5.1",
+    "hatch": "hatch==1.18.2",
+}
 
 PUBLISH_COMMANDS: dict[str, tuple[str, ...]] = {
     "cli": ("python -m build", f"codeartifact-multiregion publish --json > {REPORT_FILE}"),
@@ -107,14 +110,20 @@ def write_config_command() -> str:
 
 def replicate_spec(python_version: str, wheel: ShippedFile, script: ShippedFile) -> dict[str, Any]:
     """``sync --event`` for the one version the rule's event names; a replay is a no-op."""
-    return _replicator_spec(python_version, wheel, script, [
-        f"python {script.filename} | codeartifact-multiregion sync --event - "
-        f"--project {CONFIG_FILE} --json > {SYNC_REPORT}",
-    ])
+    return _replicator_spec(
+        python_version,
+        wheel,
+        script,
+        [
+            f"python {script.filename} | codeartifact-multiregion sync --event - "
+            f"--project {CONFIG_FILE} --json > {SYNC_REPORT}",
+        ],
+    )
 
 
-def _replicator_spec(python_version: str, wheel: ShippedFile, script: ShippedFile,
-                     commands: list[str]) -> dict[str, Any]:
+def _replicator_spec(
+    python_version: str, wheel: ShippedFile, script: ShippedFile, commands: list[str]
+) -> dict[str, Any]:
     """What the replicator's builds share: the pinned publisher and the script installed,
     the platform's config written, ``commands`` run, and the sync report printed even on
     failure."""
@@ -147,17 +156,22 @@ def repair_spec(
     """
     dimensions = f"Domain={shlex.quote(domain)},Repository={shlex.quote(repository)}"
     status = f"codeartifact-multiregion status --all --json --project {CONFIG_FILE}"
-    return _replicator_spec(python_version, wheel, script, [
-        # status exits 1 on drift: the count, not the exit code, is what matters here; a
-        # report that is not a status report makes drift_count exit 2 and the build fail.
-        f"{status} > before.json || true",
-        f"DRIFTED=$(python {script.filename} before.json)",
-        metric_command("DRIFTED", "DriftedCells", dimensions),
-        f"codeartifact-multiregion sync --all --json --project {CONFIG_FILE} "
-        f"> {SYNC_REPORT}; echo $? > sync.rc",
-        f"{status} > after.json || true",
-        f"UNREPAIRED=$(python {script.filename} after.json)",
-        metric_command("UNREPAIRED", "UnrepairedCells", dimensions),
-        # The sync's verdict is the build's (1: drift it could not repair), metrics sent first.
-        'test "$(cat sync.rc)" = 0',
-    ])
+    return _replicator_spec(
+        python_version,
+        wheel,
+        script,
+        [
+            # status exits 1 on drift: the count, not the exit code, is what matters here; a
+            # report that is not a status report makes drift_count exit 2 and the build fail.
+            f"{status} > before.json || true",
+            f"DRIFTED=$(python {script.filename} before.json)",
+            metric_command("DRIFTED", "DriftedCells", dimensions),
+            f"codeartifact-multiregion sync --all --json --project {CONFIG_FILE} "
+            f"> {SYNC_REPORT}; echo $? > sync.rc",
+            f"{status} > after.json || true",
+            f"UNREPAIRED=$(python {script.filename} after.json)",
+            metric_command("UNREPAIRED", "UnrepairedCells", dimensions),
+            # The sync's verdict is the build's (1: drift it could not repair), metrics sent first.
+            'test "$(cat sync.rc)" = 0',
+        ],
+    )

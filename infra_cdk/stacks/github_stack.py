@@ -58,6 +58,10 @@ class GithubStack(Stack):
             roles=[self.role],
         )
         acknowledge([self.publisher_policy], [BEARER_TOKEN_ACK])
-        CfnOutput(self, "RoleArn", value=self.role.role_arn,
-                  description="role-to-assume for aws-actions/configure-aws-credentials")
+        CfnOutput(
+            self,
+            "RoleArn",
+            value=self.role.role_arn,
+            description="role-to-assume for aws-actions/configure-aws-credentials",
+        )
         CfnOutput(self, "OidcProviderArn", value=provider_arn)

@@ -20,7 +20,12 @@ from .package_group import package_group
 
 class PackageStack(Stack):
     def __init__(
-        self, scope: Construct, construct_id: str, *, target: Target, project_name: str,
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        target: Target,
+        project_name: str,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)

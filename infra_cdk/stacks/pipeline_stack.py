@@ -236,7 +236,9 @@ class PipelineStack(Stack):
         # CDK grants only codestar-connections:UseConnection; a connection created under the
         # codeconnections prefix needs that prefix's action, so the role gets both.
         self.source_role = iam.Role(
-            self, "SourceActionRole", assumed_by=iam.AccountRootPrincipal(),
+            self,
+            "SourceActionRole",
+            assumed_by=iam.AccountRootPrincipal(),
             description="Source action: fetch the release branch through the connection.",
         )
         self.source_role.add_to_principal_policy(connection_statement(connection_arn))

@@ -92,9 +92,7 @@ def render_config(config: Config) -> str:
 
 def principal_arns(stack: Stack, principals: tuple[str, ...]) -> list[str]:
     """Account IDs become the account's root principal (the account's own IAM decides)."""
-    return [
-        f"arn:{stack.partition}:iam::{p}:root" if p.isdigit() else p for p in principals
-    ]
+    return [f"arn:{stack.partition}:iam::{p}:root" if p.isdigit() else p for p in principals]
 
 
 def domain_policy(stack: Stack, access: Access) -> dict[str, Any] | None:
@@ -159,8 +157,11 @@ def event_target_input() -> events.RuleTargetInput:
     return events.RuleTargetInput.from_object(
         {
             "environmentVariablesOverride": [
-                {"name": name, "type": "PLAINTEXT",
-                 "value": events.EventField.from_path(json_path(where))}
+                {
+                    "name": name,
+                    "type": "PLAINTEXT",
+                    "value": events.EventField.from_path(json_path(where)),
+                }
                 for name, where in FIELDS.items()
             ]
         }
@@ -187,47 +188,70 @@ class PlatformRegionStack(Stack):
         owner = target.domain_owner or self.account
 
         regional = create_repositories(
-            self, target, "organisation platform", encrypt_with_kms=settings.domain_kms,
+            self,
+            target,
+            "organisation platform",
+            encrypt_with_kms=settings.domain_kms,
             pypi_upstream=settings.pypi_upstream,
         )
         self.domain, self.repository, self.upstream = (
-            regional.domain, regional.repository, regional.upstream)
+            regional.domain,
+            regional.repository,
+            regional.upstream,
+        )
         self.domain.permissions_policy_document = domain_policy(self, config.access)
         self.repository.permissions_policy_document = repository_policy(self, config.access)
         # The publisher's own name: the builds install it from here, never from public PyPI.
         self.publisher_group = package_group(
-            self, "PublisherPackageGroup", domain_name=self.domain.attr_name,
-            domain_owner=self.domain.attr_owner, project_name=PUBLISHER_DISTRIBUTION,
+            self,
+            "PublisherPackageGroup",
+            domain_name=self.domain.attr_name,
+            domain_owner=self.domain.attr_owner,
+            project_name=PUBLISHER_DISTRIBUTION,
             repository=target.repository,
         )
         self.publisher_group.node.add_dependency(self.repository)
 
         self.key = kms.Key(
-            self, "ReplicationKey", enable_key_rotation=True,
+            self,
+            "ReplicationKey",
+            enable_key_rotation=True,
             description=f"Replication builds, logs and alarms of {target.domain}/"
             f"{target.repository} in {target.region}",
         )
         self.key.grant_encrypt_decrypt(iam.ServicePrincipal(f"logs.{self.region}.amazonaws.com"))
         # CloudWatch alarms publish to the encrypted topic.
-        self.key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt",
-                       "kms:GenerateDataKey*")
+        self.key.grant(
+            iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*"
+        )
         self.logs = logs.LogGroup(
-            self, "ReplicationLogs", retention=logs.RetentionDays.ONE_YEAR,
-            encryption_key=self.key, removal_policy=RemovalPolicy.RETAIN,
+            self,
+            "ReplicationLogs",
+            retention=logs.RetentionDays.ONE_YEAR,
+            encryption_key=self.key,
+            removal_policy=RemovalPolicy.RETAIN,
         )
         self.topic = sns.Topic(
-            self, "Alarms", master_key=self.key, enforce_ssl=True,
+            self,
+            "Alarms",
+            master_key=self.key,
+            enforce_ssl=True,
             display_name=f"CodeArtifact replication {target.domain}/{target.repository}",
         )
         if settings.alarm_email:
             self.topic.add_subscription(subscriptions.EmailSubscription(settings.alarm_email))
         self.dead_letters = sqs.Queue(
-            self, "DeadLetters", encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
+            self,
+            "DeadLetters",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
             retention_period=Duration.days(14),
         )
 
         self.role = iam.Role(
-            self, "ReplicatorRole", assumed_by=iam.ServicePrincipal("codebuild.amazonaws.com"),
+            self,
+            "ReplicatorRole",
+            assumed_by=iam.ServicePrincipal("codebuild.amazonaws.com"),
             description="Replicates PyPI packages of one repository between its regions.",
         )
         statements = replicator_statements(self, config)
@@ -239,14 +263,17 @@ class PlatformRegionStack(Stack):
         self.wheel = publisher_wheel(self, settings.publisher_wheel)
         event_script = tool(self, "event_from_env.py")
         self.replicator = self._project(
-            "Replicator", settings, replicate_spec(settings.python_version, self.wheel,
-                                                   event_script),
-            [self.wheel, event_script], config,
+            "Replicator",
+            settings,
+            replicate_spec(settings.python_version, self.wheel, event_script),
+            [self.wheel, event_script],
+            config,
             f"sync --event: copy each version published to {target.repository} in "
             f"{target.region} to the other regions.",
         )
         self.rule = events.Rule(
-            self, "PackageVersionChanged",
+            self,
+            "PackageVersionChanged",
             description=f"Every package version change in {target.domain}/{target.repository}",
             event_pattern=events.EventPattern(
                 source=[EVENT_SOURCE],
@@ -260,8 +287,10 @@ class PlatformRegionStack(Stack):
             ),
             targets=[
                 targets.CodeBuildProject(
-                    self.replicator, event=event_target_input(),
-                    dead_letter_queue=self.dead_letters, retry_attempts=EVENT_RETRIES,
+                    self.replicator,
+                    event=event_target_input(),
+                    dead_letter_queue=self.dead_letters,
+                    retry_attempts=EVENT_RETRIES,
                     max_event_age=EVENT_MAX_AGE,
                 )
             ],
@@ -269,7 +298,8 @@ class PlatformRegionStack(Stack):
         self._alarm(
             "DeadLettersAlarm",
             self.dead_letters.metric_approximate_number_of_messages_visible(
-                period=Duration.minutes(5), statistic="Maximum"),
+                period=Duration.minutes(5), statistic="Maximum"
+            ),
             "Events the replicator could not be started for (after retries) are waiting in "
             "the dead-letter queue: those versions did not replicate. Run sync --all.",
         )
@@ -282,34 +312,49 @@ class PlatformRegionStack(Stack):
         if primary:
             self._repair(settings, config, target)
 
-        CfnOutput(self, "PypiEndpoint", value=endpoint_url(
-            owner, target.region, target.domain, target.repository),
-            description="pip/twine index URL of this region's repository.")
+        CfnOutput(
+            self,
+            "PypiEndpoint",
+            value=endpoint_url(owner, target.region, target.domain, target.repository),
+            description="pip/twine index URL of this region's repository.",
+        )
         CfnOutput(self, "DomainArn", value=self.domain.attr_arn)
         CfnOutput(self, "RepositoryArn", value=self.repository.attr_arn)
         self._acknowledge()
 
     def _project(
-        self, construct_id: str, settings: InfraSettings, spec: dict[str, Any],
-        files: list[ShippedFile], config: Config, description: str,
+        self,
+        construct_id: str,
+        settings: InfraSettings,
+        spec: dict[str, Any],
+        files: list[ShippedFile],
+        config: Config,
+        description: str,
     ) -> codebuild.Project:
         variables = {
             f.variable: codebuild.BuildEnvironmentVariable(value=f.asset.s3_object_url)
             for f in files
         }
         variables["CODEARTIFACT_CONFIG"] = codebuild.BuildEnvironmentVariable(
-            value=render_config(config))
+            value=render_config(config)
+        )
         project = codebuild.Project(
-            self, construct_id, description=description, role=self.role,
+            self,
+            construct_id,
+            description=description,
+            role=self.role,
             build_spec=codebuild.BuildSpec.from_object(spec),
             environment=codebuild.BuildEnvironment(
                 build_image=codebuild.LinuxBuildImage.STANDARD_7_0,
-                compute_type=codebuild.ComputeType.SMALL, privileged=False,
+                compute_type=codebuild.ComputeType.SMALL,
+                privileged=False,
             ),
-            environment_variables=variables, encryption_key=self.key,
+            environment_variables=variables,
+            encryption_key=self.key,
             timeout=Duration.minutes(60),
             logging=codebuild.LoggingOptions(
-                cloud_watch=codebuild.CloudWatchLoggingOptions(log_group=self.logs)),
+                cloud_watch=codebuild.CloudWatchLoggingOptions(log_group=self.logs)
+            ),
             grant_report_group_permissions=False,
         )
         for shipped in files:
@@ -319,32 +364,48 @@ class PlatformRegionStack(Stack):
     def _repair(self, settings: InfraSettings, config: Config, target: Target) -> None:
         drift_script = tool(self, "drift_count.py")
         self.repair = self._project(
-            "Repair", settings,
-            repair_spec(settings.python_version, self.wheel, drift_script, target.domain,
-                        target.repository),
-            [self.wheel, drift_script], config,
+            "Repair",
+            settings,
+            repair_spec(
+                settings.python_version, self.wheel, drift_script, target.domain, target.repository
+            ),
+            [self.wheel, drift_script],
+            config,
             "sync --all: repair drift between the regions and publish the drifted cells.",
         )
         self.schedule = events.Rule(
-            self, "RepairSchedule", schedule=events.Schedule.expression(settings.repair_schedule),
+            self,
+            "RepairSchedule",
+            schedule=events.Schedule.expression(settings.repair_schedule),
             description="Nightly drift repair (sync --all) across every configured region.",
             targets=[
                 targets.CodeBuildProject(
-                    self.repair, dead_letter_queue=self.dead_letters, retry_attempts=2,
+                    self.repair,
+                    dead_letter_queue=self.dead_letters,
+                    retry_attempts=2,
                     max_event_age=Duration.hours(2),
                 )
             ],
         )
         dimensions = {"Domain": target.domain, "Repository": target.repository}
         for metric_name, meaning in (
-            ("DriftedCells", "The repair found files missing or different in some region: "
-             "event-driven replication missed them (the repair has copied what it could)."),
-            ("UnrepairedCells", "Files still missing or different after the repair: a "
-             "conflict (same name, other bytes) or an unreadable region needs a person."),
+            (
+                "DriftedCells",
+                "The repair found files missing or different in some region: "
+                "event-driven replication missed them (the repair has copied what it could).",
+            ),
+            (
+                "UnrepairedCells",
+                "Files still missing or different after the repair: a "
+                "conflict (same name, other bytes) or an unreadable region needs a person.",
+            ),
         ):
             metric = cloudwatch.Metric(
-                namespace=METRIC_NAMESPACE, metric_name=metric_name, dimensions_map=dimensions,
-                statistic="Maximum", period=Duration.days(1),
+                namespace=METRIC_NAMESPACE,
+                metric_name=metric_name,
+                dimensions_map=dimensions,
+                statistic="Maximum",
+                period=Duration.days(1),
             )
             self._alarm(f"{metric_name}Alarm", metric, meaning)
         self._alarm(
@@ -355,7 +416,11 @@ class PlatformRegionStack(Stack):
 
     def _alarm(self, construct_id: str, metric: cloudwatch.IMetric, description: str) -> None:
         alarm = cloudwatch.Alarm(
-            self, construct_id, metric=metric, threshold=0, evaluation_periods=1,
+            self,
+            construct_id,
+            metric=metric,
+            threshold=0,
+            evaluation_periods=1,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             alarm_description=description,
@@ -371,4 +436,3 @@ class PlatformRegionStack(Stack):
             [default_build_log_acknowledgment(self, p.project_name) for p in projects],
         )
         acknowledge([self.dead_letters], [dlq_acknowledgment()])
-

@@ -52,8 +52,12 @@ class RepositoryStack(Stack):
             return
 
         regional = create_repositories(
-            self, target, project_name, encrypt_with_kms=encrypt_with_kms,
-            pypi_upstream=pypi_upstream)
+            self,
+            target,
+            project_name,
+            encrypt_with_kms=encrypt_with_kms,
+            pypi_upstream=pypi_upstream,
+        )
         self.domain_key = regional.key
         self.domain = regional.domain
         self.upstream = regional.upstream
@@ -88,11 +92,23 @@ class RepositoryStack(Stack):
             project_name=project_name,
             repository=target.repository,
         )
-        CfnOutput(self, "DomainArn", value=codeartifact_arn(
-            self.partition, target.region, owner, domain_resource(target.domain)))
-        CfnOutput(self, "RepositoryArn", value=codeartifact_arn(
-            self.partition, target.region, owner,
-            repository_resource(target.domain, target.repository)))
+        CfnOutput(
+            self,
+            "DomainArn",
+            value=codeartifact_arn(
+                self.partition, target.region, owner, domain_resource(target.domain)
+            ),
+        )
+        CfnOutput(
+            self,
+            "RepositoryArn",
+            value=codeartifact_arn(
+                self.partition,
+                target.region,
+                owner,
+                repository_resource(target.domain, target.repository),
+            ),
+        )
 
 
 @dataclass(frozen=True)
@@ -104,7 +120,11 @@ class Regional:
 
 
 def create_repositories(
-    scope: Construct, target: Target, owner_label: str, *, encrypt_with_kms: bool,
+    scope: Construct,
+    target: Target,
+    owner_label: str,
+    *,
+    encrypt_with_kms: bool,
     pypi_upstream: bool,
 ) -> Regional:
     """The domain, optional ``pypi-store`` upstream and repository of one target, retained."""

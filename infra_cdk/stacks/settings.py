@@ -49,10 +49,30 @@ DEFAULT_REPAIR_SCHEDULE = "cron(0 3 * * ? *)"
 
 # Keys this app reads; anything else given with -c is a typo (CDK's own keys carry ':' or '@').
 KNOWN_KEYS = (
-    "part", "config", "pyproject", "ci", "repo", "branch", "source", "connection-arn",
-    "connection-provider", "connection-host-arn", "publisher", "project-dir", "publisher-wheel",
-    "python", "domain-kms", "pypi-upstream", "stack-prefix", "nag", "adopt", "github-repo",
-    "github-ref", "github-oidc-provider", "repair-schedule", "alarm-email",
+    "part",
+    "config",
+    "pyproject",
+    "ci",
+    "repo",
+    "branch",
+    "source",
+    "connection-arn",
+    "connection-provider",
+    "connection-host-arn",
+    "publisher",
+    "project-dir",
+    "publisher-wheel",
+    "python",
+    "domain-kms",
+    "pypi-upstream",
+    "stack-prefix",
+    "nag",
+    "adopt",
+    "github-repo",
+    "github-ref",
+    "github-oidc-provider",
+    "repair-schedule",
+    "alarm-email",
 )
 
 # The pyproject of the package being published, when infra_cdk/ sits in that package's repo.
@@ -169,8 +189,11 @@ def _check_regions(config: Config) -> None:
 
 
 def _platform(get: Getter, config: Config) -> InfraSettings:
-    _refuse(get, "part=platform", ("ci", "repo", "source", "publisher", "github-repo",
-                                   "connection-arn", "project-dir"))
+    _refuse(
+        get,
+        "part=platform",
+        ("ci", "repo", "source", "publisher", "github-repo", "connection-arn", "project-dir"),
+    )
     primary = config.targets[0]
     default_prefix = f"{primary.domain}-{primary.repository}"
     schedule = _text(get, "repair-schedule") or DEFAULT_REPAIR_SCHEDULE
@@ -224,8 +247,11 @@ def _package(get: Getter, config: Config, part: str, cwd: Path | None) -> InfraS
     adopt = _flag(get, "adopt", False)
     domain_kms = _flag(get, "domain-kms", False)
     if part == "package":
-        _refuse(get, "part=package (the platform owns the domain)", ("domain-kms", "adopt",
-                                                                     "pypi-upstream"))
+        _refuse(
+            get,
+            "part=package (the platform owns the domain)",
+            ("domain-kms", "adopt", "pypi-upstream"),
+        )
     _check_adopt_kms(adopt, domain_kms)
     common: dict[str, Any] = {
         "config": config,
@@ -243,8 +269,18 @@ def _package(get: Getter, config: Config, part: str, cwd: Path | None) -> InfraS
         "adopt": adopt,
     }
     if ci == "github":
-        _refuse(get, "ci=github", ("source", "repo", "branch", "connection-arn",
-                                   "connection-provider", "connection-host-arn"))
+        _refuse(
+            get,
+            "ci=github",
+            (
+                "source",
+                "repo",
+                "branch",
+                "connection-arn",
+                "connection-provider",
+                "connection-host-arn",
+            ),
+        )
         return InfraSettings(**common, **_github(get))
     _refuse(get, "ci=codepipeline", ("github-repo", "github-ref", "github-oidc-provider"))
     return InfraSettings(**common, **_pipeline_source(get))
@@ -294,8 +330,10 @@ def _pipeline_source(get: Getter) -> dict[str, Any]:
 def _github(get: Getter) -> dict[str, Any]:
     repo = _text(get, "github-repo")
     if repo is None:
-        raise SettingsError("-c ci=github needs -c github-repo=OWNER/NAME (the repository "
-                            "whose workflow may assume the publishing role).")
+        raise SettingsError(
+            "-c ci=github needs -c github-repo=OWNER/NAME (the repository "
+            "whose workflow may assume the publishing role)."
+        )
     if not GITHUB_REPO_RE.fullmatch(repo):
         raise SettingsError(f"-c github-repo={repo}: use OWNER/NAME of a GitHub repository.")
     ref = _text(get, "github-ref") or "refs/heads/main"
@@ -334,8 +372,9 @@ def _wheel(get: Getter, cwd: Path | None = None) -> Path | None:
     if not path.is_absolute():
         path = (cwd or Path.cwd()) / path
     name = path.name.replace("-", "_")
-    if not (path.is_file() and name.startswith("codeartifact_multiregion") and
-            path.suffix == ".whl"):
+    if not (
+        path.is_file() and name.startswith("codeartifact_multiregion") and path.suffix == ".whl"
+    ):
         raise SettingsError(
             f"-c publisher-wheel={raw}: not a codeartifact_multiregion-*.whl file. Build it "
             "with `python -m build --wheel` in the publisher's checkout."

@@ -113,13 +113,17 @@ def _scan(directory: Path, project_name: str | None) -> list[Candidate]:
         if not path.name.endswith((".whl", ".tar.gz")):
             continue
         if path.is_symlink() and not path.exists():
-            raise ArtifactError(f"{path}: a symbolic link to {os.readlink(path)}, which does not "
-                                "exist. Remove the link or rebuild the file it points to.")
+            raise ArtifactError(
+                f"{path}: a symbolic link to {os.readlink(path)}, which does not "
+                "exist. Remove the link or rebuild the file it points to."
+            )
         if not path.is_file():
             # A directory, FIFO or device named like a distribution is a broken build
             # output, not "nothing here": skipping it would publish the rest of a release.
-            raise ArtifactError(f"{path}: named like a distribution but not a regular file. "
-                                "Remove it or rebuild the project.")
+            raise ArtifactError(
+                f"{path}: named like a distribution but not a regular file. "
+                "Remove it or rebuild the project."
+            )
         candidate = _candidate(path)
         if wanted is None or candidate.project == wanted:
             found.append(candidate)
@@ -148,8 +152,10 @@ def _newest(
 def _candidate(path: Path) -> Candidate:
     name = path.name
     if path.is_symlink() and not path.exists():
-        raise ArtifactError(f"{path}: a symbolic link to {os.readlink(path)}, which does not "
-                            "exist. Remove the link or rebuild the file it points to.")
+        raise ArtifactError(
+            f"{path}: a symbolic link to {os.readlink(path)}, which does not "
+            "exist. Remove the link or rebuild the file it points to."
+        )
     if not path.exists():
         raise ArtifactError(f"{path}: no such file. Check the path, or build the project first.")
     if not path.is_file():
@@ -163,8 +169,9 @@ def _candidate(path: Path) -> Candidate:
     except ValueError as exc:
         raise ArtifactError(f"{path}: the file name is {exc}. {REBUILD}") from None
     # Absolute, but the last component kept: a link is published under its own name.
-    return Candidate(path=path.parent.resolve() / name, project=str(project), version=version,
-                      kind=kind)
+    return Candidate(
+        path=path.parent.resolve() / name, project=str(project), version=version, kind=kind
+    )
 
 
 def _check_one_release(candidates: Iterable[Candidate]) -> None:
@@ -173,8 +180,7 @@ def _check_one_release(candidates: Iterable[Candidate]) -> None:
     if len(projects) > 1:
         listing = ", ".join(f"{c.path.name} ({c.project})" for c in candidates)
         raise ArtifactError(
-            f"files of different projects in one run: {listing}. "
-            "Publish one project at a time."
+            f"files of different projects in one run: {listing}. Publish one project at a time."
         )
     versions = sorted({str(c.version) for c in candidates})
     if len(versions) > 1:
@@ -215,8 +221,9 @@ def _load(candidate: Candidate) -> Artifact:
     except (zipfile.BadZipFile, tarfile.TarError, EOFError, KeyError, ValueError) as exc:
         raise ArtifactError(f"{path}: not a readable {candidate.kind} ({exc}). {REBUILD}") from None
     except PermissionError:
-        raise ArtifactError(f"{path}: cannot be read (permission denied). "
-                            "Fix the file's permissions.") from None
+        raise ArtifactError(
+            f"{path}: cannot be read (permission denied). Fix the file's permissions."
+        ) from None
     except OSError as exc:
         raise ArtifactError(f"{path}: cannot be read ({exc.strerror or exc}). {REBUILD}") from None
 
@@ -263,8 +270,11 @@ def _check_metadata_size(path: Path, kind: str) -> None:
     try:
         if kind == WHEEL:
             with zipfile.ZipFile(path) as archive:
-                sizes = [(i.filename, i.file_size) for i in archive.infolist()
-                         if "METADATA" in i.filename]
+                sizes = [
+                    (i.filename, i.file_size)
+                    for i in archive.infolist()
+                    if "METADATA" in i.filename
+                ]
         else:
             with tarfile.open(path, "r:gz") as archive:
                 sizes = [(m.name, m.size) for m in archive if "PKG-INFO" in m.name]
@@ -274,7 +284,8 @@ def _check_metadata_size(path: Path, kind: str) -> None:
         if size > MAX_METADATA_BYTES:
             raise ArtifactError(
                 f"{path}: {name} unpacks to {size} bytes (at most {MAX_METADATA_BYTES} are "
-                f"read). A real one is a few kilobytes. {REBUILD}")
+                f"read). A real one is a few kilobytes. {REBUILD}"
+            )
 
 
 def _describe(exc: Exception) -> str:

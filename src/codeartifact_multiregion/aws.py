@@ -88,8 +88,13 @@ class Endpoint:
 class Resolver:
     """Creates one botocore session per distinct (profile, role), shared across regions."""
 
-    def __init__(self, token_duration: int = 900, policy: RetryPolicy | None = None,
-                 max_connections: int = 10, sign_here: bool = True) -> None:
+    def __init__(
+        self,
+        token_duration: int = 900,
+        policy: RetryPolicy | None = None,
+        max_connections: int = 10,
+        sign_here: bool = True,
+    ) -> None:
         self.token_duration = token_duration
         # False: every call goes through botocore, even where sigv4 could sign it.
         self.sign_here = sign_here
@@ -104,8 +109,9 @@ class Resolver:
         self._early_urls: dict[Target, Future[str | None]] = {}
         self._lock = threading.Lock()
 
-    def resolve_all(self, targets: Sequence[Target],
-                    on_endpoint: Callable[[Target, str], None] | None = None) -> list[Endpoint]:
+    def resolve_all(
+        self, targets: Sequence[Target], on_endpoint: Callable[[Target, str], None] | None = None
+    ) -> list[Endpoint]:
         """Resolve every target in parallel; raise one error naming every failed region.
 
         ``on_endpoint(target, url)`` is called (from a worker thread) as soon as a region's
@@ -125,10 +131,13 @@ class Resolver:
         # round trip per run instead of two per region in turn. The endpoint calls get a
         # pool of their own, so a resolve waiting for its endpoint never starves it.
         workers = min(len(targets), 16)
-        with ThreadPoolExecutor(max_workers=workers) as pool, \
-                ThreadPoolExecutor(max_workers=workers) as endpoints:
-            futures = [pool.submit(self._resolve_or_error, t, endpoints, on_endpoint)
-                       for t in targets]
+        with (
+            ThreadPoolExecutor(max_workers=workers) as pool,
+            ThreadPoolExecutor(max_workers=workers) as endpoints,
+        ):
+            futures = [
+                pool.submit(self._resolve_or_error, t, endpoints, on_endpoint) for t in targets
+            ]
             results: list[Endpoint | Exception] = wait_results(futures)
         usage = [r for r in results if isinstance(r, UsageError)]
         if usage:
@@ -142,42 +151,66 @@ class Resolver:
             )
         return [r for r in results if isinstance(r, Endpoint)]
 
-    def _resolve_or_error(self, target: Target, pool: ThreadPoolExecutor | None = None,
-                          on_endpoint: Callable[[Target, str], None] | None = None
-                          ) -> Endpoint | Exception:
+    def _resolve_or_error(
+        self,
+        target: Target,
+        pool: ThreadPoolExecutor | None = None,
+        on_endpoint: Callable[[Target, str], None] | None = None,
+    ) -> Endpoint | Exception:
         try:
             return self.resolve(target, pool, on_endpoint)
         except (ResolveError, UsageError) as exc:
             return exc
 
-    def resolve(self, target: Target, pool: ThreadPoolExecutor | None = None,
-                on_endpoint: Callable[[Target, str], None] | None = None) -> Endpoint:
+    def resolve(
+        self,
+        target: Target,
+        pool: ThreadPoolExecutor | None = None,
+        on_endpoint: Callable[[Target, str], None] | None = None,
+    ) -> Endpoint:
         """Token and repository endpoint of one target (the endpoint in ``pool`` if given,
         so both calls are in flight at once)."""
         direct = self.direct(target)
         owner = target.domain_owner or self.account(target)
 
         def fetch_token() -> tuple[str, datetime | None]:
-            kwargs: dict[str, Any] = {"domain": target.domain,
-                                      "durationSeconds": self.token_duration}
+            kwargs: dict[str, Any] = {
+                "domain": target.domain,
+                "durationSeconds": self.token_duration,
+            }
             if owner:
                 kwargs["domainOwner"] = owner
             limiter = shared_limiter("token", owner, target.region, TOKEN_REQUESTS_PER_SECOND)
             with limiter.serial:
                 limiter.acquire()
-                response = direct.call("POST", TOKEN_PATH, {
-                    "domain": target.domain, "domain-owner": owner,
-                    "duration": str(self.token_duration)}) if direct else None
+                response = (
+                    direct.call(
+                        "POST",
+                        TOKEN_PATH,
+                        {
+                            "domain": target.domain,
+                            "domain-owner": owner,
+                            "duration": str(self.token_duration),
+                        },
+                    )
+                    if direct
+                    else None
+                )
                 if response is None:
                     if direct:  # the signed call stepped aside: botocore's is another request
                         limiter.acquire()
-                    response = _call(target, "GetAuthorizationToken",
-                                     self.client(target, spent=1 if direct else 0
-                                                 ).get_authorization_token, **kwargs)
+                    response = _call(
+                        target,
+                        "GetAuthorizationToken",
+                        self.client(target, spent=1 if direct else 0).get_authorization_token,
+                        **kwargs,
+                    )
             token = response.get("authorizationToken")
             if not isinstance(token, str) or not token:
-                raise ResolveError(f"{target.region}: GetAuthorizationToken answered without a "
-                                   "token. Run again; if it persists, check the endpoint.")
+                raise ResolveError(
+                    f"{target.region}: GetAuthorizationToken answered without a "
+                    "token. Run again; if it persists, check the endpoint."
+                )
             expiration = response.get("expiration")
             if not isinstance(expiration, datetime):
                 expiration = sigv4.parse_expiration(expiration)
@@ -195,13 +228,19 @@ class Resolver:
             elif direct is not None:
                 url = _signed_url(target, direct)
             if url is None:
-                kwargs: dict[str, Any] = {"domain": target.domain,
-                                          "repository": target.repository, "format": "pypi"}
+                kwargs: dict[str, Any] = {
+                    "domain": target.domain,
+                    "repository": target.repository,
+                    "format": "pypi",
+                }
                 if owner:
                     kwargs["domainOwner"] = owner
-                response = _call(target, "GetRepositoryEndpoint",
-                                 self.client(target, spent=1 if direct else 0
-                                             ).get_repository_endpoint, **kwargs)
+                response = _call(
+                    target,
+                    "GetRepositoryEndpoint",
+                    self.client(target, spent=1 if direct else 0).get_repository_endpoint,
+                    **kwargs,
+                )
                 url = _endpoint_url(target, response.get("repositoryEndpoint"))
             if on_endpoint is not None:
                 with contextlib.suppress(Exception):  # a head start only, never a failure
@@ -217,11 +256,18 @@ class Resolver:
                     pending.result()
             raise
         url = pending.result() if pending is not None else fetch_url()
-        return Endpoint(target=target, url=url, domain_owner=owner, token=token,
-                        _fetch_token=fetch_token, expiration=expiration)
+        return Endpoint(
+            target=target,
+            url=url,
+            domain_owner=owner,
+            token=token,
+            _fetch_token=fetch_token,
+            expiration=expiration,
+        )
 
-    def prefetch_urls(self, targets: Sequence[Target],
-                      on_endpoint: Callable[[Target, str], None] | None = None) -> None:
+    def prefetch_urls(
+        self, targets: Sequence[Target], on_endpoint: Callable[[Target, str], None] | None = None
+    ) -> None:
         """Start fetching the repository URL of each target signed here, in the background.
 
         A head start (headstart.py): no token is fetched and nothing is reported. ``resolve``
@@ -236,15 +282,22 @@ class Resolver:
                 future: Future[str | None] = Future()
                 self._early_urls[target] = future
             try:
-                threading.Thread(target=self._prefetch_url, daemon=True,
-                                 args=(target, direct, future, on_endpoint),
-                                 name=f"head-start-{target.region}").start()
+                threading.Thread(
+                    target=self._prefetch_url,
+                    daemon=True,
+                    args=(target, direct, future, on_endpoint),
+                    name=f"head-start-{target.region}",
+                ).start()
             except RuntimeError:  # no thread to be had: the resolve asks itself
                 future.set_result(None)
 
     @staticmethod
-    def _prefetch_url(target: Target, direct: sigv4.Direct, future: Future[str | None],
-                      on_endpoint: Callable[[Target, str], None] | None) -> None:
+    def _prefetch_url(
+        target: Target,
+        direct: sigv4.Direct,
+        future: Future[str | None],
+        on_endpoint: Callable[[Target, str], None] | None,
+    ) -> None:
         url = None
         try:
             url = _signed_url(target, direct)
@@ -264,9 +317,14 @@ class Resolver:
         with self._lock:
             if target not in self._direct:
                 self._direct[target] = sigv4.direct_client(
-                    target.region, target.profile, target.role_arn, target.domain_owner,
+                    target.region,
+                    target.profile,
+                    target.role_arn,
+                    target.domain_owner,
                     connect_timeout=self.policy.connect_timeout,
-                    read_timeout=self.policy.read_timeout, deadline=self.policy.deadline)
+                    read_timeout=self.policy.read_timeout,
+                    deadline=self.policy.deadline,
+                )
             return self._direct[target]
 
     def client(self, target: Target, spent: int = 0) -> Any:
@@ -291,15 +349,18 @@ class Resolver:
         # so its read timeout is capped at 30 s whatever the uploads allow.
         config = BotoConfig(
             # botocore's max_attempts counts retries only; the policy counts every attempt.
-            retries={"mode": "standard",
-                     "total_max_attempts": max(1, self.policy.attempts - spent)},
+            retries={
+                "mode": "standard",
+                "total_max_attempts": max(1, self.policy.attempts - spent),
+            },
             connect_timeout=self.policy.connect_timeout,
             read_timeout=min(self.policy.read_timeout, 30.0),
             user_agent_extra=f"{SESSION_NAME}/{__version__}",
             max_pool_connections=self.max_connections,
         )
-        return self.session(target).create_client("codeartifact", region_name=target.region,
-                                                  config=config)
+        return self.session(target).create_client(
+            "codeartifact", region_name=target.region, config=config
+        )
 
     def session(self, target: Target) -> Any:
         key = (target.profile, target.role_arn)
@@ -342,15 +403,19 @@ class Resolver:
         if not target.role_arn:
             return base
         sts = base.create_client("sts", region_name=target.region)
-        response = _call(target, "sts:AssumeRole", sts.assume_role, RoleArn=target.role_arn,
-                         RoleSessionName=SESSION_NAME)
+        response = _call(
+            target,
+            "sts:AssumeRole",
+            sts.assume_role,
+            RoleArn=target.role_arn,
+            RoleSessionName=SESSION_NAME,
+        )
         creds = response["Credentials"]
         register_secret(creds["SecretAccessKey"])
         register_secret(creds["SessionToken"])
         # As before with boto3: a session of the role's credentials alone, no profile.
         role = _narrowed(BotoSession())
-        role.set_credentials(creds["AccessKeyId"], creds["SecretAccessKey"],
-                             creds["SessionToken"])
+        role.set_credentials(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
         return role
 
 
@@ -378,15 +443,17 @@ def _narrowed(session: Any) -> Any:
             for root in self.search_paths:
                 folder = os.path.join(root, name)
                 if os.path.isdir(folder) and any(
-                        self.file_loader.exists(os.path.join(folder, version, type_name))
-                        for version in os.listdir(folder)):
+                    self.file_loader.exists(os.path.join(folder, version, type_name))
+                    for version in os.listdir(folder)
+                ):
                     return True
             return False
 
     # create_loader is how botocore turns data_path into search paths; reuse its answer.
     paths = create_loader(session.get_config_variable("data_path")).search_paths
-    session.register_component("data_loader", _ServicesLoader(
-        extra_search_paths=paths, include_default_search_paths=False))
+    session.register_component(
+        "data_loader", _ServicesLoader(extra_search_paths=paths, include_default_search_paths=False)
+    )
     return session
 
 
@@ -398,9 +465,16 @@ ENDPOINT_PATH = "/v1/repository/endpoint"
 def _signed_url(target: Target, direct: sigv4.Direct) -> str | None:
     """GetRepositoryEndpoint signed here, its answer checked; None: botocore asks again
     (and reports what is wrong: a refused call, or a URL the token may not go to)."""
-    answer = direct.call("GET", ENDPOINT_PATH, {
-        "domain": target.domain, "domain-owner": target.domain_owner or "",
-        "repository": target.repository, "format": "pypi"})
+    answer = direct.call(
+        "GET",
+        ENDPOINT_PATH,
+        {
+            "domain": target.domain,
+            "domain-owner": target.domain_owner or "",
+            "repository": target.repository,
+            "format": "pypi",
+        },
+    )
     if answer is None:
         return None
     try:
@@ -413,13 +487,21 @@ def put_origin_block(endpoint: Endpoint, resolver: Resolver, package: str) -> di
     """Allow direct publishing but block upstream versions: the dependency-confusion guard."""
     restrictions = {"publish": "ALLOW", "upstream": "BLOCK"}
     target = endpoint.target
-    kwargs: dict[str, Any] = {"domain": target.domain, "repository": target.repository,
-                              "format": "pypi", "package": package,
-                              "restrictions": restrictions}
+    kwargs: dict[str, Any] = {
+        "domain": target.domain,
+        "repository": target.repository,
+        "format": "pypi",
+        "package": package,
+        "restrictions": restrictions,
+    }
     if endpoint.domain_owner:
         kwargs["domainOwner"] = endpoint.domain_owner
-    response = _call(target, "PutPackageOriginConfiguration",
-                     resolver.client(target).put_package_origin_configuration, **kwargs)
+    response = _call(
+        target,
+        "PutPackageOriginConfiguration",
+        resolver.client(target).put_package_origin_configuration,
+        **kwargs,
+    )
     return dict(response.get("originConfiguration", {}).get("restrictions", restrictions))
 
 
@@ -432,8 +514,12 @@ def describe_origin(endpoint: Endpoint, resolver: Resolver, package: str) -> dic
     from botocore.exceptions import ClientError
 
     target = endpoint.target
-    kwargs: dict[str, Any] = {"domain": target.domain, "repository": target.repository,
-                              "format": "pypi", "package": package}
+    kwargs: dict[str, Any] = {
+        "domain": target.domain,
+        "repository": target.repository,
+        "format": "pypi",
+        "package": package,
+    }
     if endpoint.domain_owner:
         kwargs["domainOwner"] = endpoint.domain_owner
     client = resolver.client(target)
@@ -445,10 +531,10 @@ def describe_origin(endpoint: Endpoint, resolver: Resolver, package: str) -> dic
         response = _call(target, "DescribePackage", client.describe_package, **kwargs)
     except Exception:
         response = _call(target, "DescribePackage", client.describe_package, **kwargs)
-    restrictions = response.get("package", {}).get("originConfiguration", {}).get(
-        "restrictions", {})
-    return {str(k): str(v) for k, v in restrictions.items()
-            if k in ("publish", "upstream")} or None
+    restrictions = (
+        response.get("package", {}).get("originConfiguration", {}).get("restrictions", {})
+    )
+    return {str(k): str(v) for k, v in restrictions.items() if k in ("publish", "upstream")} or None
 
 
 def _endpoint_url(target: Target, url: object) -> str:
@@ -457,7 +543,8 @@ def _endpoint_url(target: Target, url: object) -> str:
         raise ResolveError(
             f"{target.region}: GetRepositoryEndpoint for {target.domain}/{target.repository} "
             f"returned {printable(redact(url))[:200]!r}, not an https repository URL. Check "
-            "AWS_ENDPOINT_URL_CODEARTIFACT / AWS_ENDPOINT_URL if you set one.")
+            "AWS_ENDPOINT_URL_CODEARTIFACT / AWS_ENDPOINT_URL if you set one."
+        )
     text = str(url)
     return text if text.endswith("/") else text + "/"
 
@@ -477,8 +564,14 @@ def trusted_base(url: object) -> SplitResult | None:
     except ValueError:  # an unclosed IPv6 bracket, a bad port
         return None
     host = parts.hostname or ""
-    if (not host or parts.username or parts.password or parts.query or parts.fragment
-            or not (parts.scheme == "https" or (parts.scheme == "http" and is_loopback(host)))):
+    if (
+        not host
+        or parts.username
+        or parts.password
+        or parts.query
+        or parts.fragment
+        or not (parts.scheme == "https" or (parts.scheme == "http" and is_loopback(host)))
+    ):
         return None
     return parts
 
@@ -505,13 +598,17 @@ def _call(target: Target, operation: str, method: Callable[..., Any], **kwargs: 
         message = error.get("Message", "")
         hint = _HINTS.get(code, "")
         if code == "AccessDeniedException" and operation in _PERMISSIONS:
-            hint = (f"The caller lacks {_PERMISSIONS[operation]} on "
-                    f"{target.domain}/{target.repository} in {target.region}: grant it "
-                    "(infra_cdk/ creates a role with every permission the publisher needs).")
-        raise ResolveError(redact(
-            f"{target.region}: {operation} for {target.domain}/{target.repository} failed: "
-            f"{code}: {message}. {hint}".rstrip()
-        )) from None
+            hint = (
+                f"The caller lacks {_PERMISSIONS[operation]} on "
+                f"{target.domain}/{target.repository} in {target.region}: grant it "
+                "(infra_cdk/ creates a role with every permission the publisher needs)."
+            )
+        raise ResolveError(
+            redact(
+                f"{target.region}: {operation} for {target.domain}/{target.repository} failed: "
+                f"{code}: {message}. {hint}".rstrip()
+            )
+        ) from None
     except NoCredentialsError:
         raise ResolveError(
             f"{target.region}: no AWS credentials found. Configure credentials (environment, "

@@ -37,7 +37,8 @@ ROLE_ARN_RE = re.compile(r"arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}
 # An IAM principal for [tool.codeartifact.access]: a 12-digit account or a principal ARN.
 PRINCIPAL_RE = re.compile(
     r"[0-9]{12}|arn:aws[a-z-]*:(iam::[0-9]{12}:(root|(role|user)/[\w+=,.@/-]{1,512})"
-    r"|sts::[0-9]{12}:assumed-role/[\w+=,.@-]{1,64}/[\w+=,.@-]{2,64})")
+    r"|sts::[0-9]{12}:assumed-role/[\w+=,.@-]{1,64}/[\w+=,.@-]{2,64})"
+)
 ORGANIZATION_RE = re.compile(r"o-[a-z0-9]{10,32}")
 TOKEN_DURATION_RANGE = (900, 43200)
 CONCURRENCY_RANGE = (1, 64)
@@ -143,9 +144,11 @@ def find_pyproject(project: str | Path | None = None) -> Path:
     base = Path(project) if project is not None else Path.cwd()
     if base.is_dir() or base.suffix != ".toml":
         if base.exists() and not base.is_dir():
-            raise ConfigError(f"{base}: not a directory or a .toml file. Pass the project "
-                              "directory (with --project DIR) or a TOML file with "
-                              f"[{TABLE}] (with --config FILE).")
+            raise ConfigError(
+                f"{base}: not a directory or a .toml file. Pass the project "
+                "directory (with --project DIR) or a TOML file with "
+                f"[{TABLE}] (with --config FILE)."
+            )
         path = base / "pyproject.toml"
     else:
         path = base
@@ -168,7 +171,7 @@ def read_pyproject(path: Path) -> dict[str, Any]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(
-            f"{path}: not UTF-8 text (byte {exc.start}: {raw[exc.start:exc.start + 1]!r}). "
+            f"{path}: not UTF-8 text (byte {exc.start}: {raw[exc.start : exc.start + 1]!r}). "
             "TOML files must be UTF-8: save it as UTF-8 and run again."
         ) from None
     try:
@@ -191,8 +194,10 @@ def parse_config(document: Mapping[str, Any], path: Path) -> Config:
     check = _Checker(path)
     tool = document.get("tool", {})
     if not isinstance(tool, Mapping):
-        raise ConfigError(f"{path}: [tool] must be a table, got {type(tool).__name__}. "
-                          f"Write [{TABLE}] as a table.")
+        raise ConfigError(
+            f"{path}: [tool] must be a table, got {type(tool).__name__}. "
+            f"Write [{TABLE}] as a table."
+        )
     table = tool.get("codeartifact")
     if table is None:
         raise ConfigError(
@@ -216,18 +221,25 @@ def parse_config(document: Mapping[str, Any], path: Path) -> Config:
     root = path.parent
     dist_dir = table.get("dist-dir", "dist")
     if not isinstance(dist_dir, str) or not dist_dir.strip():
-        raise check.error("dist-dir", f"must be a directory path, got {dist_dir!r}",
-                          'Write it as a string, for example dist-dir = "dist".')
+        raise check.error(
+            "dist-dir",
+            f"must be a directory path, got {dist_dir!r}",
+            'Write it as a string, for example dist-dir = "dist".',
+        )
     block_upstream = table.get("block-upstream", False)
     if not isinstance(block_upstream, bool):
-        raise check.error("block-upstream", f"must be true or false, got {block_upstream!r}",
-                          "Write block-upstream = true or block-upstream = false.")
+        raise check.error(
+            "block-upstream",
+            f"must be true or false, got {block_upstream!r}",
+            "Write block-upstream = true or block-upstream = false.",
+        )
     return Config(
         path=path,
         targets=targets,
         project_name=_project_name(document, path),
         token_duration=check.integer(
-            "token-duration", table.get("token-duration", DEFAULT_TOKEN_DURATION),
+            "token-duration",
+            table.get("token-duration", DEFAULT_TOKEN_DURATION),
             TOKEN_DURATION_RANGE,
         ),
         concurrency=check.integer(
@@ -247,16 +259,22 @@ def _project_name(document: Mapping[str, Any], path: Path) -> str | None:
     """
     project = document.get("project")
     if project is not None and not isinstance(project, Mapping):
-        raise ConfigError(f"{path}: [project] must be a table, got {type(project).__name__}. "
-                          'Write it as a [project] table with name = "..." and version.')
-    for where, table in (("project", project), ("tool.poetry", _get(document.get("tool"),
-                                                                    "poetry"))):
+        raise ConfigError(
+            f"{path}: [project] must be a table, got {type(project).__name__}. "
+            'Write it as a [project] table with name = "..." and version.'
+        )
+    for where, table in (
+        ("project", project),
+        ("tool.poetry", _get(document.get("tool"), "poetry")),
+    ):
         name = _get(table, "name")
         if name is None:
             continue
         if not isinstance(name, str) or not name.strip():
-            raise ConfigError(f"{path}: [{where}] name must be a non-empty string, got "
-                              f"{name!r}. Write name = \"your-package\".")
+            raise ConfigError(
+                f"{path}: [{where}] name must be a non-empty string, got "
+                f'{name!r}. Write name = "your-package".'
+            )
         return name
     return None
 
@@ -299,8 +317,9 @@ class _Checker:
 
     def string(self, key: str, value: Any, pattern: re.Pattern[str], what: str) -> str:
         if not isinstance(value, str) or not pattern.fullmatch(value):
-            raise self.error(key, f"{value!r} is not a valid {what}",
-                             f"Use a value matching {pattern.pattern}.")
+            raise self.error(
+                key, f"{value!r} is not a valid {what}", f"Use a value matching {pattern.pattern}."
+            )
         return value
 
     def integer(self, key: str, value: Any, bounds: tuple[int, int]) -> int:
@@ -308,53 +327,78 @@ class _Checker:
             return _check_int(key, value, bounds, f"{self.path}: [{TABLE}]")
         except ConfigError:
             low, high = bounds
-            raise self.error(key, f"must be a whole number from {low} to {high}, got {value!r}",
-                             "Use a value in that range.") from None
+            raise self.error(
+                key,
+                f"must be a whole number from {low} to {high}, got {value!r}",
+                "Use a value in that range.",
+            ) from None
 
     def target_fields(self, table: Mapping[str, Any], where: str) -> dict[str, Any]:
-        prefix = where[len(TABLE) + 1:] + "." if where != TABLE else ""
+        prefix = where[len(TABLE) + 1 :] + "." if where != TABLE else ""
         out: dict[str, Any] = {}
         if "domain" in table:
-            out["domain"] = self.string(prefix + "domain", table["domain"], DOMAIN_RE,
-                                        "CodeArtifact domain name")
+            out["domain"] = self.string(
+                prefix + "domain", table["domain"], DOMAIN_RE, "CodeArtifact domain name"
+            )
         if "repository" in table:
-            out["repository"] = self.string(prefix + "repository", table["repository"],
-                                            REPOSITORY_RE, "CodeArtifact repository name")
+            out["repository"] = self.string(
+                prefix + "repository",
+                table["repository"],
+                REPOSITORY_RE,
+                "CodeArtifact repository name",
+            )
         if "domain-owner" in table:
             owner = table["domain-owner"]
             if isinstance(owner, int) and not isinstance(owner, bool):
-                raise self.error(prefix + "domain-owner", "must be a quoted string",
-                                 f'Write it as domain-owner = "{owner:012d}".')
-            out["domain_owner"] = self.string(prefix + "domain-owner", owner, OWNER_RE,
-                                              "12-digit AWS account ID")
+                raise self.error(
+                    prefix + "domain-owner",
+                    "must be a quoted string",
+                    f'Write it as domain-owner = "{owner:012d}".',
+                )
+            out["domain_owner"] = self.string(
+                prefix + "domain-owner", owner, OWNER_RE, "12-digit AWS account ID"
+            )
         if "profile" in table:
             profile = table["profile"]
             if not isinstance(profile, str) or not profile.strip():
-                raise self.error(prefix + "profile", f"{profile!r} is not a profile name",
-                                 "Name a profile from your AWS config, or remove the key.")
+                raise self.error(
+                    prefix + "profile",
+                    f"{profile!r} is not a profile name",
+                    "Name a profile from your AWS config, or remove the key.",
+                )
             out["profile"] = profile
         if "role-arn" in table:
-            out["role_arn"] = self.string(prefix + "role-arn", table["role-arn"], ROLE_ARN_RE,
-                                          "IAM role ARN")
+            out["role_arn"] = self.string(
+                prefix + "role-arn", table["role-arn"], ROLE_ARN_RE, "IAM role ARN"
+            )
         return out
 
     def regions(self, value: Any) -> list[str]:
         if not isinstance(value, list) or not value:
-            raise self.error("regions", f"must be a non-empty list of regions, got {value!r}",
-                             'Write it as regions = ["us-east-1", "us-west-2"].')
+            raise self.error(
+                "regions",
+                f"must be a non-empty list of regions, got {value!r}",
+                'Write it as regions = ["us-east-1", "us-west-2"].',
+            )
         seen: list[str] = []
         for region in value:
             self.string("regions", region, REGION_RE, "AWS region")
             if region in seen:
-                raise self.error("regions", f"lists {region!r} twice",
-                                 "List each region once; the first is the primary.")
+                raise self.error(
+                    "regions",
+                    f"lists {region!r} twice",
+                    "List each region once; the first is the primary.",
+                )
             seen.append(region)
         return seen
 
     def overrides(self, value: Any, regions: list[str]) -> dict[str, dict[str, Any]]:
         if not isinstance(value, Mapping):
-            raise self.error("targets", "must be a table of per-region tables",
-                             f"Write [{TABLE}.targets.<region>] tables.")
+            raise self.error(
+                "targets",
+                "must be a table of per-region tables",
+                f"Write [{TABLE}.targets.<region>] tables.",
+            )
         out: dict[str, dict[str, Any]] = {}
         for region, table in value.items():
             where = f"{TABLE}.targets.{region}"
@@ -364,8 +408,10 @@ class _Checker:
                     f"({', '.join(regions)}). Add '{region}' to regions or remove the table."
                 )
             if not isinstance(table, Mapping):
-                raise ConfigError(f"{self.path}: [{where}] must be a table. "
-                                  f"Write it as [{where}] with keys {', '.join(TARGET_KEYS)}.")
+                raise ConfigError(
+                    f"{self.path}: [{where}] must be a table. "
+                    f"Write it as [{where}] with keys {', '.join(TARGET_KEYS)}."
+                )
             self.unknown_keys(table, TARGET_KEYS, where)
             out[region] = self.target_fields(table, where)
         return out
@@ -373,29 +419,44 @@ class _Checker:
     def access(self, value: Any) -> Access:
         where = f"{TABLE}.access"
         if not isinstance(value, Mapping):
-            raise self.error("access", "must be a table",
-                             f"Write it as [{where}] with readers, publishers, organization-id.")
+            raise self.error(
+                "access",
+                "must be a table",
+                f"Write it as [{where}] with readers, publishers, organization-id.",
+            )
         self.unknown_keys(value, ACCESS_KEYS, where)
-        lists = {key: self.principals(f"access.{key}", value.get(key, []))
-                 for key in ("readers", "publishers")}
+        lists = {
+            key: self.principals(f"access.{key}", value.get(key, []))
+            for key in ("readers", "publishers")
+        }
         org = value.get("organization-id")
         if org is not None:
-            org = self.string("access.organization-id", org, ORGANIZATION_RE,
-                              "AWS Organizations ID (o-...)")
-        return Access(readers=lists["readers"], publishers=lists["publishers"],
-                      organization_id=org)
+            org = self.string(
+                "access.organization-id", org, ORGANIZATION_RE, "AWS Organizations ID (o-...)"
+            )
+        return Access(readers=lists["readers"], publishers=lists["publishers"], organization_id=org)
 
     def principals(self, key: str, value: Any) -> tuple[str, ...]:
         if not isinstance(value, list):
-            raise self.error(key, f"must be a list of principals, got {value!r}",
-                             'Write it as ["arn:aws:iam::111122223333:role/ci", "444455556666"].')
+            raise self.error(
+                key,
+                f"must be a list of principals, got {value!r}",
+                'Write it as ["arn:aws:iam::111122223333:role/ci", "444455556666"].',
+            )
         seen: list[str] = []
         for principal in value:
             if isinstance(principal, int) and not isinstance(principal, bool):
-                raise self.error(key, f"lists the account {principal} as a number",
-                                 f'Quote it: "{principal:012d}".')
-            self.string(key, principal, PRINCIPAL_RE,
-                        "IAM principal (a 12-digit account ID or an IAM role/user ARN)")
+                raise self.error(
+                    key,
+                    f"lists the account {principal} as a number",
+                    f'Quote it: "{principal:012d}".',
+                )
+            self.string(
+                key,
+                principal,
+                PRINCIPAL_RE,
+                "IAM principal (a 12-digit account ID or an IAM role/user ARN)",
+            )
             if principal not in seen:
                 seen.append(principal)
         return tuple(seen)

@@ -95,8 +95,7 @@ def with_credentials(url: str, password: str, user: str = USER) -> str:
     parts = urlsplit(url)
     host = parts.netloc.rpartition("@")[2]
     userinfo = f"{quote(user, safe='')}:{password}"
-    return urlunsplit((parts.scheme, f"{userinfo}@{host}", parts.path, parts.query,
-                       parts.fragment))
+    return urlunsplit((parts.scheme, f"{userinfo}@{host}", parts.path, parts.query, parts.fragment))
 
 
 def check_endpoint(url: str) -> str | None:
@@ -154,12 +153,17 @@ def _resolve_one(target: Target, resolve: Resolve) -> Source | UsageError:
     return Source(target.region, simple_url, token, getattr(endpoint, "expiration", None))
 
 
-def measure(sources: Sequence[Source], *, timeout: float = DEFAULT_TIMEOUT,
-            fetch: Fetch = http_status, clock: Callable[[], float] | None = None
-            ) -> list[Source]:
+def measure(
+    sources: Sequence[Source],
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    fetch: Fetch = http_status,
+    clock: Callable[[], float] | None = None,
+) -> list[Source]:
     """Every resolved source with its probe (one authenticated request each, in parallel)."""
-    wanted = [(s.region, s.simple_url, s.token) for s in sources
-              if s.error is None and s.simple_url]
+    wanted = [
+        (s.region, s.simple_url, s.token) for s in sources if s.error is None and s.simple_url
+    ]
     kwargs: dict[str, Any] = {"timeout": timeout, "fetch": fetch}
     if clock is not None:
         kwargs["clock"] = clock
@@ -207,27 +211,36 @@ class Selection:
         return lines
 
 
-def select(config: Config, tool: str | None, *, nearest: bool = False,
-           timeout: float = DEFAULT_TIMEOUT, resolve: Resolve | None = None,
-           fetch: Fetch = http_status, clock: Callable[[], float] | None = None) -> Selection:
+def select(
+    config: Config,
+    tool: str | None,
+    *,
+    nearest: bool = False,
+    timeout: float = DEFAULT_TIMEOUT,
+    resolve: Resolve | None = None,
+    fetch: Fetch = http_status,
+    clock: Callable[[], float] | None = None,
+) -> Selection:
     """Resolve, measure and order every configured region; raise if none is healthy."""
     if tool is not None and tool not in TOOLS:
         raise UsageError(f"--tool {tool!r}: one of {', '.join(TOOLS)}.")
-    sources = measure(resolve_sources(config, resolve), timeout=timeout, fetch=fetch,
-                      clock=clock)
+    sources = measure(resolve_sources(config, resolve), timeout=timeout, fetch=fetch, clock=clock)
     selection = Selection(tool, nearest, tuple(order(sources, nearest=nearest)))
     if not selection.healthy:
         reasons = "\n".join(f"  {s.region}: {s.reason}" for s in selection.sources)
-        raise NoHealthyRegion(redact(
-            f"no configured region gave a token and answered:\n{reasons}\n"
-            "Check your AWS credentials and the regions' status, then run again."))
+        raise NoHealthyRegion(
+            redact(
+                f"no configured region gave a token and answered:\n{reasons}\n"
+                "Check your AWS credentials and the regions' status, then run again."
+            )
+        )
     return selection
 
 
 # what each tool reads ------------------------------------------------------------------
 
-def tool_env(tool: str | None, sources: Sequence[Source], *, reveal: bool = True
-             ) -> dict[str, str]:
+
+def tool_env(tool: str | None, sources: Sequence[Source], *, reveal: bool = True) -> dict[str, str]:
     """The variables that point ``tool`` at ``sources`` (first = the one it consults first)."""
     if not sources:
         return {}
@@ -244,8 +257,9 @@ def tool_env(tool: str | None, sources: Sequence[Source], *, reveal: bool = True
     return env
 
 
-def child_env(base: Mapping[str, str], tool: str | None, sources: Sequence[Source]
-              ) -> dict[str, str]:
+def child_env(
+    base: Mapping[str, str], tool: str | None, sources: Sequence[Source]
+) -> dict[str, str]:
     """``base`` with our index variables, and without index variables that would outrank them."""
     env = {k: v for k, v in base.items() if k not in (*PIP_VARS, *UV_VARS, *UV_COMPETING)}
     env.update(tool_env(tool, sources))
@@ -253,6 +267,7 @@ def child_env(base: Mapping[str, str], tool: str | None, sources: Sequence[Sourc
 
 
 # rendering -----------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Rendered:
@@ -275,8 +290,11 @@ def render(selection: Selection, fmt: str, *, reveal: bool) -> Rendered:
         out = _github_env(env)
         # Workflow commands are read from the step's stdout and stderr alike; stdout is
         # the env file here, so the masks go to stderr, ahead of any later step's log.
-        notes = [f"::add-mask::{form if reveal else MASK}"
-                 for s in selection.used for form in _forms(s.token)] + notes
+        notes = [
+            f"::add-mask::{form if reveal else MASK}"
+            for s in selection.used
+            for form in _forms(s.token)
+        ] + notes
     elif fmt == "json":
         import json
 
@@ -301,20 +319,28 @@ def _json_doc(selection: Selection, env: Mapping[str, str], reveal: bool) -> dic
     used = [s.region for s in selection.used]
     regions = []
     for source in selection.sources:
-        regions.append({
-            "region": source.region,
-            "healthy": source.healthy,
-            "used": source.region in used,
-            "simple_url": source.simple_url,
-            "index_url": source.index_url(reveal) if source.region in used else None,
-            "token": (source.token if reveal else MASK) if source.region in used else None,
-            "round_trip_s": (round(source.round_trip_s, 4)
-                             if source.round_trip_s is not None else None),
-            "expires_at": source.expiration.isoformat() if source.expiration else None,
-            "error": source.reason or None,
-        })
-    return {"ok": True, "tool": selection.tool, "nearest": selection.nearest,
-            "env": dict(env), "regions": regions}
+        regions.append(
+            {
+                "region": source.region,
+                "healthy": source.healthy,
+                "used": source.region in used,
+                "simple_url": source.simple_url,
+                "index_url": source.index_url(reveal) if source.region in used else None,
+                "token": (source.token if reveal else MASK) if source.region in used else None,
+                "round_trip_s": (
+                    round(source.round_trip_s, 4) if source.round_trip_s is not None else None
+                ),
+                "expires_at": source.expiration.isoformat() if source.expiration else None,
+                "error": source.reason or None,
+            }
+        )
+    return {
+        "ok": True,
+        "tool": selection.tool,
+        "nearest": selection.nearest,
+        "env": dict(env),
+        "regions": regions,
+    }
 
 
 def write_env(selection: Selection, fmt: str, out: TextIO, err: TextIO) -> int:
@@ -337,12 +363,16 @@ def write_env(selection: Selection, fmt: str, out: TextIO, err: TextIO) -> int:
 def _masked_hint(fmt: str, tool: str | None) -> str:
     command = f"codeartifact-multiregion env --tool {tool}"
     if fmt == "github":
-        return (f"note: tokens masked: stdout is not a file. In a workflow step run "
-                f'`{command} --format github >> "$GITHUB_ENV"`.\n')
+        return (
+            f"note: tokens masked: stdout is not a file. In a workflow step run "
+            f'`{command} --format github >> "$GITHUB_ENV"`.\n'
+        )
     if fmt == "shell":
         return f'note: tokens masked on a terminal. Load the variables with: eval "$({command})"\n'
-    return (f"note: tokens masked on a terminal. Redirect stdout to the reader, e.g. "
-            f"`{command} --format {fmt} | ...`.\n")
+    return (
+        f"note: tokens masked on a terminal. Redirect stdout to the reader, e.g. "
+        f"`{command} --format {fmt} | ...`.\n"
+    )
 
 
 def _is_terminal(stream: TextIO) -> bool:
@@ -383,9 +413,16 @@ def run_child(argv: Sequence[str], env: Mapping[str, str]) -> int:
     return 128 - code if code < 0 else code
 
 
-def run_with_failover(selection: Selection, argv: Sequence[str], err: TextIO, *,
-                      base_env: Mapping[str, str] | None = None, runner: Runner = run_child,
-                      timeout: float = DEFAULT_TIMEOUT, fetch: Fetch = http_status) -> int:
+def run_with_failover(
+    selection: Selection,
+    argv: Sequence[str],
+    err: TextIO,
+    *,
+    base_env: Mapping[str, str] | None = None,
+    runner: Runner = run_child,
+    timeout: float = DEFAULT_TIMEOUT,
+    fetch: Fetch = http_status,
+) -> int:
     """Run ``argv`` against the first healthy region; again with the next while regions die.
 
     A failure while the region still answers is the command's own (a missing package, a
@@ -393,8 +430,10 @@ def run_with_failover(selection: Selection, argv: Sequence[str], err: TextIO, *,
     most once; the exit code is the last run's.
     """
     if not argv:
-        raise UsageError("exec: no command given. Usage: codeartifact-multiregion exec "
-                         "[--tool pip|uv] -- COMMAND [ARGS...]")
+        raise UsageError(
+            "exec: no command given. Usage: codeartifact-multiregion exec "
+            "[--tool pip|uv] -- COMMAND [ARGS...]"
+        )
     base = os.environ if base_env is None else base_env
     healthy = selection.healthy
     code = 1
@@ -402,12 +441,15 @@ def run_with_failover(selection: Selection, argv: Sequence[str], err: TextIO, *,
         code = runner(argv, child_env(base, selection.tool, healthy[i:]))
         if code == 0 or i + 1 == len(healthy):
             return code
-        again = probe(source.region, str(source.simple_url), source.token, timeout=timeout,
-                      fetch=fetch)
+        again = probe(
+            source.region, str(source.simple_url), source.token, timeout=timeout, fetch=fetch
+        )
         if again.healthy:
             return code
-        err.write(f"{source.region} no longer answers ({again.error}); running the command "
-                  f"again with {healthy[i + 1].region}\n")
+        err.write(
+            f"{source.region} no longer answers ({again.error}); running the command "
+            f"again with {healthy[i + 1].region}\n"
+        )
         err.flush()
     return code
 
@@ -419,8 +461,9 @@ def run_command(args: Any, out: TextIO, err: TextIO) -> int:
     if getattr(args, "format", None) == "json":
         args.json = True  # errors, too, then come as one JSON document on stdout
     if args.project and args.config:
-        raise UsageError("--project and --config: give one (a project directory, or a "
-                         "codeartifact.toml file).")
+        raise UsageError(
+            "--project and --config: give one (a project directory, or a codeartifact.toml file)."
+        )
     timeout = args.probe_timeout
     if not 0 < timeout <= 60:
         raise UsageError(f"--probe-timeout {timeout:g}: seconds from 0 to 60.")
@@ -435,8 +478,10 @@ def run_command(args: Any, out: TextIO, err: TextIO) -> int:
     if argv[:1] == ["--"]:
         argv = argv[1:]
     if not argv:
-        raise UsageError("exec: no command given. Usage: codeartifact-multiregion exec "
-                         "[--tool pip|uv] -- COMMAND [ARGS...]")
+        raise UsageError(
+            "exec: no command given. Usage: codeartifact-multiregion exec "
+            "[--tool pip|uv] -- COMMAND [ARGS...]"
+        )
     selection = select(config, args.tool, nearest=args.nearest, timeout=timeout)
     for line in selection.warnings(healthy_only=True):
         err.write(line + "\n")

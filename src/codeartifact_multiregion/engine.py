@@ -74,14 +74,21 @@ def stop() -> None:
 class Session:
     """The resolved targets of one run, each with its index; closes them on exit."""
 
-    def __init__(self, config: Config, endpoints: list[Endpoint], policy: RetryPolicy,
-                 resolver: Resolver, transports: Mapping[Target, Transport] | None = None
-                 ) -> None:
+    def __init__(
+        self,
+        config: Config,
+        endpoints: list[Endpoint],
+        policy: RetryPolicy,
+        resolver: Resolver,
+        transports: Mapping[Target, Transport] | None = None,
+    ) -> None:
         self.config = config
         self.resolver = resolver
         transports = transports or {}
-        self.indexes = [Index(e, policy, pool_size=config.concurrency,
-                              transport=transports.get(e.target)) for e in endpoints]
+        self.indexes = [
+            Index(e, policy, pool_size=config.concurrency, transport=transports.get(e.target))
+            for e in endpoints
+        ]
 
     def __enter__(self) -> Session:
         return self
@@ -91,9 +98,15 @@ class Session:
             index.close()
 
 
-def open_session(config: Config, *, policy: RetryPolicy | None = None,
-                 resolver: Resolver | None = None, emit: Emitter | None = None,
-                 connections: int = 1, early: EarlyTransports | None = None) -> Session:
+def open_session(
+    config: Config,
+    *,
+    policy: RetryPolicy | None = None,
+    resolver: Resolver | None = None,
+    emit: Emitter | None = None,
+    connections: int = 1,
+    early: EarlyTransports | None = None,
+) -> Session:
     """Resolve every target (in parallel; all or nothing) and open its index.
 
     ``connections`` per region are opened as soon as its URL is known, during the rest
@@ -118,15 +131,21 @@ def open_session(config: Config, *, policy: RetryPolicy | None = None,
 
 def target_report(endpoint: Endpoint) -> TargetReport:
     target = endpoint.target
-    return TargetReport(region=target.region, domain=target.domain,
-                        domain_owner=endpoint.domain_owner, repository=target.repository)
+    return TargetReport(
+        region=target.region,
+        domain=target.domain,
+        domain_owner=endpoint.domain_owner,
+        repository=target.repository,
+    )
 
 
 def rejected_error(project: str, entries: Sequence[str]) -> str:
     """A region's error for the entries its index listed that were refused (never used)."""
     shown = "; ".join(entries[:5]) + (" …" if len(entries) > 5 else "")
-    return (f"the index lists {len(entries)} entr{'y' if len(entries) == 1 else 'ies'} that "
-            f"are not files of {project} and were ignored: {shown}")
+    return (
+        f"the index lists {len(entries)} entr{'y' if len(entries) == 1 else 'ies'} that "
+        f"are not files of {project} and were ignored: {shown}"
+    )
 
 
 def upload(index: Index, artifact: Artifact, result: FileResult, emit: Emitter) -> None:
@@ -140,8 +159,13 @@ def upload(index: Index, artifact: Artifact, result: FileResult, emit: Emitter) 
     started = time.monotonic()
 
     def on_retry(attempt: int, problem: str) -> None:
-        emit("retry", region=index.region, filename=artifact.filename, attempt=attempt,
-             message=problem)
+        emit(
+            "retry",
+            region=index.region,
+            filename=artifact.filename,
+            attempt=attempt,
+            message=problem,
+        )
 
     try:
         outcome = index.upload(artifact, on_retry=on_retry)
@@ -151,14 +175,23 @@ def upload(index: Index, artifact: Artifact, result: FileResult, emit: Emitter) 
         detail = str(exc) if isinstance(exc, CodeArtifactError) else f"{type(exc).__name__}: {exc}"
         result.outcome, result.error = FAILED, redact(detail)
     else:
-        result.outcome, result.attempts, result.error = (outcome.outcome, outcome.attempts,
-                                                         outcome.error)
+        result.outcome, result.attempts, result.error = (
+            outcome.outcome,
+            outcome.attempts,
+            outcome.error,
+        )
     result.bytes = artifact.size
     result.elapsed_s = time.monotonic() - started
-    emit("done", region=index.region, filename=artifact.filename, outcome=result.outcome,
-         attempt=result.attempts, elapsed_s=result.elapsed_s, bytes=artifact.size,
-         message=result.error or (f"from {result.source_region}" if result.source_region
-                                  else ""))
+    emit(
+        "done",
+        region=index.region,
+        filename=artifact.filename,
+        outcome=result.outcome,
+        attempt=result.attempts,
+        elapsed_s=result.elapsed_s,
+        bytes=artifact.size,
+        message=result.error or (f"from {result.source_region}" if result.source_region else ""),
+    )
 
 
 def verify(index: Index, report: TargetReport, project: str, emit: Emitter) -> None:
@@ -188,14 +221,22 @@ def verify(index: Index, report: TargetReport, project: str, emit: Emitter) -> N
         found = listed.get(result.filename)
         if found != result.sha256:
             result.outcome = FAILED
-            result.error = ("not in the index after upload" if found is None else
-                            f"the index lists sha256 {found[:12]}… after upload")
-    emit("verified", region=index.region, outcome=None if report.ok else FAILED,
-         message="ok" if report.ok else "")
+            result.error = (
+                "not in the index after upload"
+                if found is None
+                else f"the index lists sha256 {found[:12]}… after upload"
+            )
+    emit(
+        "verified",
+        region=index.region,
+        outcome=None if report.ok else FAILED,
+        message="ok" if report.ok else "",
+    )
 
 
-def block_upstream(session: Session, index: Index, report: TargetReport, project: str,
-                   emit: Emitter) -> None:
+def block_upstream(
+    session: Session, index: Index, report: TargetReport, project: str, emit: Emitter
+) -> None:
     """Allow publishing, block upstream versions (the dependency-confusion guard).
 
     Set only where the region is complete and holds the package, so a failed run never

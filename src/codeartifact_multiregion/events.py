@@ -47,15 +47,33 @@ class Emitter:
         self._sink = sink
         self._lock = threading.Lock()
 
-    def __call__(self, kind: str, *, region: str | None = None, filename: str | None = None,
-                 outcome: Outcome | None = None, message: str = "", attempt: int = 0,
-                 bytes: int = 0, elapsed_s: float = 0.0, done: int = 0, total: int = 0
-                 ) -> None:
+    def __call__(
+        self,
+        kind: str,
+        *,
+        region: str | None = None,
+        filename: str | None = None,
+        outcome: Outcome | None = None,
+        message: str = "",
+        attempt: int = 0,
+        bytes: int = 0,
+        elapsed_s: float = 0.0,
+        done: int = 0,
+        total: int = 0,
+    ) -> None:
         if self._sink is None:
             return
-        event = Event(kind, region=region,
-                      filename=None if filename is None else printable(filename),
-                      outcome=outcome, message=printable(redact(message)), attempt=attempt,
-                      bytes=bytes, elapsed_s=elapsed_s, done=done, total=total)
+        event = Event(
+            kind,
+            region=region,
+            filename=None if filename is None else printable(filename),
+            outcome=outcome,
+            message=printable(redact(message)),
+            attempt=attempt,
+            bytes=bytes,
+            elapsed_s=elapsed_s,
+            done=done,
+            total=total,
+        )
         with self._lock:
             self._sink(event)

@@ -132,8 +132,12 @@ def park(url: str, count: int, timeout: float) -> None:
         _parked.setdefault((host, port), []).extend(futures)
     for future in futures:
         try:
-            threading.Thread(target=_connect, args=(host, port, timeout, future), daemon=True,
-                             name="park-connection").start()
+            threading.Thread(
+                target=_connect,
+                args=(host, port, timeout, future),
+                daemon=True,
+                name="park-connection",
+            ).start()
         except RuntimeError:
             future.set_exception(OSError("no thread"))
 

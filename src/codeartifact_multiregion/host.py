@@ -21,17 +21,22 @@ from .text import printable
 
 NEXT_STEPS = {
     "publish": "Not every region holds every file. Fix the cause above and run again (it "
-               "uploads only what is missing); `codeartifact-multiregion status` shows each "
-               "region and `codeartifact-multiregion sync` copies what a region lacks.",
+    "uploads only what is missing); `codeartifact-multiregion status` shows each "
+    "region and `codeartifact-multiregion sync` copies what a region lacks.",
     "sync": "Not every region holds every file. Fix the cause above and run `sync` again (it "
-            "copies only what is missing); `codeartifact-multiregion status` shows each region.",
+    "copies only what is missing); `codeartifact-multiregion status` shows each region.",
     "status": "Regions differ: `codeartifact-multiregion sync` copies what is missing.",
 }
 
 # What each outcome means to a person: hosts map these to their own styles.
 SUCCESS, INFO, ERROR = "success", "info", "error"
-OUTCOME_STYLE: dict[Outcome, str] = {UPLOADED: SUCCESS, IDENTICAL: INFO, PLANNED: INFO,
-                                     CONFLICT: ERROR, FAILED: ERROR}
+OUTCOME_STYLE: dict[Outcome, str] = {
+    UPLOADED: SUCCESS,
+    IDENTICAL: INFO,
+    PLANNED: INFO,
+    CONFLICT: ERROR,
+    FAILED: ERROR,
+}
 
 _TRUE = {"", "1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -54,8 +59,11 @@ def style_of(outcome: Outcome | str | None) -> str | None:
 
 def error_document(message: object, exit_code: int) -> str:
     """The one JSON document ``--json`` prints when a run ends before its report."""
-    code = exit_code if exit_code in (EXIT_INCOMPLETE, EXIT_USAGE, EXIT_INTERRUPTED) else (
-        EXIT_INCOMPLETE)
+    code = (
+        exit_code
+        if exit_code in (EXIT_INCOMPLETE, EXIT_USAGE, EXIT_INTERRUPTED)
+        else (EXIT_INCOMPLETE)
+    )
     return json.dumps({"ok": False, "error": printable(redact(message)), "exit_code": code})
 
 
@@ -87,19 +95,27 @@ def flag_option(value: object, name: str) -> bool:
         return True
     if text in _FALSE:
         return False
-    raise UsageError(f"{name}={printable(value)}: not a yes/no value. "
-                     f"Use {name} or {name}=false.")
+    raise UsageError(f"{name}={printable(value)}: not a yes/no value. Use {name} or {name}=false.")
 
 
-def load(project: str | Path | None, regions: Iterable[str] | None = None, *,
-         concurrency: int | None = None, dist_dir: str | Path | None = None) -> Config:
+def load(
+    project: str | Path | None,
+    regions: Iterable[str] | None = None,
+    *,
+    concurrency: int | None = None,
+    dist_dir: str | Path | None = None,
+) -> Config:
     """``[tool.codeartifact]`` of ``project``, narrowed and overridden: loaded once per run."""
-    return load_config(project, regions).with_overrides(concurrency=concurrency,
-                                                        dist_dir=dist_dir)
+    return load_config(project, regions).with_overrides(concurrency=concurrency, dist_dir=dist_dir)
 
 
-def publish_project(config: Config, *, files: Sequence[str | Path] = (),
-                    dry_run: bool = False, on_event: EventSink | None = None) -> Report:
+def publish_project(
+    config: Config,
+    *,
+    files: Sequence[str | Path] = (),
+    dry_run: bool = False,
+    on_event: EventSink | None = None,
+) -> Report:
     """Publish ``files`` (relative to the project; default: the newest release)."""
     from .publish import Publisher
 

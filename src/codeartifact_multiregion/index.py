@@ -44,16 +44,20 @@ if TYPE_CHECKING:
 
 # Errors after which the request may be tried again (the body may even have landed).
 # A body that fails to decode (a proxy or load balancer mangled it) is worth another try too.
-_TRANSIENT = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
-              requests.exceptions.ContentDecodingError)
+_TRANSIENT = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 AUTH_STATUSES = frozenset({401, 403})
 SHA256_RE = re.compile(r"[0-9a-f]{64}")
 
 # What an index may make one run do (per package listing).
-MAX_PAGE_BYTES = 32 << 20          # a simple page: about 100,000 links
-MAX_UNHASHED = 100                 # links without a sha256 fragment, downloaded to hash
-MAX_DOWNLOAD_BYTES = 8 << 30       # one file (CodeArtifact's asset limit is far lower)
+MAX_PAGE_BYTES = 32 << 20  # a simple page: about 100,000 links
+MAX_UNHASHED = 100  # links without a sha256 fragment, downloaded to hash
+MAX_DOWNLOAD_BYTES = 8 << 30  # one file (CodeArtifact's asset limit is far lower)
 
 
 @dataclass
@@ -141,10 +145,12 @@ class Index:
         self._auth_lock = threading.Lock()
         self._token_generation = 0
         self._refreshed = False
-        self._writes = shared_limiter("write", endpoint.domain_owner, endpoint.region,
-                                      self.policy.write_rate)
-        self._reads = shared_limiter("read", endpoint.domain_owner, endpoint.region,
-                                     self.policy.read_rate)
+        self._writes = shared_limiter(
+            "write", endpoint.domain_owner, endpoint.region, self.policy.write_rate
+        )
+        self._reads = shared_limiter(
+            "read", endpoint.domain_owner, endpoint.region, self.policy.read_rate
+        )
 
     @property
     def region(self) -> str:
@@ -189,15 +195,16 @@ class Index:
         """
         return self.lookup(project, filenames)[0]
 
-    def lookup(self, project: str, filenames: Iterable[str] | None = None
-               ) -> tuple[dict[str, str], list[str]]:
+    def lookup(
+        self, project: str, filenames: Iterable[str] | None = None
+    ) -> tuple[dict[str, str], list[str]]:
         """``hashes`` and the entries the index listed that were refused (for the report)."""
         wanted = None if filenames is None else set(filenames)
         listing = self.listing(project)
-        files = {name: entry for name, entry in listing.files.items()
-                 if wanted is None or name in wanted}
-        return ({name: sha for name, (sha, _) in self.hash_all(files).items()},
-                listing.rejected)
+        files = {
+            name: entry for name, entry in listing.files.items() if wanted is None or name in wanted
+        }
+        return ({name: sha for name, (sha, _) in self.hash_all(files).items()}, listing.rejected)
 
     def hash_all(self, files: dict[str, tuple[str | None, str]]) -> dict[str, tuple[str, str]]:
         """Fill in the sha256 of entries without a fragment by downloading them (bounded)."""
@@ -206,9 +213,11 @@ class Index:
             raise IndexReadError(
                 f"{self.region}: the index lists {len(unhashed)} files without a sha256 "
                 f"fragment; at most {MAX_UNHASHED} are downloaded to hash. A CodeArtifact "
-                "index lists every sha256: check the repository endpoint.")
-        return {name: (digest or self.download(url, None), url)
-                for name, (digest, url) in files.items()}
+                "index lists every sha256: check the repository endpoint."
+            )
+        return {
+            name: (digest or self.download(url, None), url) for name, (digest, url) in files.items()
+        }
 
     def download(self, url: str, dest: Path | None, max_bytes: int | None = None) -> str:
         """Stream ``url`` to ``dest`` (or nowhere) and return its sha256; memory stays flat.
@@ -261,8 +270,9 @@ class Index:
 
     # uploading -----------------------------------------------------------
 
-    def upload(self, artifact: Artifact, on_retry: Callable[[int, str], None] | None = None
-               ) -> UploadResult:
+    def upload(
+        self, artifact: Artifact, on_retry: Callable[[int, str], None] | None = None
+    ) -> UploadResult:
         """Upload once, retrying transient failures; the index decides what an error meant."""
         attempt = 0
         maybe_landed = False
@@ -301,8 +311,9 @@ class Index:
                 found = self._lookup(artifact) if maybe_landed else None
                 if found is not None:
                     return self._judge(artifact, found, attempt, maybe_landed)
-                return UploadResult(FAILED, attempt,
-                                    f"{problem} (gave up after {attempt} attempts)")
+                return UploadResult(
+                    FAILED, attempt, f"{problem} (gave up after {attempt} attempts)"
+                )
             if on_retry:
                 on_retry(attempt, problem)
             self.sleep(self.policy.delay(attempt, retry_after))
@@ -311,12 +322,14 @@ class Index:
                 if found is not None:
                     return self._judge(artifact, found, attempt, maybe_landed)
 
-    def _judge(self, artifact: Artifact, found: str, attempts: int, maybe_landed: bool
-               ) -> UploadResult:
+    def _judge(
+        self, artifact: Artifact, found: str, attempts: int, maybe_landed: bool
+    ) -> UploadResult:
         if found == artifact.sha256:
             return UploadResult(UPLOADED if maybe_landed else IDENTICAL, attempts)
         return UploadResult(
-            CONFLICT, attempts,
+            CONFLICT,
+            attempts,
             f"the index already holds {artifact.filename} with sha256 {found[:12]}…, "
             f"not {artifact.sha256[:12]}…; it was left unchanged",
         )
@@ -331,16 +344,20 @@ class Index:
     def _post(self, artifact: Artifact) -> tuple[int, str, dict[str, str]]:
         """POST the file; returns (status, reason, {"text": description, "Retry-After": ...})."""
         with open(artifact.path, "rb") as fh:
-            encoder = MultipartBody(upload_form(artifact.package), "content", artifact.filename,
-                                    fh)
-            with self.transport.open("POST", self.endpoint.url, data=encoder,
-                                     headers={"Content-Type": encoder.content_type}) as response:
+            encoder = MultipartBody(upload_form(artifact.package), "content", artifact.filename, fh)
+            with self.transport.open(
+                "POST",
+                self.endpoint.url,
+                data=encoder,
+                headers={"Content-Type": encoder.content_type},
+            ) as response:
                 status = response.status_code
                 if 200 <= status < 300:
                     # Read the (short) answer: one garbled in transit is worth another try.
                     self.transport.read(response, 1 << 16)
-                described = {"text": "" if 200 <= status < 300 else
-                             self._describe(response, "upload")}
+                described = {
+                    "text": "" if 200 <= status < 300 else self._describe(response, "upload")
+                }
                 if "Retry-After" in response.headers:
                     described["Retry-After"] = response.headers["Retry-After"]
                 return status, response.reason or "", described
@@ -391,8 +408,9 @@ class Index:
                 raise IndexReadError(redact(f"{what}: {exc}")) from None
             except _TRANSIENT as exc:
                 if attempt >= self.policy.attempts:
-                    raise IndexReadError(redact(
-                        f"{what}: {_reason(exc)} (gave up after {attempt} attempts)")) from None
+                    raise IndexReadError(
+                        redact(f"{what}: {_reason(exc)} (gave up after {attempt} attempts)")
+                    ) from None
             except requests.RequestException as exc:
                 raise IndexReadError(redact(f"{what}: {_reason(exc)}: {exc}")) from None
             self.sleep(self.policy.delay(attempt, retry_after))

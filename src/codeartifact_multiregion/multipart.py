@@ -18,8 +18,7 @@ from typing import BinaryIO
 
 def _quote(text: str) -> str:
     """A name or file name for a Content-Disposition header, escaped as browsers do."""
-    return text.replace("\\", "\\\\").replace('"', "%22").replace("\r", "%0D").replace(
-        "\n", "%0A")
+    return text.replace("\\", "\\\\").replace('"', "%22").replace("\r", "%0D").replace("\n", "%0A")
 
 
 class MultipartBody:
@@ -29,8 +28,14 @@ class MultipartBody:
     the caller keeps it open until the request is sent.
     """
 
-    def __init__(self, fields: Sequence[tuple[str, str]], file_field: str, filename: str,
-                 fh: BinaryIO, content_type: str = "application/octet-stream") -> None:
+    def __init__(
+        self,
+        fields: Sequence[tuple[str, str]],
+        file_field: str,
+        filename: str,
+        fh: BinaryIO,
+        content_type: str = "application/octet-stream",
+    ) -> None:
         self.boundary = uuid.uuid4().hex  # 122 random bits: never found in a file by chance
         dash = f"--{self.boundary}\r\n".encode()
         head = bytearray()
@@ -39,9 +44,10 @@ class MultipartBody:
             head += f'Content-Disposition: form-data; name="{_quote(name)}"\r\n\r\n'.encode()
             head += value.encode("utf-8") + b"\r\n"
         head += dash
-        head += (f'Content-Disposition: form-data; name="{_quote(file_field)}"; '
-                 f'filename="{_quote(filename)}"\r\nContent-Type: {content_type}\r\n\r\n'
-                 ).encode()
+        head += (
+            f'Content-Disposition: form-data; name="{_quote(file_field)}"; '
+            f'filename="{_quote(filename)}"\r\nContent-Type: {content_type}\r\n\r\n'
+        ).encode()
         self._file = fh
         self._file_name = filename
         self._file_left = os.fstat(fh.fileno()).st_size - fh.tell()

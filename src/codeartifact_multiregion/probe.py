@@ -50,19 +50,28 @@ def http_status(url: str, token: str, timeout: float) -> int:
     from .retry import RetryPolicy
     from .transport import Transport
 
-    policy = RetryPolicy(attempts=1, connect_timeout=timeout, read_timeout=timeout,
-                         deadline=2 * timeout)
+    policy = RetryPolicy(
+        attempts=1, connect_timeout=timeout, read_timeout=timeout, deadline=2 * timeout
+    )
     transport = Transport(url, ("aws", token), policy, pool_size=1)
     try:
-        with transport.open("GET", url, headers={"Accept": "text/html"},
-                            follow_redirects=False) as response:
+        with transport.open(
+            "GET", url, headers={"Accept": "text/html"}, follow_redirects=False
+        ) as response:
             return int(response.status_code)
     finally:
         transport.close()
 
 
-def probe(region: str, url: str, token: str, *, timeout: float = DEFAULT_TIMEOUT,
-          fetch: Fetch = http_status, clock: Callable[[], float] = time.monotonic) -> Probe:
+def probe(
+    region: str,
+    url: str,
+    token: str,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    fetch: Fetch = http_status,
+    clock: Callable[[], float] = time.monotonic,
+) -> Probe:
     """Time one request to ``url``; any failure becomes a reason a person can read."""
     began = clock()
     try:
@@ -77,9 +86,13 @@ def probe(region: str, url: str, token: str, *, timeout: float = DEFAULT_TIMEOUT
     return Probe(region, elapsed)
 
 
-def probe_all(targets: Sequence[tuple[str, str, str]], *, timeout: float = DEFAULT_TIMEOUT,
-              fetch: Fetch = http_status, clock: Callable[[], float] = time.monotonic
-              ) -> dict[str, Probe]:
+def probe_all(
+    targets: Sequence[tuple[str, str, str]],
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    fetch: Fetch = http_status,
+    clock: Callable[[], float] = time.monotonic,
+) -> dict[str, Probe]:
     """Probe every (region, url, token) at once; a region past the deadline is a failure.
 
     The overall deadline is twice the per-request timeout (connect, then headers), so a
@@ -90,8 +103,12 @@ def probe_all(targets: Sequence[tuple[str, str, str]], *, timeout: float = DEFAU
     results: dict[str, Probe] = {}
     pool = ThreadPoolExecutor(max_workers=min(len(targets), 16))
     try:
-        futures = {pool.submit(probe, region, url, token, timeout=timeout, fetch=fetch,
-                               clock=clock): region for region, url, token in targets}
+        futures = {
+            pool.submit(
+                probe, region, url, token, timeout=timeout, fetch=fetch, clock=clock
+            ): region
+            for region, url, token in targets
+        }
         done, _late = wait(futures, timeout=2 * timeout + 0.5)
         for future, region in futures.items():
             if future in done:
@@ -117,8 +134,12 @@ def _reason(exc: BaseException) -> str:
 
 
 def _kind(exc: BaseException) -> str:
-    names: dict[str, str] = {"ConnectTimeout": "connect timeout", "ReadTimeout": "read timeout",
-                             "SSLError": "TLS error", "ConnectionError": "connection failed"}
+    names: dict[str, str] = {
+        "ConnectTimeout": "connect timeout",
+        "ReadTimeout": "read timeout",
+        "SSLError": "TLS error",
+        "ConnectionError": "connection failed",
+    }
     return names.get(type(exc).__name__, type(exc).__name__)
 
 
@@ -128,8 +149,11 @@ def _root_cause(exc: BaseException) -> BaseException:
     current = exc
     while id(current) not in seen and len(seen) < 10:
         seen.add(id(current))
-        inner = (getattr(current, "reason", None) if isinstance(
-            getattr(current, "reason", None), BaseException) else None)
+        inner = (
+            getattr(current, "reason", None)
+            if isinstance(getattr(current, "reason", None), BaseException)
+            else None
+        )
         inner = inner or next((a for a in current.args if isinstance(a, BaseException)), None)
         inner = inner or current.__cause__ or current.__context__
         if inner is None:

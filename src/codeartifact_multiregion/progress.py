@@ -100,8 +100,9 @@ class RichRenderer(_Live):
         if event.kind == "start":
             self._row(key, f"{where}  [yellow]uploading[/]", None)
         elif event.kind == "retry":
-            self._row(key, f"{where}  [yellow]retry {event.attempt}: "
-                      f"{escape(event.message)}[/]", None)
+            self._row(
+                key, f"{where}  [yellow]retry {event.attempt}: {escape(event.message)}[/]", None
+            )
         elif event.kind == "done":
             style = _STYLE.get(style_of(event.outcome) or "", "white")
             extra = f": {escape(event.message)}" if event.message else ""
@@ -127,9 +128,17 @@ class BarRenderer(_Live):
     def __init__(self, stream: TextIO, verbose: bool = False) -> None:
         from rich import progress as p
 
-        super().__init__(stream, verbose, p.TextColumn("packages"), p.BarColumn(),
-                         p.MofNCompleteColumn(), p.TextColumn("{task.description}"),
-                         p.TimeElapsedColumn(), p.TextColumn("ETA"), p.TimeRemainingColumn())
+        super().__init__(
+            stream,
+            verbose,
+            p.TextColumn("packages"),
+            p.BarColumn(),
+            p.MofNCompleteColumn(),
+            p.TextColumn("{task.description}"),
+            p.TimeElapsedColumn(),
+            p.TextColumn("ETA"),
+            p.TimeRemainingColumn(),
+        )
         self.task = self.progress.add_task("", total=None)
         self.counts: dict[str, int] = {}
 
@@ -137,8 +146,9 @@ class BarRenderer(_Live):
         from rich.markup import escape
 
         if event.kind == "package":
-            self.progress.update(self.task, total=event.total, completed=event.done,
-                                 description=self._counts())
+            self.progress.update(
+                self.task, total=event.total, completed=event.done, description=self._counts()
+            )
             return
         if event.kind == "done" and event.outcome is not None:
             key = str(event.outcome)
@@ -146,8 +156,11 @@ class BarRenderer(_Live):
             self.progress.update(self.task, description=self._counts())
         if event.kind == "status":
             self.counts["status set"] = self.counts.get("status set", 0) + 1
-        loud = event.outcome in (FAILED, CONFLICT) or event.kind in (
-            "target-failed", "status") or (self.verbose and event.kind == "done")
+        loud = (
+            event.outcome in (FAILED, CONFLICT)
+            or event.kind in ("target-failed", "status")
+            or (self.verbose and event.kind == "done")
+        )
         if loud:
             self.console.print(escape(describe(event, self.verbose) or ""), highlight=False)
 
@@ -166,8 +179,9 @@ class PackageLines(PlainRenderer):
         super().__call__(event)
 
 
-def make_renderer(stream: TextIO, quiet: bool = False, verbose: bool = False,
-                  bar: bool = False) -> PlainRenderer | RichRenderer | BarRenderer:
+def make_renderer(
+    stream: TextIO, quiet: bool = False, verbose: bool = False, bar: bool = False
+) -> PlainRenderer | RichRenderer | BarRenderer:
     """Rich on a terminal, plain lines otherwise; ``bar`` for whole-repository runs."""
     if bar:
         if not quiet and stream.isatty():

@@ -56,21 +56,28 @@ class Publisher:
         finally:
             head.close()  # what no session took over; a session closes its own
 
-    def _publish(self, release: list[Candidate], dry_run: bool, head: HeadStart,
-                 started: float) -> Report:
+    def _publish(
+        self, release: list[Candidate], dry_run: bool, head: HeadStart, started: float
+    ) -> Report:
         from . import engine  # the HTTP stack: loaded while the head start waits on the network
 
         artifacts = load_release(release)
         project, version = artifacts[0].project, artifacts[0].version
         for artifact in artifacts:
-            self.emit("planned", filename=artifact.filename, bytes=artifact.size,
-                      message=artifact.sha256)
+            self.emit(
+                "planned", filename=artifact.filename, bytes=artifact.size, message=artifact.sha256
+            )
         report = Report(project=project, version=version, dry_run=dry_run)
         # Connections each region's uploads want at once, opened while resolving.
         connections = 1 if dry_run else min(self.config.concurrency, len(artifacts))
-        with engine.open_session(self.config, policy=head.policy, resolver=head.resolver,
-                                 emit=self.emit, connections=connections,
-                                 early=head.early) as session:
+        with engine.open_session(
+            self.config,
+            policy=head.policy,
+            resolver=head.resolver,
+            emit=self.emit,
+            connections=connections,
+            early=head.early,
+        ) as session:
 
             def pipeline(index: Index) -> TargetReport:
                 # Preflight is over; from here each region goes plan -> upload -> verify on
@@ -92,15 +99,15 @@ class Publisher:
         report.elapsed_s = time.monotonic() - started
         return report
 
-    def _plan(self, index: Index, artifacts: list[Artifact], dry_run: bool
-              ) -> tuple[TargetReport, list[str]]:
+    def _plan(
+        self, index: Index, artifacts: list[Artifact], dry_run: bool
+    ) -> tuple[TargetReport, list[str]]:
         """The region's plan, and the entries its index listed that were refused."""
         from . import engine
 
         report = engine.target_report(index.endpoint)
         try:
-            existing, rejected = index.lookup(artifacts[0].project,
-                                              [a.filename for a in artifacts])
+            existing, rejected = index.lookup(artifacts[0].project, [a.filename for a in artifacts])
         except IndexReadError as exc:
             report.error = str(exc)
             report.files = [_result(a, FAILED, error="index unreadable") for a in artifacts]
@@ -113,23 +120,41 @@ class Publisher:
             elif found == artifact.sha256:
                 result = _result(artifact, IDENTICAL)
             else:
-                result = _result(artifact, CONFLICT, error=(
-                    f"the index already holds this file name with sha256 {found[:12]}…, "
-                    f"not {artifact.sha256[:12]}…; it was left unchanged"))
+                result = _result(
+                    artifact,
+                    CONFLICT,
+                    error=(
+                        f"the index already holds this file name with sha256 {found[:12]}…, "
+                        f"not {artifact.sha256[:12]}…; it was left unchanged"
+                    ),
+                )
             report.files.append(result)
             if result.outcome != PLANNED or dry_run:
-                self.emit("done", region=index.region, filename=artifact.filename,
-                          outcome=result.outcome, message=result.error or "")
+                self.emit(
+                    "done",
+                    region=index.region,
+                    filename=artifact.filename,
+                    outcome=result.outcome,
+                    message=result.error or "",
+                )
         return report, rejected
 
     def _execute(self, index: Index, report: TargetReport, artifacts: list[Artifact]) -> None:
         from . import engine
 
         pending = [(a, r) for a, r in zip(artifacts, report.files) if r.outcome == PLANNED]
-        engine.parallel(lambda pair: engine.upload(index, pair[0], pair[1], self.emit), pending,
-                 self.config.concurrency)
+        engine.parallel(
+            lambda pair: engine.upload(index, pair[0], pair[1], self.emit),
+            pending,
+            self.config.concurrency,
+        )
 
 
 def _result(artifact: Artifact, outcome: Outcome, error: str | None = None) -> FileResult:
-    return FileResult(filename=artifact.filename, sha256=artifact.sha256, outcome=outcome,
-                      bytes=artifact.size, error=error)
+    return FileResult(
+        filename=artifact.filename,
+        sha256=artifact.sha256,
+        outcome=outcome,
+        bytes=artifact.size,
+        error=error,
+    )

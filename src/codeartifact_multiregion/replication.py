@@ -96,8 +96,9 @@ class VersionCells:
         if status in NEVER_COPIED:
             return f"{status} in {src}: never copied"
         if self.origin.get(src) == "EXTERNAL" and not include_external:
-            return (f"origin EXTERNAL in {src} (cached from an upstream); "
-                    "--include-external copies it")
+            return (
+                f"origin EXTERNAL in {src} (cached from an upstream); --include-external copies it"
+            )
         return None
 
 
@@ -123,8 +124,7 @@ class PackageMatrix:
     refused: dict[str, list[str]] = field(default_factory=dict)
 
     def ordered(self) -> list[VersionCells]:
-        return sorted(self.versions.values(), key=lambda v: version_key(v.version),
-                      reverse=True)
+        return sorted(self.versions.values(), key=lambda v: version_key(v.version), reverse=True)
 
     def drift(self, include_external: bool) -> list[Cell]:
         cells: list[Cell] = []
@@ -142,8 +142,15 @@ class PackageMatrix:
             for region in readable:
                 have = version.status.get(region)
                 if have is not None and have != wanted:
-                    cells.append(Cell(version.version, region, "status", None,
-                                      f"{have}, not {wanted} as in {src}"))
+                    cells.append(
+                        Cell(
+                            version.version,
+                            region,
+                            "status",
+                            None,
+                            f"{have}, not {wanted} as in {src}",
+                        )
+                    )
         return cells
 
     def ok(self, include_external: bool) -> bool:
@@ -154,21 +161,39 @@ class PackageMatrix:
         for version in self.ordered():
             src = version.source(self.regions)
             reason = version.skip_reason(self.regions, include_external)
-            versions.append({
-                "version": version.version,
-                "origin": version.origin.get(src) if src else None,
-                "source_region": src,
-                "replicated": reason is None,
-                "skipped": reason,
-                "status": {r: version.status.get(r) for r in self.regions},
-                "files": [{"filename": name, "regions": {
-                    r: {"state": "unknown" if r in self.errors else file.state(r, self.regions),
-                        "sha256": file.shas.get(r)} for r in self.regions}}
-                    for name, file in sorted(version.files.items())],
-            })
-        return {"project": self.package, "ok": self.ok(include_external),
-                "regions": self.regions, "versions": versions, "errors": self.errors,
-                "rejected": self.refused}
+            versions.append(
+                {
+                    "version": version.version,
+                    "origin": version.origin.get(src) if src else None,
+                    "source_region": src,
+                    "replicated": reason is None,
+                    "skipped": reason,
+                    "status": {r: version.status.get(r) for r in self.regions},
+                    "files": [
+                        {
+                            "filename": name,
+                            "regions": {
+                                r: {
+                                    "state": "unknown"
+                                    if r in self.errors
+                                    else file.state(r, self.regions),
+                                    "sha256": file.shas.get(r),
+                                }
+                                for r in self.regions
+                            },
+                        }
+                        for name, file in sorted(version.files.items())
+                    ],
+                }
+            )
+        return {
+            "project": self.package,
+            "ok": self.ok(include_external),
+            "regions": self.regions,
+            "versions": versions,
+            "errors": self.errors,
+            "rejected": self.refused,
+        }
 
     def summary(self, include_external: bool) -> str:
         """One line: in sync, or which versions drift where."""
@@ -180,11 +205,14 @@ class PackageMatrix:
             kinds.setdefault(cell.kind, set()).add(cell.region)
         parts = []
         for version, kinds in by_version.items():
-            said = [f"{kind}: {', '.join(r for r in self.regions if r in regions)}"
-                    for kind, regions in sorted(kinds.items())]
+            said = [
+                f"{kind}: {', '.join(r for r in self.regions if r in regions)}"
+                for kind, regions in sorted(kinds.items())
+            ]
             parts.append(f"{version} ({'; '.join(said)})")
-        skipped = [v.version for v in self.ordered()
-                   if v.skip_reason(self.regions, include_external)]
+        skipped = [
+            v.version for v in self.ordered() if v.skip_reason(self.regions, include_external)
+        ]
         text = "; ".join(parts) if parts else "in sync"
         if self.refused:
             text += f"; {sum(len(v) for v in self.refused.values())} entries refused"
@@ -193,8 +221,9 @@ class PackageMatrix:
         return text
 
 
-def read_package(repos: Sequence[Repository], package: str,
-                 only_version: str | None = None) -> PackageMatrix:
+def read_package(
+    repos: Sequence[Repository], package: str, only_version: str | None = None
+) -> PackageMatrix:
     """One package (or one version of it) in every region, read in parallel."""
     matrix = PackageMatrix(package, [r.region for r in repos])
 
@@ -206,9 +235,16 @@ def read_package(repos: Sequence[Repository], package: str,
             else:
                 one = repo.version(package, only_version, refused)
                 versions = [one] if one is not None else []
-            found = [(v, [] if v.status in ("Deleted", "Disposed") else
-                      repo.assets(package, v.version, refused))
-                     for v in versions if v.status != "Deleted"]
+            found = [
+                (
+                    v,
+                    []
+                    if v.status in ("Deleted", "Disposed")
+                    else repo.assets(package, v.version, refused),
+                )
+                for v in versions
+                if v.status != "Deleted"
+            ]
             return found, refused, None
         except RepositoryError as exc:
             return [], refused, str(exc)
@@ -224,8 +260,7 @@ def read_package(repos: Sequence[Repository], package: str,
             cells.status[repo.region] = info.status
             cells.origin[repo.region] = info.origin
             for asset in assets:
-                state = cells.files.setdefault(asset.name, FileState(asset.name, info.version,
-                                                                     {}))
+                state = cells.files.setdefault(asset.name, FileState(asset.name, info.version, {}))
                 state.shas[repo.region] = asset.sha256
                 cells.sizes.setdefault(asset.name, asset.size)
     for cells in matrix.versions.values():
@@ -251,31 +286,42 @@ class RepositoryStatus:
 
     @property
     def ok(self) -> bool:
-        return not self.errors and not self.refused and all(
-            p.ok(self.include_external) for p in self.packages)
+        return (
+            not self.errors
+            and not self.refused
+            and all(p.ok(self.include_external) for p in self.packages)
+        )
 
     @property
     def exit_code(self) -> int:
         return 0 if self.ok else 1
 
     def to_dict(self) -> dict[str, Any]:
-        return {"repository": self.repository, "ok": self.ok, "regions": self.regions,
-                "include_external": self.include_external,
-                "packages": [p.to_dict(self.include_external) for p in self.packages],
-                "errors": self.errors, "rejected": self.refused}
+        return {
+            "repository": self.repository,
+            "ok": self.ok,
+            "regions": self.regions,
+            "include_external": self.include_external,
+            "packages": [p.to_dict(self.include_external) for p in self.packages],
+            "errors": self.errors,
+            "rejected": self.refused,
+        }
 
     def to_json(self) -> str:
         return redact(json.dumps(self.to_dict(), indent=2))
 
     def render_text(self) -> str:
         regions = self.regions
-        lines = [f"{self.repository}: {len(self.packages)} package(s) across {len(regions)} "
-                 f"region(s) (primary: {regions[0]}):"]
+        lines = [
+            f"{self.repository}: {len(self.packages)} package(s) across {len(regions)} "
+            f"region(s) (primary: {regions[0]}):"
+        ]
         width = max([len(p.package) for p in self.packages] + [8])
         drifted: list[tuple[str, Cell]] = []
         for package in self.packages:
-            lines.append(f"  {package.package.ljust(width)}  "
-                         f"{package.summary(self.include_external)}")
+            lines.append(
+                f"  {package.package.ljust(width)}  {package.summary(self.include_external)}"
+            )
             drifted += [(package.package, c) for c in package.drift(self.include_external)]
         if not self.packages and not self.errors:
             lines.append("  (no packages in any region)")
@@ -293,12 +339,16 @@ class RepositoryStatus:
         for region, error in self.errors.items():
             lines.append(f"  {region}: UNREADABLE: {error}")
         for region, entries in self.refused.items():
-            lines.append(f"  {region}: REFUSED {len(entries)} package entr"
-                         f"{'y' if len(entries) == 1 else 'ies'}: " + "; ".join(entries[:5]))
+            lines.append(
+                f"  {region}: REFUSED {len(entries)} package entr"
+                f"{'y' if len(entries) == 1 else 'ies'}: " + "; ".join(entries[:5])
+            )
         problems = []
         if drifted:
-            problems.append(f"{len(drifted)} cell(s) missing, different or of another status "
-                            f"in {len({n for n, _ in drifted})} package(s)")
+            problems.append(
+                f"{len(drifted)} cell(s) missing, different or of another status "
+                f"in {len({n for n, _ in drifted})} package(s)"
+            )
         unreadable = set(self.errors) | {r for p in self.packages for r in p.errors}
         if unreadable:
             problems.append(f"{len(unreadable)} region(s) unreadable")
@@ -321,9 +371,14 @@ class StatusChange:
     error: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"package": self.package, "version": self.version, "from": self.from_status,
-                "to": self.to_status, "outcome": self.outcome,
-                "error": redact(self.error) if self.error else None}
+        return {
+            "package": self.package,
+            "version": self.version,
+            "from": self.from_status,
+            "to": self.to_status,
+            "outcome": self.outcome,
+            "error": redact(self.error) if self.error else None,
+        }
 
 
 @dataclass
@@ -347,8 +402,11 @@ class ReplicationReport:
 
     @property
     def ok(self) -> bool:
-        return self.report.ok and not self.refused and all(
-            c.outcome != STATUS_FAILED for cs in self.statuses.values() for c in cs)
+        return (
+            self.report.ok
+            and not self.refused
+            and all(c.outcome != STATUS_FAILED for cs in self.statuses.values() for c in cs)
+        )
 
     @property
     def exit_code(self) -> int:
@@ -357,20 +415,26 @@ class ReplicationReport:
     @property
     def noop(self) -> bool:
         """Nothing was (or would be) copied or changed anywhere."""
-        return self.ok and not any(
-            f.outcome != IDENTICAL for t in self.report.targets for f in t.files) and not any(
-            self.statuses.values())
+        return (
+            self.ok
+            and not any(f.outcome != IDENTICAL for t in self.report.targets for f in t.files)
+            and not any(self.statuses.values())
+        )
 
     def to_dict(self) -> dict[str, Any]:
         doc = self.report.to_dict()
         doc["command"] = f"sync --{self.mode}"
         doc["ok"] = self.ok
         for entry in doc["targets"]:
-            entry["status_changes"] = [c.to_dict() for c in
-                                       self.statuses.get(entry["region"], [])]
-        doc["packages"] = [{"package": p.package, "versions": p.versions,
-                            "skipped": [{"version": v, "reason": r} for v, r in p.skipped]}
-                           for p in self.packages]
+            entry["status_changes"] = [c.to_dict() for c in self.statuses.get(entry["region"], [])]
+        doc["packages"] = [
+            {
+                "package": p.package,
+                "versions": p.versions,
+                "skipped": [{"version": v, "reason": r} for v, r in p.skipped],
+            }
+            for p in self.packages
+        ]
         doc["rejected"] = self.refused
         doc["noop"] = self.noop
         if self.mode == "event":
@@ -389,19 +453,25 @@ class ReplicationReport:
         if self.skipped:
             return [f"skipped: {self.skipped}"]
         verb = "Plan for" if report.dry_run else "Sync of"
-        what = (f"{self.event.package} {self.event.version} from {self.event.region}"
-                if self.event else f"every package ({len(self.packages)})")
+        what = (
+            f"{self.event.package} {self.event.version} from {self.event.region}"
+            if self.event
+            else f"every package ({len(self.packages)})"
+        )
         lines = [f"{verb} {what} to {len(report.targets)} region(s):"]
         for target in report.targets:
             counts: dict[str, int] = {}
             for result in target.files:
                 counts[str(result.outcome)] = counts.get(str(result.outcome), 0) + 1
             changes = self.statuses.get(target.region, [])
-            mark = "ok" if target.ok and all(c.outcome != STATUS_FAILED for c in changes) \
-                else "FAILED"
+            mark = (
+                "ok" if target.ok and all(c.outcome != STATUS_FAILED for c in changes) else "FAILED"
+            )
             said = ", ".join(f"{n} {o}" for o, n in sorted(counts.items())) or "no files"
-            lines.append(f"  {target.region}  {target.domain}/{target.repository}  {mark}: "
-                         f"{said}, {len(changes)} status change(s)")
+            lines.append(
+                f"  {target.region}  {target.domain}/{target.repository}  {mark}: "
+                f"{said}, {len(changes)} status change(s)"
+            )
             if target.error:
                 lines.append(f"    error: {target.error}")
             for result in target.files:
@@ -414,26 +484,34 @@ class ReplicationReport:
                     line += f": {result.error}"
                 lines.append(line)
             for change in changes:
-                line = (f"    status {change.package} {change.version}: "
-                        f"{change.from_status or 'new'} -> {change.to_status}  {change.outcome}")
+                line = (
+                    f"    status {change.package} {change.version}: "
+                    f"{change.from_status or 'new'} -> {change.to_status}  {change.outcome}"
+                )
                 lines.append(line + (f": {change.error}" if change.error else ""))
         for summary in self.packages:
             for version, reason in summary.skipped:
                 lines.append(f"  not replicated: {summary.package} {version}: {reason}")
         for region, entries in self.refused.items():
-            lines.append(f"  {region}: REFUSED {len(entries)} entr"
-                         f"{'y' if len(entries) == 1 else 'ies'}: " + "; ".join(entries[:5]))
+            lines.append(
+                f"  {region}: REFUSED {len(entries)} entr"
+                f"{'y' if len(entries) == 1 else 'ies'}: " + "; ".join(entries[:5])
+            )
         totals = ", ".join(f"{n} {o}" for o, n in sorted(report.outcomes().items()))
         changed = sum(len(c) for c in self.statuses.values())
         skipped = any(summary.skipped for summary in self.packages)
         if self.noop and self.event is not None and not skipped:
-            lines.append(f"no-op: every region already holds {self.event.package} "
-                         f"{self.event.version} as {self.event.region} does "
-                         f"in {report.elapsed_s:.1f}s")
+            lines.append(
+                f"no-op: every region already holds {self.event.package} "
+                f"{self.event.version} as {self.event.region} does "
+                f"in {report.elapsed_s:.1f}s"
+            )
         else:
             status = "complete" if self.ok else "INCOMPLETE"
-            lines.append(f"{status}: {totals or 'nothing to do'}, {changed} status change(s) "
-                         f"in {report.elapsed_s:.1f}s")
+            lines.append(
+                f"{status}: {totals or 'nothing to do'}, {changed} status change(s) "
+                f"in {report.elapsed_s:.1f}s"
+            )
         return lines
 
 
@@ -459,8 +537,14 @@ class _Run:
 class Replicator:
     """Reads and replicates the whole repository, or one package version of it."""
 
-    def __init__(self, config: Config, *, on_event: EventSink | None = None,
-                 policy: RetryPolicy | None = None, include_external: bool = False) -> None:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        on_event: EventSink | None = None,
+        policy: RetryPolicy | None = None,
+        include_external: bool = False,
+    ) -> None:
         self.config = config
         self.emit = Emitter(on_event)
         self.policy = policy
@@ -480,11 +564,14 @@ class Replicator:
         return open_session(config, policy=policy, resolver=resolver, emit=self.emit)
 
     def _repos(self, session: Session) -> dict[str, Repository]:
-        return {ix.region: Repository(ix.endpoint, session.resolver, ix.policy)
-                for ix in session.indexes}
+        return {
+            ix.region: Repository(ix.endpoint, session.resolver, ix.policy)
+            for ix in session.indexes
+        }
 
-    def _packages(self, repos: Sequence[Repository]
-                  ) -> tuple[list[str], dict[str, str], dict[str, list[str]]]:
+    def _packages(
+        self, repos: Sequence[Repository]
+    ) -> tuple[list[str], dict[str, str], dict[str, list[str]]]:
         """Every package any region holds (ListPackages in each, in parallel)."""
 
         def listing(repo: Repository) -> tuple[list[str], Refused, str | None]:
@@ -511,9 +598,13 @@ class Replicator:
             repos = list(self._repos(session).values())
             names, errors, refused = self._packages(repos)
             first = self.config.targets[0]
-            result = RepositoryStatus(f"{first.domain}/{first.repository}",
-                                      [r.region for r in repos], self.include_external,
-                                      errors=errors, refused=refused)
+            result = RepositoryStatus(
+                f"{first.domain}/{first.repository}",
+                [r.region for r in repos],
+                self.include_external,
+                errors=errors,
+                refused=refused,
+            )
             readable = [r for r in repos if r.region not in errors]
             counter = _Counter(len(names))
 
@@ -563,42 +654,69 @@ class Replicator:
         run.report.report.elapsed_s = time.monotonic() - started
         return run.report
 
-    def _start(self, session: Session, repos: dict[str, Repository], order: list[str],
-               dests: list[str], dry_run: bool, tmp: Path,
-               event: VersionEvent | None = None) -> _Run:
+    def _start(
+        self,
+        session: Session,
+        repos: dict[str, Repository],
+        order: list[str],
+        dests: list[str],
+        dry_run: bool,
+        tmp: Path,
+        event: VersionEvent | None = None,
+    ) -> _Run:
         indexes = {ix.region: ix for ix in session.indexes}
         first = self.config.targets[0]
-        report = Report(project=f"{first.domain}/{first.repository}", version=None,
-                        dry_run=dry_run, command="sync")
+        report = Report(
+            project=f"{first.domain}/{first.repository}",
+            version=None,
+            dry_run=dry_run,
+            command="sync",
+        )
         if event is not None:
             report.project = str(canonicalize_name(event.package))
             report.version = event.version
         report.targets = [target_report(indexes[r].endpoint) for r in dests]
         result = ReplicationReport(report, "event" if event else "all", event=event)
         result.statuses = {r: [] for r in dests}
-        return _Run(session, repos, indexes, order, dests, result,
-                    {t.region: t for t in report.targets}, dry_run, tmp)
+        return _Run(
+            session,
+            repos,
+            indexes,
+            order,
+            dests,
+            result,
+            {t.region: t for t in report.targets},
+            dry_run,
+            tmp,
+        )
 
-    def _sync_package(self, run: _Run, name: str, readable: list[str],
-                      only_version: str | None) -> PackageSummary:
+    def _sync_package(
+        self, run: _Run, name: str, readable: list[str], only_version: str | None
+    ) -> PackageSummary:
         """Read one package in every region and copy what each destination lacks."""
         matrix = read_package([run.repos[r] for r in readable], name, only_version)
         summary = PackageSummary(name, len(matrix.versions))
         with run.lock:
             for region, entries in matrix.refused.items():
-                run.report.refused.setdefault(region, []).extend(
-                    f"{name}: {e}" for e in entries)
+                run.report.refused.setdefault(region, []).extend(f"{name}: {e}" for e in entries)
         broken = set(matrix.errors)
         for region in broken & set(run.dests):
             with run.lock:
-                run.targets[region].files.append(FileResult(
-                    filename=f"{name} (package)", sha256="", outcome=FAILED,
-                    error=f"could not read {name}: {matrix.errors[region]}"))
+                run.targets[region].files.append(
+                    FileResult(
+                        filename=f"{name} (package)",
+                        sha256="",
+                        outcome=FAILED,
+                        error=f"could not read {name}: {matrix.errors[region]}",
+                    )
+                )
         if run.report.event is not None and run.report.event.region in broken:
             # The event's region is the one source: without it there is nothing to compare.
             for target in run.targets.values():
-                target.error = (f"could not read {name} in {run.report.event.region}: "
-                                f"{matrix.errors[run.report.event.region]}")
+                target.error = (
+                    f"could not read {name} in {run.report.event.region}: "
+                    f"{matrix.errors[run.report.event.region]}"
+                )
             return summary
         order = [r for r in run.order if r in readable and r not in broken]
         dests = [r for r in run.dests if r in order]
@@ -612,8 +730,9 @@ class Replicator:
             copied.append(self._copy_version(run, name, cells, order, dests, local))
         if not run.dry_run:
             # One index read per region for the whole package, not one per version.
-            parallel(lambda region: self._verify(run, name, region, local[region]), dests,
-                     len(dests))
+            parallel(
+                lambda region: self._verify(run, name, region, local[region]), dests, len(dests)
+            )
         for cells, src, results in copied:
             self._mirror_status(run, name, cells, src, results)
         with run.lock:
@@ -625,19 +744,25 @@ class Replicator:
                     run.targets[region].origin = target.origin
         return summary
 
-    def _copy_version(self, run: _Run, package: str, cells: VersionCells, order: list[str],
-                      dests: list[str], local: dict[str, TargetReport]
-                      ) -> tuple[VersionCells, str, dict[str, list[FileResult]]]:
+    def _copy_version(
+        self,
+        run: _Run,
+        package: str,
+        cells: VersionCells,
+        order: list[str],
+        dests: list[str],
+        local: dict[str, TargetReport],
+    ) -> tuple[VersionCells, str, dict[str, list[FileResult]]]:
         """Copy the files of one version where they are missing; results per region."""
         src = cells.source(order)
         assert src is not None
         dests = [r for r in dests if r != src] if run.report.mode == "event" else dests
-        files = {n: f for n, f in cells.files.items()
-                 if run.report.mode != "event" or f.shas.get(src)}
+        files = {
+            n: f for n, f in cells.files.items() if run.report.mode != "event" or f.shas.get(src)
+        }
         results: dict[str, list[FileResult]] = {r: [] for r in dests}
         for name in sorted(files):
-            for region, result in self._sync_file(run, package, cells, files[name], order,
-                                                  dests):
+            for region, result in self._sync_file(run, package, cells, files[name], order, dests):
                 results[region].append(result)
                 local[region].files.append(result)
         return cells, src, results
@@ -657,8 +782,14 @@ class Replicator:
             target.origin = probe.origin
             target.error = probe.error
 
-    def _mirror_status(self, run: _Run, package: str, cells: VersionCells, src: str,
-                       results: dict[str, list[FileResult]]) -> None:
+    def _mirror_status(
+        self,
+        run: _Run,
+        package: str,
+        cells: VersionCells,
+        src: str,
+        results: dict[str, list[FileResult]],
+    ) -> None:
         """Give each replica holding every file of the version the source's status."""
         wanted = cells.status[src]
         for region, held in results.items():
@@ -671,10 +802,12 @@ class Replicator:
                 continue
             self._set_status(run, region, package, cells.version, have, wanted)
 
-    def _set_status(self, run: _Run, region: str, package: str, version: str, have: str,
-                    wanted: str) -> None:
-        change = StatusChange(package, version, have, wanted,
-                              STATUS_PLANNED if run.dry_run else SET)
+    def _set_status(
+        self, run: _Run, region: str, package: str, version: str, have: str, wanted: str
+    ) -> None:
+        change = StatusChange(
+            package, version, have, wanted, STATUS_PLANNED if run.dry_run else SET
+        )
         if not run.dry_run:
             try:
                 run.repos[region].set_status(package, version, wanted, have)
@@ -682,26 +815,47 @@ class Replicator:
                 change.outcome, change.error = STATUS_FAILED, str(exc)
         with run.lock:
             run.report.statuses[region].append(change)
-        self.emit("status", region=region, filename=f"{package} {version}",
-                  outcome=FAILED if change.error else None,
-                  message=change.error or f"{have} -> {wanted} {change.outcome}")
+        self.emit(
+            "status",
+            region=region,
+            filename=f"{package} {version}",
+            outcome=FAILED if change.error else None,
+            message=change.error or f"{have} -> {wanted} {change.outcome}",
+        )
 
-    def _sync_file(self, run: _Run, package: str, cells: VersionCells, file: FileState,
-                   order: list[str], dests: list[str]) -> list[tuple[str, FileResult]]:
+    def _sync_file(
+        self,
+        run: _Run,
+        package: str,
+        cells: VersionCells,
+        file: FileState,
+        order: list[str],
+        dests: list[str],
+    ) -> list[tuple[str, FileResult]]:
         holders = [r for r in order if file.shas.get(r)]
         reference = file.reference(order)
         out: list[tuple[str, FileResult]] = []
 
-        def record(region: str, outcome: Outcome, error: str | None = None,
-                   src: str | None = None) -> FileResult:
-            result = FileResult(filename=file.filename,
-                                sha256=file.shas.get(region) or reference or "",
-                                outcome=outcome, error=error, source_region=src,
-                                bytes=cells.sizes.get(file.filename, 0))
+        def record(
+            region: str, outcome: Outcome, error: str | None = None, src: str | None = None
+        ) -> FileResult:
+            result = FileResult(
+                filename=file.filename,
+                sha256=file.shas.get(region) or reference or "",
+                outcome=outcome,
+                error=error,
+                source_region=src,
+                bytes=cells.sizes.get(file.filename, 0),
+            )
             out.append((region, result))
             if outcome != PLANNED or run.dry_run:
-                self.emit("done", region=region, filename=file.filename, outcome=outcome,
-                          message=error or (f"from {src}" if src else ""))
+                self.emit(
+                    "done",
+                    region=region,
+                    filename=file.filename,
+                    outcome=outcome,
+                    message=error or (f"from {src}" if src else ""),
+                )
             return result
 
         lacking = file.settle(dests, order, record)
@@ -711,9 +865,13 @@ class Replicator:
         sources = [r for r in holders if cells.status.get(r) != "Archived"]
         if not sources:
             for region in lacking:
-                record(region, FAILED, f"Archived in every region that holds it "
-                                       f"({', '.join(holders)}), so it cannot be downloaded: "
-                                       "restore it to Published there, sync, archive again")
+                record(
+                    region,
+                    FAILED,
+                    f"Archived in every region that holds it "
+                    f"({', '.join(holders)}), so it cannot be downloaded: "
+                    "restore it to Published there, sync, archive again",
+                )
             return out
         src = sources[0]
         if run.dry_run:
@@ -728,15 +886,17 @@ class Replicator:
                 run.repos[src].download(package, cells.version, asset, path)
                 artifact = select_artifacts([path], folder)[0]
                 if artifact.sha256 != asset.sha256:
-                    raise RepositoryError(f"{file.filename} changed on disk while it was "
-                                          "copied")
+                    raise RepositoryError(f"{file.filename} changed on disk while it was copied")
             except CodeArtifactError as exc:
                 for region in lacking:
                     record(region, FAILED, f"could not copy from {src}: {exc}", src)
                 return out
             pending = [record(region, PLANNED, None, src) for region in lacking]
-            parallel(lambda pair: upload(run.indexes[pair[0]], artifact, pair[1], self.emit),
-                     list(zip(lacking, pending)), len(lacking))
+            parallel(
+                lambda pair: upload(run.indexes[pair[0]], artifact, pair[1], self.emit),
+                list(zip(lacking, pending)),
+                len(lacking),
+            )
         finally:
             path.unlink(missing_ok=True)
             folder.rmdir()
@@ -752,47 +912,62 @@ class Replicator:
         skipped = self._skip_reason(event, source)
         if skipped is None and source is not None:
             dests = [r for r in self.config.regions if r != event.region]
-            targets: tuple[Target, ...] = (source, *(t for t in self.config.targets
-                                                     if t.region in dests))
+            targets: tuple[Target, ...] = (
+                source,
+                *(t for t in self.config.targets if t.region in dests),
+            )
             config = replace(self.config, targets=targets)
             with self._open(config) as session:
                 repos = self._repos(session)
                 owner = session.indexes[0].endpoint.domain_owner
                 if owner and owner != event.domain_owner:
-                    skipped = (f"the event is for domain {event.domain} owned by "
-                               f"{event.domain_owner}; {event.region} is configured for "
-                               f"account {owner}")
+                    skipped = (
+                        f"the event is for domain {event.domain} owned by "
+                        f"{event.domain_owner}; {event.region} is configured for "
+                        f"account {owner}"
+                    )
                 else:
                     with private_dir() as tmp:
-                        run = self._start(session, repos, list(repos), dests, dry_run,
-                                          Path(tmp), event)
+                        run = self._start(
+                            session, repos, list(repos), dests, dry_run, Path(tmp), event
+                        )
                         name = str(canonicalize_name(event.package))
                         summary = self._sync_package(run, name, list(repos), event.version)
                         if not summary.versions:
-                            summary.skipped.append((event.version,
-                                                    f"not in {event.region} (deleted since?)"))
+                            summary.skipped.append(
+                                (event.version, f"not in {event.region} (deleted since?)")
+                            )
                         run.report.packages = [summary]
                         run.report.report.elapsed_s = time.monotonic() - started
                         return run.report
-        report = ReplicationReport(Report(project=event.package, version=event.version,
-                                          dry_run=dry_run, command="sync"), "event",
-                                   event=event, skipped=skipped)
+        report = ReplicationReport(
+            Report(project=event.package, version=event.version, dry_run=dry_run, command="sync"),
+            "event",
+            event=event,
+            skipped=skipped,
+        )
         report.report.elapsed_s = time.monotonic() - started
         return report
 
     def _skip_reason(self, event: VersionEvent, target: Target | None) -> str | None:
         """Why this configuration does not replicate the event (None: it does)."""
         if target is None:
-            return (f"event from region {event.region}, which is not configured "
-                    f"({', '.join(self._full_config().regions)}); nothing to do")
+            return (
+                f"event from region {event.region}, which is not configured "
+                f"({', '.join(self._full_config().regions)}); nothing to do"
+            )
         if event.package_format != "pypi":
             return f"event for a {event.package_format} package, not pypi; nothing to do"
         if (event.domain, event.repository) != (target.domain, target.repository):
-            return (f"event for {event.domain}/{event.repository}, but {event.region} is "
-                    f"configured for {target.domain}/{target.repository}; nothing to do")
+            return (
+                f"event for {event.domain}/{event.repository}, but {event.region} is "
+                f"configured for {target.domain}/{target.repository}; nothing to do"
+            )
         if target.domain_owner and target.domain_owner != event.domain_owner:
-            return (f"event for the domain owned by {event.domain_owner}, but "
-                    f"{event.region} is configured for {target.domain_owner}; nothing to do")
+            return (
+                f"event for the domain owned by {event.domain_owner}, but "
+                f"{event.region} is configured for {target.domain_owner}; nothing to do"
+            )
         if not [r for r in self.config.regions if r != event.region]:
             return f"no configured region besides {event.region} to copy to; nothing to do"
         return None
@@ -810,4 +985,3 @@ class _Counter:
         with self._lock:
             self._done += 1
             return self._done
-

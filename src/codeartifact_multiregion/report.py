@@ -35,7 +35,11 @@ class Outcome(str, Enum):
 
 
 UPLOADED, IDENTICAL, CONFLICT, FAILED, PLANNED = (
-    Outcome.UPLOADED, Outcome.IDENTICAL, Outcome.CONFLICT, Outcome.FAILED, Outcome.PLANNED,
+    Outcome.UPLOADED,
+    Outcome.IDENTICAL,
+    Outcome.CONFLICT,
+    Outcome.FAILED,
+    Outcome.PLANNED,
 )
 
 

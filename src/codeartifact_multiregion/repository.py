@@ -104,30 +104,41 @@ def _same_version(filename: str, version: str) -> bool:
 class Repository:
     """One region's repository through its CodeArtifact client, rate-limited and checked."""
 
-    def __init__(self, endpoint: Endpoint, resolver: Resolver, policy: RetryPolicy,
-                 sleep: Callable[[float], None] = interruptible_sleep) -> None:
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        resolver: Resolver,
+        policy: RetryPolicy,
+        sleep: Callable[[float], None] = interruptible_sleep,
+    ) -> None:
         self.endpoint = endpoint
         self.target = endpoint.target
         self.policy = policy
         self.sleep = sleep
         self._client = resolver.client(self.target)
         owner, region = endpoint.domain_owner, endpoint.region
-        self._limits = {op: shared_limiter(op, owner, region, LIST_RATE)
-                        for op in ("ListPackages", "ListPackageVersions",
-                                   "ListPackageVersionAssets")}
+        self._limits = {
+            op: shared_limiter(op, owner, region, LIST_RATE)
+            for op in ("ListPackages", "ListPackageVersions", "ListPackageVersionAssets")
+        }
         # Shared with the index's downloads and uploads: one quota, whichever path uses it.
-        self._limits["GetPackageVersionAsset"] = shared_limiter("read", owner, region,
-                                                                policy.read_rate)
-        self._limits["UpdatePackageVersionsStatus"] = shared_limiter("write", owner, region,
-                                                                     policy.write_rate)
+        self._limits["GetPackageVersionAsset"] = shared_limiter(
+            "read", owner, region, policy.read_rate
+        )
+        self._limits["UpdatePackageVersionsStatus"] = shared_limiter(
+            "write", owner, region, policy.write_rate
+        )
 
     @property
     def region(self) -> str:
         return self.target.region
 
     def _where(self, **extra: Any) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {"domain": self.target.domain,
-                                  "repository": self.target.repository, **extra}
+        kwargs: dict[str, Any] = {
+            "domain": self.target.domain,
+            "repository": self.target.repository,
+            **extra,
+        }
         if self.endpoint.domain_owner:
             kwargs["domainOwner"] = self.endpoint.domain_owner
         return kwargs
@@ -143,8 +154,10 @@ class Repository:
             try:
                 return method(**params)
             except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException" \
-                        and "package" in params:
+                if (
+                    exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException"
+                    and "package" in params
+                ):
                     missing.append(True)
                     return {}
                 raise
@@ -162,8 +175,9 @@ class Repository:
             raise RepositoryError(f"{self.region}: {operation} answered with no document")
         return response
 
-    def _pages(self, operation: str, key: str, **kwargs: Any
-               ) -> Iterator[tuple[list[Any], dict[str, Any]]] | None:
+    def _pages(
+        self, operation: str, key: str, **kwargs: Any
+    ) -> Iterator[tuple[list[Any], dict[str, Any]]] | None:
         """The pages of a List* call, following nextToken; None if the package is absent."""
         first = self._request(operation, **kwargs, maxResults=PAGE_SIZE)
         if first is None:
@@ -178,14 +192,18 @@ class Repository:
                 if not token:
                     return
                 if not isinstance(token, str) or token in seen:
-                    raise RepositoryError(f"{self.region}: {operation} returned a nextToken "
-                                          "it had returned before; stopped reading")
+                    raise RepositoryError(
+                        f"{self.region}: {operation} returned a nextToken "
+                        "it had returned before; stopped reading"
+                    )
                 seen.add(token)
-                following = self._request(operation, **kwargs, maxResults=PAGE_SIZE,
-                                          nextToken=token)
+                following = self._request(
+                    operation, **kwargs, maxResults=PAGE_SIZE, nextToken=token
+                )
                 if following is None:
-                    raise RepositoryError(f"{self.region}: {operation}: the package went away "
-                                          "while it was read")
+                    raise RepositoryError(
+                        f"{self.region}: {operation}: the package went away while it was read"
+                    )
                 page = following
 
         return pages(first)
@@ -200,8 +218,11 @@ class Repository:
             for item in items:
                 name = item.get("package") if isinstance(item, dict) else None
                 problem = valid_package_name(name)
-                if problem is None and isinstance(item, dict) and item.get("format") not in (
-                        None, "pypi"):
+                if (
+                    problem is None
+                    and isinstance(item, dict)
+                    and item.get("format") not in (None, "pypi")
+                ):
                     problem = "not a PyPI package"
                 if problem is None and item.get("namespace"):
                     problem = "a PyPI package has no namespace"
@@ -213,8 +234,9 @@ class Repository:
 
     def versions(self, package: str, refused: Refused) -> list[VersionInfo]:
         """Every version of ``package`` with its status and origin type ([] if absent)."""
-        pages = self._pages("ListPackageVersions", "versions",
-                            **self._where(format="pypi", package=package))
+        pages = self._pages(
+            "ListPackageVersions", "versions", **self._where(format="pypi", package=package)
+        )
         found: dict[str, VersionInfo] = {}
         for items, _ in pages or ():
             for item in items:
@@ -229,8 +251,11 @@ class Repository:
 
     def assets(self, package: str, version: str, refused: Refused) -> list[AssetInfo]:
         """The files of one version with their SHA-256 and size ([] if none)."""
-        pages = self._pages("ListPackageVersionAssets", "assets", **self._where(
-            format="pypi", package=package, packageVersion=version))
+        pages = self._pages(
+            "ListPackageVersionAssets",
+            "assets",
+            **self._where(format="pypi", package=package, packageVersion=version),
+        )
         found: dict[str, AssetInfo] = {}
         for items, _ in pages or ():
             for item in items:
@@ -260,9 +285,11 @@ class Repository:
             except _Transient as exc:
                 dest.unlink(missing_ok=True)
                 if attempt >= self.policy.attempts:
-                    raise RepositoryError(f"{self.region}: GetPackageVersionAsset "
-                                          f"{asset.name}: {exc} (gave up after {attempt} "
-                                          "attempts)") from None
+                    raise RepositoryError(
+                        f"{self.region}: GetPackageVersionAsset "
+                        f"{asset.name}: {exc} (gave up after {attempt} "
+                        "attempts)"
+                    ) from None
             except BaseException:
                 dest.unlink(missing_ok=True)
                 raise
@@ -271,15 +298,20 @@ class Repository:
     def _download_once(self, package: str, version: str, asset: AssetInfo, dest: Path) -> None:
         from botocore.exceptions import BotoCoreError
 
-        response = self._request("GetPackageVersionAsset", **self._where(
-            format="pypi", package=package, packageVersion=version, asset=asset.name))
+        response = self._request(
+            "GetPackageVersionAsset",
+            **self._where(format="pypi", package=package, packageVersion=version, asset=asset.name),
+        )
         if response is None:
-            raise RepositoryError(f"{self.region}: {asset.name} of {package} {version} "
-                                  "cannot be downloaded (not found)")
+            raise RepositoryError(
+                f"{self.region}: {asset.name} of {package} {version} "
+                "cannot be downloaded (not found)"
+            )
         body = response.get("asset")
         if body is None or not hasattr(body, "iter_chunks"):
-            raise RepositoryError(f"{self.region}: GetPackageVersionAsset answered without "
-                                  "the file")
+            raise RepositoryError(
+                f"{self.region}: GetPackageVersionAsset answered without the file"
+            )
         started = time.monotonic()
         hasher = hashlib.sha256()
         seen = 0
@@ -289,8 +321,10 @@ class Repository:
                     check_stop()
                     seen += len(chunk)
                     if seen > asset.size:
-                        raise RepositoryError(f"{self.region}: {asset.name} runs past the "
-                                              f"{asset.size} bytes listed; cut off")
+                        raise RepositoryError(
+                            f"{self.region}: {asset.name} runs past the "
+                            f"{asset.size} bytes listed; cut off"
+                        )
                     if time.monotonic() - started > self.policy.deadline:
                         raise _Transient(f"took longer than {self.policy.deadline:.0f}s")
                     hasher.update(chunk)
@@ -306,9 +340,11 @@ class Repository:
         if seen != asset.size:
             raise _Transient(f"got {seen} of the {asset.size} bytes listed")
         if hasher.hexdigest() != asset.sha256:
-            raise RepositoryError(f"{self.region}: {asset.name}: downloaded sha256 "
-                                  f"{hasher.hexdigest()[:12]}… is not the listed "
-                                  f"{asset.sha256[:12]}…; not copied")
+            raise RepositoryError(
+                f"{self.region}: {asset.name}: downloaded sha256 "
+                f"{hasher.hexdigest()[:12]}… is not the listed "
+                f"{asset.sha256[:12]}…; not copied"
+            )
 
     # writing -----------------------------------------------------------------
 
@@ -316,17 +352,29 @@ class Repository:
         """Move one version from ``expected`` to ``status`` (UpdatePackageVersionsStatus)."""
         if status not in SETTABLE:
             raise RepositoryError(f"{status} cannot be set with UpdatePackageVersionsStatus")
-        response = self._request("UpdatePackageVersionsStatus", **self._where(
-            format="pypi", package=package, versions=[version], targetStatus=status,
-            expectedStatus=expected))
+        response = self._request(
+            "UpdatePackageVersionsStatus",
+            **self._where(
+                format="pypi",
+                package=package,
+                versions=[version],
+                targetStatus=status,
+                expectedStatus=expected,
+            ),
+        )
         failed = (response or {}).get("failedVersions") or {}
         if response is None or version in failed:
             detail = failed.get(version, {}) if isinstance(failed, dict) else {}
             code = detail.get("errorCode", "NOT_FOUND") if isinstance(detail, dict) else "?"
             message = detail.get("errorMessage", "") if isinstance(detail, dict) else ""
-            raise RepositoryError(printable(redact(
-                f"{self.region}: status of {package} {version} not set to {status}: "
-                f"{code} {message}".rstrip())))
+            raise RepositoryError(
+                printable(
+                    redact(
+                        f"{self.region}: status of {package} {version} not set to {status}: "
+                        f"{code} {message}".rstrip()
+                    )
+                )
+            )
 
 
 class _Transient(Exception):
@@ -344,8 +392,13 @@ def _version_info(item: object, refused: Refused, package: str) -> VersionInfo |
     version, status = item.get("version"), item.get("status")
     origin = item.get("origin", {})
     kind = origin.get("originType", "UNKNOWN") if isinstance(origin, dict) else None
-    if not isinstance(version, str) or not version or len(version) > MAX_VERSION_CHARS \
-            or printable(version) != version or any(c in version for c in "/\\ "):
+    if (
+        not isinstance(version, str)
+        or not version
+        or len(version) > MAX_VERSION_CHARS
+        or printable(version) != version
+        or any(c in version for c in "/\\ ")
+    ):
         refused.add(version, f"not a version of {package}")
         return None
     if status not in STATUSES:

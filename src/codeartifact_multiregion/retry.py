@@ -54,15 +54,22 @@ def check_stop() -> None:
     if STOP.is_set():
         raise Interrupted("interrupted")
 
+
 # Settable from the environment: variable -> (field, type, what it is).
 ENV_SETTINGS: dict[str, tuple[str, type, str]] = {
     "CODEARTIFACT_MULTIREGION_ATTEMPTS": ("attempts", int, "attempts per request"),
     "CODEARTIFACT_MULTIREGION_BACKOFF": ("backoff", float, "first backoff in seconds"),
-    "CODEARTIFACT_MULTIREGION_CONNECT_TIMEOUT": ("connect_timeout", float,
-                                                 "connect timeout in seconds"),
+    "CODEARTIFACT_MULTIREGION_CONNECT_TIMEOUT": (
+        "connect_timeout",
+        float,
+        "connect timeout in seconds",
+    ),
     "CODEARTIFACT_MULTIREGION_READ_TIMEOUT": ("read_timeout", float, "read timeout in seconds"),
-    "CODEARTIFACT_MULTIREGION_DEADLINE": ("deadline", float,
-                                          "overall seconds one request may take"),
+    "CODEARTIFACT_MULTIREGION_DEADLINE": (
+        "deadline",
+        float,
+        "overall seconds one request may take",
+    ),
 }
 
 
@@ -148,8 +155,9 @@ class RateLimiter:
     ``limit``. The clock and sleep are injectable so the guarantee is tested exactly.
     """
 
-    def __init__(self, limit: float, period: float = 1.0, sleep: Sleep = sleep,
-                 clock: Clock = time.monotonic) -> None:
+    def __init__(
+        self, limit: float, period: float = 1.0, sleep: Sleep = sleep, clock: Clock = time.monotonic
+    ) -> None:
         self.limit = max(int(limit), 1)
         self.period = period
         self._sleep = sleep

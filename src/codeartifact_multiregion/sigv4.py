@@ -44,10 +44,20 @@ ALGORITHM = "AWS4-HMAC-SHA256"
 _AWS_PARTITION = re.compile(r"^(us|eu|ap|sa|ca|me|af|il|mx)-\w+-\d+$")
 # Environment variables that change how botocore reaches the endpoint or whom it trusts:
 # any of them set, and the call is botocore's.
-_BOTOCORE_ONLY = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_DATA_PATH",
-                  "AWS_USE_FIPS_ENDPOINT", "AWS_USE_DUALSTACK_ENDPOINT",
-                  "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "HTTPS_PROXY", "https_proxy",
-                  "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
+_BOTOCORE_ONLY = (
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_DATA_PATH",
+    "AWS_USE_FIPS_ENDPOINT",
+    "AWS_USE_DUALSTACK_ENDPOINT",
+    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+)
 # What the default profile of the AWS config file may hold: neither changes a request.
 _HARMLESS_CONFIG_KEYS = frozenset({"region", "output"})
 # An answer is a few hundred bytes; more is not CodeArtifact's.
@@ -127,9 +137,17 @@ def canonical_query(params: Mapping[str, str]) -> str:
     return "&".join(f"{_quote(k)}={_quote(v)}" for k, v in sorted(params.items()))
 
 
-def signed_headers(method: str, host: str, path: str, params: Mapping[str, str],
-                   body: bytes, credentials: Credentials, region: str, when: datetime,
-                   service: str = SERVICE) -> dict[str, str]:
+def signed_headers(
+    method: str,
+    host: str,
+    path: str,
+    params: Mapping[str, str],
+    body: bytes,
+    credentials: Credentials,
+    region: str,
+    when: datetime,
+    service: str = SERVICE,
+) -> dict[str, str]:
     """The headers of a SigV4-signed request: Host, X-Amz-Date, the token, Authorization.
 
     ``host`` is the Host header as sent (with a port only if not the scheme's default);
@@ -141,17 +159,18 @@ def signed_headers(method: str, host: str, path: str, params: Mapping[str, str],
     if credentials.token:
         headers["x-amz-security-token"] = credentials.token
     names = sorted(headers)
-    canonical = "\n".join([
-        method,
-        quote(path, safe="/~"),
-        canonical_query(params),
-        "".join(f"{name}:{' '.join(headers[name].split())}\n" for name in names),
-        ";".join(names),
-        hashlib.sha256(body).hexdigest(),
-    ])
+    canonical = "\n".join(
+        [
+            method,
+            quote(path, safe="/~"),
+            canonical_query(params),
+            "".join(f"{name}:{' '.join(headers[name].split())}\n" for name in names),
+            ";".join(names),
+            hashlib.sha256(body).hexdigest(),
+        ]
+    )
     scope = f"{day}/{region}/{service}/aws4_request"
-    to_sign = "\n".join([ALGORITHM, stamp, scope,
-                         hashlib.sha256(canonical.encode()).hexdigest()])
+    to_sign = "\n".join([ALGORITHM, stamp, scope, hashlib.sha256(canonical.encode()).hexdigest()])
     key = ("AWS4" + credentials.secret_key).encode()
     for part in (day, region, service, "aws4_request"):
         key = hmac.new(key, part.encode(), hashlib.sha256).digest()
@@ -159,8 +178,10 @@ def signed_headers(method: str, host: str, path: str, params: Mapping[str, str],
     out = {"Host": host, "X-Amz-Date": stamp}
     if credentials.token:
         out["X-Amz-Security-Token"] = credentials.token
-    out["Authorization"] = (f"{ALGORITHM} Credential={credentials.access_key}/{scope}, "
-                            f"SignedHeaders={';'.join(names)}, Signature={signature}")
+    out["Authorization"] = (
+        f"{ALGORITHM} Credential={credentials.access_key}/{scope}, "
+        f"SignedHeaders={';'.join(names)}, Signature={signature}"
+    )
     return out
 
 
@@ -220,14 +241,23 @@ class Direct:
         host = parts.hostname or ""
         host_header = parts.netloc if parts.port not in (None, default_port) else host
         body = b""
-        headers = signed_headers(method, host_header, path, params, body, self.credentials,
-                                 self.region, datetime.now(timezone.utc))
+        headers = signed_headers(
+            method,
+            host_header,
+            path,
+            params,
+            body,
+            self.credentials,
+            self.region,
+            datetime.now(timezone.utc),
+        )
         headers["User-Agent"] = f"codeartifact-multiregion/{__version__}"
         headers["Accept"] = "application/json"
         conn: http.client.HTTPConnection
         if https:
-            conn = http.client.HTTPSConnection(host, port, timeout=self.connect_timeout,
-                                               context=_tls_context(self.cafile))
+            conn = http.client.HTTPSConnection(
+                host, port, timeout=self.connect_timeout, context=_tls_context(self.cafile)
+            )
         else:
             conn = http.client.HTTPConnection(host, port, timeout=self.connect_timeout)
         # However slowly the answer trickles in (headers too), the socket is shut by then.
@@ -238,8 +268,7 @@ class Direct:
             conn.connect()
             if conn.sock is not None:
                 conn.sock.settimeout(self.read_timeout)
-            conn.request(method, f"{path}?{canonical_query(params)}", body=body,
-                         headers=headers)
+            conn.request(method, f"{path}?{canonical_query(params)}", body=body, headers=headers)
             response = conn.getresponse()
             if response.status != 200:
                 return None
@@ -265,9 +294,17 @@ def _shut(conn: http.client.HTTPConnection) -> None:
             sock.shutdown(socket.SHUT_RDWR)
 
 
-def direct_client(region: str, profile: str | None, role_arn: str | None,
-                  domain_owner: str | None, *, connect_timeout: float, read_timeout: float,
-                  deadline: float, environ: Mapping[str, str] | None = None) -> Direct | None:
+def direct_client(
+    region: str,
+    profile: str | None,
+    role_arn: str | None,
+    domain_owner: str | None,
+    *,
+    connect_timeout: float,
+    read_timeout: float,
+    deadline: float,
+    environ: Mapping[str, str] | None = None,
+) -> Direct | None:
     """A ``Direct`` for the region if botocore would make the same call the same way.
 
     Needs static credentials in the environment and a domain owner (no STS call), and
@@ -283,9 +320,15 @@ def direct_client(region: str, profile: str | None, role_arn: str | None,
     endpoint = endpoint_for(region, env)
     if credentials is None or endpoint is None or not config_allows(env):
         return None
-    return Direct(endpoint, region, credentials, connect_timeout=connect_timeout,
-                  read_timeout=min(read_timeout, 30.0), deadline=min(deadline, 30.0),
-                  cafile=ca_bundle(env) if endpoint.startswith("https:") else None)
+    return Direct(
+        endpoint,
+        region,
+        credentials,
+        connect_timeout=connect_timeout,
+        read_timeout=min(read_timeout, 30.0),
+        deadline=min(deadline, 30.0),
+        cafile=ca_bundle(env) if endpoint.startswith("https:") else None,
+    )
 
 
 def parse_expiration(value: object) -> datetime | None:

@@ -49,8 +49,9 @@ class FileState:
         if not counts:
             return None
         best = max(counts.values())
-        return next(sha for sha in (self.shas.get(r) for r in regions)
-                    if sha and counts[sha] == best)
+        return next(
+            sha for sha in (self.shas.get(r) for r in regions) if sha and counts[sha] == best
+        )
 
     def state(self, region: str, regions: Sequence[str]) -> str:
         sha = self.shas.get(region)
@@ -62,8 +63,9 @@ class FileState:
     def diverged(self) -> bool:
         return len({s for s in self.shas.values() if s}) > 1
 
-    def settle(self, dests: Sequence[str], regions: Sequence[str],
-               record: Callable[..., object]) -> list[str]:
+    def settle(
+        self, dests: Sequence[str], regions: Sequence[str], record: Callable[..., object]
+    ) -> list[str]:
         """Record what needs no copy; return the regions of ``dests`` that still lack the file.
 
         Where regions hold different bytes under this name, every destination is settled
@@ -78,11 +80,13 @@ class FileState:
                 if state == PRESENT:
                     record(region, IDENTICAL)
                 elif state == DIFFERENT:
-                    record(region, CONFLICT, f"this region holds other bytes under this name "
-                                             f"({shas}); left unchanged")
+                    record(
+                        region,
+                        CONFLICT,
+                        f"this region holds other bytes under this name ({shas}); left unchanged",
+                    )
                 else:
-                    record(region, CONFLICT, f"sha256 differs between regions ({shas}); "
-                                             "not copied")
+                    record(region, CONFLICT, f"sha256 differs between regions ({shas}); not copied")
             return []
         for region in dests:
             if self.shas.get(region):
@@ -104,8 +108,11 @@ class StatusReport:
 
     @property
     def ok(self) -> bool:
-        return not self.errors and not self.rejected and all(
-            self.state(f, r) == PRESENT for f in self.files for r in self.regions)
+        return (
+            not self.errors
+            and not self.rejected
+            and all(self.state(f, r) == PRESENT for f in self.files for r in self.regions)
+        )
 
     @property
     def exit_code(self) -> int:
@@ -129,11 +136,19 @@ class StatusReport:
             "ok": self.ok,
             "regions": self.regions,
             "versions": [
-                {"version": version, "files": [
-                    {"filename": f.filename,
-                     "regions": {r: {"state": self.state(f, r), "sha256": f.shas.get(r)}
-                                 for r in self.regions}}
-                    for f in files]}
+                {
+                    "version": version,
+                    "files": [
+                        {
+                            "filename": f.filename,
+                            "regions": {
+                                r: {"state": self.state(f, r), "sha256": f.shas.get(r)}
+                                for r in self.regions
+                            },
+                        }
+                        for f in files
+                    ],
+                }
                 for version, files in self.versions()
             ],
             "origins": {r: self.origins.get(r) for r in self.regions},
@@ -150,8 +165,12 @@ class StatusReport:
         lines = [f"{self.project} across {len(regions)} region(s) (primary: {regions[0]}):"]
         width = max([len(f.filename) for f in self.files] + [8])
         cols = [max(len(r), 9) for r in regions]
-        lines.append("  " + "file".ljust(width) + "  " +
-                     "  ".join(r.ljust(c) for r, c in zip(regions, cols)).rstrip())
+        lines.append(
+            "  "
+            + "file".ljust(width)
+            + "  "
+            + "  ".join(r.ljust(c) for r, c in zip(regions, cols)).rstrip()
+        )
         for version, files in self.versions():
             lines.append(f"  {version}")
             for f in files:
@@ -170,19 +189,29 @@ class StatusReport:
             lines.append("origin controls:")
             for region in regions:
                 restrictions = self.origins.get(region)
-                rules = (", ".join(f"{k}={v}" for k, v in sorted(restrictions.items()))
-                         if restrictions else "none set")
+                rules = (
+                    ", ".join(f"{k}={v}" for k, v in sorted(restrictions.items()))
+                    if restrictions
+                    else "none set"
+                )
                 lines.append(f"  {region.ljust(max(len(r) for r in regions))}  {rules}")
         for region, error in self.origin_errors.items():
             lines.append(f"  {region}: origin controls unknown: {error}")
         for region, error in self.errors.items():
             lines.append(f"  {region}: UNREADABLE: {error}")
         for region, entries in self.rejected.items():
-            lines.append(f"  {region}: REJECTED {len(entries)} index entr"
-                         f"{'y' if len(entries) == 1 else 'ies'} (not files of {self.project}): "
-                         + "; ".join(entries[:5]) + (" …" if len(entries) > 5 else ""))
-        drift = sum(1 for f in self.files for r in regions
-                    if r not in self.errors and self.state(f, r) != PRESENT)
+            lines.append(
+                f"  {region}: REJECTED {len(entries)} index entr"
+                f"{'y' if len(entries) == 1 else 'ies'} (not files of {self.project}): "
+                + "; ".join(entries[:5])
+                + (" …" if len(entries) > 5 else "")
+            )
+        drift = sum(
+            1
+            for f in self.files
+            for r in regions
+            if r not in self.errors and self.state(f, r) != PRESENT
+        )
         problems = []
         if drift:
             problems.append(f"{drift} file x region cell(s) missing or different")
@@ -211,11 +240,14 @@ def version_of(filename: str) -> str:
 def package_name(config: Config, package: str | None) -> str:
     name = package if package is not None else config.project_name
     if not name:
-        raise UsageError(f"{config.path}: no package to inspect. "
-                         "Pass --package NAME or set [project] name.")
+        raise UsageError(
+            f"{config.path}: no package to inspect. Pass --package NAME or set [project] name."
+        )
     if not is_project_name(name):
-        raise UsageError(f"--package {name!r}: not a valid Python package name. "
-                         "Pass the name as it appears on the index (for example hello-internal).")
+        raise UsageError(
+            f"--package {name!r}: not a valid Python package name. "
+            "Pass the name as it appears on the index (for example hello-internal)."
+        )
     return str(canonicalize_name(name))
 
 
@@ -255,8 +287,13 @@ def collect(session: Session, package: str) -> StatusReport:
     return report
 
 
-def status(config: Config, package: str | None = None, *, on_event: EventSink | None = None,
-           policy: RetryPolicy | None = None) -> StatusReport:
+def status(
+    config: Config,
+    package: str | None = None,
+    *,
+    on_event: EventSink | None = None,
+    policy: RetryPolicy | None = None,
+) -> StatusReport:
     """The matrix of versions x regions for ``package`` (default: the project)."""
     name = package_name(config, package)
     with open_session(config, policy=policy, emit=Emitter(on_event)) as session:
@@ -269,6 +306,7 @@ def status(config: Config, package: str | None = None, *, on_event: EventSink | 
                 report.origin_errors[index.region] = str(exc)
                 return None
 
-        report.origins = dict(zip(report.regions, parallel(
-            origin, session.indexes, len(session.indexes))))
+        report.origins = dict(
+            zip(report.regions, parallel(origin, session.indexes, len(session.indexes)))
+        )
     return report

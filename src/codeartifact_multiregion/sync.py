@@ -40,15 +40,25 @@ from .status import (
 class Syncer:
     """Copies files that some regions lack from a region that has them."""
 
-    def __init__(self, config: Config, *, on_event: EventSink | None = None,
-                 policy: RetryPolicy | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        on_event: EventSink | None = None,
+        policy: RetryPolicy | None = None,
+    ) -> None:
         self.config = config
         self.emit = Emitter(on_event)
         self.policy = policy
         self._lock = threading.Lock()
 
-    def sync(self, package: str | None = None, versions: Iterable[str] | None = None,
-             source: str | None = None, dry_run: bool = False) -> Report:
+    def sync(
+        self,
+        package: str | None = None,
+        versions: Iterable[str] | None = None,
+        source: str | None = None,
+        dry_run: bool = False,
+    ) -> Report:
         """Copy what each target lacks; raises ``UsageError`` (nothing copied) on bad input."""
         started = time.monotonic()
         name = package_name(self.config, package)
@@ -58,13 +68,20 @@ class Syncer:
         with engine.open_session(session_config, policy=self.policy, emit=self.emit) as session:
             matrix = collect(session, name)
             if source is not None and source in matrix.errors:
-                raise UsageError(f"--from {source}: its index could not be read "
-                                 f"({matrix.errors[source]}). Choose another region.")
+                raise UsageError(
+                    f"--from {source}: its index could not be read "
+                    f"({matrix.errors[source]}). Choose another region."
+                )
             self._check_versions(wanted, matrix, name)
-            files = [f for f in matrix.files
-                     if not wanted or _normalize_version(f.version) in wanted]
-            report = Report(project=name, version=_single(f.version for f in files),
-                            dry_run=dry_run, command="sync")
+            files = [
+                f for f in matrix.files if not wanted or _normalize_version(f.version) in wanted
+            ]
+            report = Report(
+                project=name,
+                version=_single(f.version for f in files),
+                dry_run=dry_run,
+                command="sync",
+            )
             indexes = {ix.region: ix for ix in session.indexes}
             report.targets = [engine.target_report(indexes[r].endpoint) for r in dests]
             by_region = {t.region: t for t in report.targets}
@@ -75,19 +92,24 @@ class Syncer:
                 if region in by_region and not by_region[region].error:
                     by_region[region].error = rejected_error(name, entries)
             with private_dir() as tmp:
-                parallel(lambda f: self._sync_file(f, matrix, indexes, by_region, source,
-                                                   dry_run, tmp),
-                         files, self.config.concurrency)
+                parallel(
+                    lambda f: self._sync_file(f, matrix, indexes, by_region, source, dry_run, tmp),
+                    files,
+                    self.config.concurrency,
+                )
             for target in report.targets:
-                target.files.sort(key=lambda r: (version_key(version_of(r.filename)),
-                                                 r.filename))
+                target.files.sort(key=lambda r: (version_key(version_of(r.filename)), r.filename))
             if not dry_run:
-                parallel(lambda t: engine.verify(indexes[t.region], t, name, self.emit),
-                         report.targets, len(report.targets))
+                parallel(
+                    lambda t: engine.verify(indexes[t.region], t, name, self.emit),
+                    report.targets,
+                    len(report.targets),
+                )
                 if self.config.block_upstream:
                     for target in report.targets:
-                        engine.block_upstream(session, indexes[target.region], target, name,
-                                       self.emit)
+                        engine.block_upstream(
+                            session, indexes[target.region], target, name, self.emit
+                        )
         report.elapsed_s = time.monotonic() - started
         return report
 
@@ -100,8 +122,10 @@ class Syncer:
         full = load_config(self.config.path)
         extra: Target | None = next((t for t in full.targets if t.region == source), None)
         if extra is None:
-            raise UsageError(f"--from {source}: not a configured region "
-                             f"({', '.join(full.regions)}). Name one of them.")
+            raise UsageError(
+                f"--from {source}: not a configured region "
+                f"({', '.join(full.regions)}). Name one of them."
+            )
         return replace(self.config, targets=(*self.config.targets, extra))
 
     @staticmethod
@@ -110,27 +134,50 @@ class Syncer:
         unknown = sorted((str(v) for v in wanted - held), key=version_key)
         if unknown:
             found = ", ".join(v for v, _ in matrix.versions()) or "none"
-            raise UsageError(f"--version {', '.join(unknown)}: no region holds a file of {name} "
-                             f"with that version (versions found: {found}). Check the version.")
+            raise UsageError(
+                f"--version {', '.join(unknown)}: no region holds a file of {name} "
+                f"with that version (versions found: {found}). Check the version."
+            )
 
-    def _sync_file(self, file: FileState, matrix: StatusReport, indexes: dict[str, Index],
-                   targets: dict[str, TargetReport], source: str | None, dry_run: bool,
-                   tmp: Path) -> None:
+    def _sync_file(
+        self,
+        file: FileState,
+        matrix: StatusReport,
+        indexes: dict[str, Index],
+        targets: dict[str, TargetReport],
+        source: str | None,
+        dry_run: bool,
+        tmp: Path,
+    ) -> None:
         readable = [r for r in matrix.regions if r not in matrix.errors]
         dests = [r for r in targets if r not in matrix.errors]
         holders = [r for r in readable if file.shas.get(r)]
         reference = file.reference(matrix.regions)
 
-        def record(region: str, outcome: Outcome, error: str | None = None,
-                   src: str | None = None, emit: bool = True) -> FileResult:
-            result = FileResult(filename=file.filename,
-                                sha256=file.shas.get(region) or reference or "",
-                                outcome=outcome, error=error, source_region=src)
+        def record(
+            region: str,
+            outcome: Outcome,
+            error: str | None = None,
+            src: str | None = None,
+            emit: bool = True,
+        ) -> FileResult:
+            result = FileResult(
+                filename=file.filename,
+                sha256=file.shas.get(region) or reference or "",
+                outcome=outcome,
+                error=error,
+                source_region=src,
+            )
             with self._lock:
                 targets[region].files.append(result)
             if emit:
-                self.emit("done", region=region, filename=file.filename, outcome=outcome,
-                          message=error or (f"from {src}" if src else ""))
+                self.emit(
+                    "done",
+                    region=region,
+                    filename=file.filename,
+                    outcome=outcome,
+                    message=error or (f"from {src}" if src else ""),
+                )
             return result
 
         lacking = file.settle(dests, matrix.regions, record)
@@ -144,8 +191,12 @@ class Syncer:
             src = holders[0]
         if src not in holders:
             for region in lacking:
-                record(region, FAILED, f"--from {src} does not hold this file "
-                                       f"(held by {', '.join(holders)})", src)
+                record(
+                    region,
+                    FAILED,
+                    f"--from {src} does not hold this file (held by {', '.join(holders)})",
+                    src,
+                )
             return
         if dry_run:
             for region in lacking:
@@ -161,8 +212,11 @@ class Syncer:
             return
         try:
             results = [record(region, PLANNED, None, src, emit=False) for region in lacking]
-            parallel(lambda pair: engine.upload(indexes[pair[0]], artifact, pair[1], self.emit),
-                     list(zip(lacking, results)), len(lacking))
+            parallel(
+                lambda pair: engine.upload(indexes[pair[0]], artifact, pair[1], self.emit),
+                list(zip(lacking, results)),
+                len(lacking),
+            )
         finally:
             artifact.path.unlink(missing_ok=True)
 
@@ -177,8 +231,9 @@ class Syncer:
             raise CodeArtifactError(str(exc)) from None
         if sha != expected:
             path.unlink(missing_ok=True)
-            raise CodeArtifactError(f"downloaded sha256 {sha[:12]}… does not match the index's "
-                                    f"{expected[:12]}…")
+            raise CodeArtifactError(
+                f"downloaded sha256 {sha[:12]}… does not match the index's {expected[:12]}…"
+            )
         artifact = select_artifacts([path], folder)[0]
         if artifact.sha256 != expected:  # pragma: no cover - the file changed under us
             raise CodeArtifactError(f"{file.filename} changed on disk while it was copied")

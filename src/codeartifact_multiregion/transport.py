@@ -201,8 +201,10 @@ class _Warm:
             finally:
                 pool._put_conn(conn)
 
-        threads = [threading.Thread(target=connect, args=(conn,), daemon=True,
-                                    name="warm-connection") for conn in conns]
+        threads = [
+            threading.Thread(target=connect, args=(conn,), daemon=True, name="warm-connection")
+            for conn in conns
+        ]
         for thread in threads:
             thread.start()
         return threads
@@ -219,8 +221,10 @@ class _WatchedHTTPSPool(_Warm, HTTPSConnectionPool):
 class _Adapter(HTTPAdapter):
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": _WatchedHTTPPool,
-                                                   "https": _WatchedHTTPSPool}
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _WatchedHTTPPool,
+            "https": _WatchedHTTPSPool,
+        }
 
 
 # --- the transport -------------------------------------------------------------------
@@ -229,8 +233,9 @@ class _Adapter(HTTPAdapter):
 class Transport:
     """One keep-alive session to one repository, with its credentials kept to its origin."""
 
-    def __init__(self, base_url: str, auth: tuple[str, str], policy: RetryPolicy,
-                 pool_size: int = 8) -> None:
+    def __init__(
+        self, base_url: str, auth: tuple[str, str], policy: RetryPolicy, pool_size: int = 8
+    ) -> None:
         self.base_url = base_url
         self._warming: list[threading.Thread] = []
         self.origin = origin_of(base_url)
@@ -262,8 +267,9 @@ class Transport:
         adapter = self.session.get_adapter(self.base_url)
         if not isinstance(adapter, _Adapter):
             return []
-        pool = adapter.get_connection_with_tls_context(request, settings["verify"],
-                                                       cert=settings["cert"])
+        pool = adapter.get_connection_with_tls_context(
+            request, settings["verify"], cert=settings["cert"]
+        )
         if not isinstance(pool, _Warm):
             return []  # a proxy's pool: leave it to requests
         threads = pool.warm(count, self.policy.connect_timeout)
@@ -290,9 +296,15 @@ class Transport:
         return origin_of(url) == self.origin
 
     @contextmanager
-    def open(self, method: str, url: str, *, data: Any = None,
-             headers: dict[str, str] | None = None,
-             follow_redirects: bool = True) -> Iterator[requests.Response]:
+    def open(
+        self,
+        method: str,
+        url: str,
+        *,
+        data: Any = None,
+        headers: dict[str, str] | None = None,
+        follow_redirects: bool = True,
+    ) -> Iterator[requests.Response]:
         """Send a request and yield its (streamed) response; the deadline covers the body.
 
         GET redirects are followed here, each hop checked: credentials only on the
@@ -304,8 +316,9 @@ class Transport:
         with _Watch(self.policy.deadline) as watch:
             _current.watch = watch
             try:
-                response = self._follow(method, url, data, headers, watch,
-                                        MAX_REDIRECTS if follow_redirects else 0)
+                response = self._follow(
+                    method, url, data, headers, watch, MAX_REDIRECTS if follow_redirects else 0
+                )
                 try:
                     yield response
                 finally:
@@ -333,14 +346,28 @@ class Transport:
                 raise BodyTooLarge(f"the answer exceeds {limit} bytes")
         return bytes(body)
 
-    def _follow(self, method: str, url: str, data: Any, headers: dict[str, str] | None,
-                watch: _Watch, redirects: int) -> requests.Response:
+    def _follow(
+        self,
+        method: str,
+        url: str,
+        data: Any,
+        headers: dict[str, str] | None,
+        watch: _Watch,
+        redirects: int,
+    ) -> requests.Response:
         for hop in range(redirects + 1):
             auth = self.auth if self.trusted(url) else None
             try:
                 response = self.session.request(
-                    method, url, data=data, headers=headers, auth=auth, stream=True,
-                    allow_redirects=False, timeout=self.policy.timeout)
+                    method,
+                    url,
+                    data=data,
+                    headers=headers,
+                    auth=auth,
+                    stream=True,
+                    allow_redirects=False,
+                    timeout=self.policy.timeout,
+                )
             except requests.RequestException:
                 raise
             except ValueError:
@@ -351,17 +378,23 @@ class Transport:
                 response.close()
                 raise DeadlineExceeded("deadline passed")
             location = response.headers.get("Location")
-            if (method != "GET" or response.status_code not in REDIRECTS or not location
-                    or hop == redirects == 0):
+            if (
+                method != "GET"
+                or response.status_code not in REDIRECTS
+                or not location
+                or hop == redirects == 0
+            ):
                 return response
             response.close()
             url = _redirect_target(url, location)
         raise RedirectRefused(f"more than {redirects} redirects")
 
     def _overdue(self, started: float) -> str:
-        return (f"no complete answer within the {self.policy.deadline:g} s deadline "
-                f"({time.monotonic() - started:.1f} s); set CODEARTIFACT_MULTIREGION_DEADLINE "
-                "to allow longer")
+        return (
+            f"no complete answer within the {self.policy.deadline:g} s deadline "
+            f"({time.monotonic() - started:.1f} s); set CODEARTIFACT_MULTIREGION_DEADLINE "
+            "to allow longer"
+        )
 
 
 def _redirect_target(url: str, location: str) -> str:
@@ -378,7 +411,6 @@ def _redirect_target(url: str, location: str) -> str:
         target, scheme, origin_ok = "", "", False
     if not origin_ok:
         raise RedirectRefused("refused a redirect to a malformed URL")
-    if scheme not in ("http", "https") or (urlsplit(url).scheme == "https"
-                                           and scheme == "http"):
+    if scheme not in ("http", "https") or (urlsplit(url).scheme == "https" and scheme == "http"):
         raise RedirectRefused(f"refused a redirect to a {scheme or 'relative'}: URL")
     return target

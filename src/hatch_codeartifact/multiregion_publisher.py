@@ -40,13 +40,17 @@ class CodeArtifactPublisher(PublisherInterface):
             settings = self._settings(options)
             as_json = self._flag(settings, "json")
             config = host.load(
-                self.root, self._regions(settings.get("region")),
-                concurrency=host.concurrency_option(settings.get("concurrency"),
-                                                    "-o concurrency"),
-                dist_dir=settings.get("dist-dir") or None)
-            report = host.publish_project(config, files=artifacts,
-                                          dry_run=self._flag(settings, "dry-run"),
-                                          on_event=None if as_json else self._render)
+                self.root,
+                self._regions(settings.get("region")),
+                concurrency=host.concurrency_option(settings.get("concurrency"), "-o concurrency"),
+                dist_dir=settings.get("dist-dir") or None,
+            )
+            report = host.publish_project(
+                config,
+                files=artifacts,
+                dry_run=self._flag(settings, "dry-run"),
+                on_event=None if as_json else self._render,
+            )
         except (CodeArtifactError, KeyboardInterrupt) as exc:
             code = exc.exit_code if isinstance(exc, CodeArtifactError) else EXIT_INTERRUPTED
             message = exc if isinstance(exc, CodeArtifactError) else "interrupted"
@@ -64,9 +68,11 @@ class CodeArtifactPublisher(PublisherInterface):
         from codeartifact_multiregion.errors import UsageError
 
         merged: dict[str, Any] = {}
-        for source, where in ((self.plugin_config, "hatch's config.toml [publish.codeartifact]"),
-                              (self.project_config, self._project_table()),
-                              (options, "-o")):
+        for source, where in (
+            (self.plugin_config, "hatch's config.toml [publish.codeartifact]"),
+            (self.project_config, self._project_table()),
+            (options, "-o"),
+        ):
             for key, value in source.items():
                 if key in _HATCH_OWN or (source is not options and key == "disable"):
                     continue
@@ -76,8 +82,10 @@ class CodeArtifactPublisher(PublisherInterface):
 
                     guess = difflib.get_close_matches(name, OPTIONS, n=1, cutoff=0.6)
                     hint = f" Did you mean '{guess[0]}'?" if guess else ""
-                    raise UsageError(f"{where}: unknown option '{key}'.{hint} Valid options: "
-                                     f"{', '.join(OPTIONS)} (as -o key=value).")
+                    raise UsageError(
+                        f"{where}: unknown option '{key}'.{hint} Valid options: "
+                        f"{', '.join(OPTIONS)} (as -o key=value)."
+                    )
                 merged[name] = value
         return merged
 

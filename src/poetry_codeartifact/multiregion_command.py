@@ -31,14 +31,21 @@ class PublishMultiregionCommand(Command):
     description = "Publish the package to AWS CodeArtifact in every region of [tool.codeartifact]."
     options: ClassVar[list[Any]] = [
         option("build", None, "Build the package before publishing."),
-        option("dist-dir", None, "Directory of the built distributions "
-               "(default: [tool.codeartifact] dist-dir, else dist).", flag=False),
-        option("region", None, "Only this configured region (repeatable).", flag=False,
-               multiple=True),
+        option(
+            "dist-dir",
+            None,
+            "Directory of the built distributions "
+            "(default: [tool.codeartifact] dist-dir, else dist).",
+            flag=False,
+        ),
+        option(
+            "region", None, "Only this configured region (repeatable).", flag=False, multiple=True
+        ),
         option("dry-run", None, "Resolve, read the indexes and print the plan; upload nothing."),
         option("json", None, "Print the JSON report on stdout and nothing else there."),
-        option("concurrency", None, "Uploads in flight at once to each region (1..64).",
-               flag=False),
+        option(
+            "concurrency", None, "Uploads in flight at once to each region (1..64).", flag=False
+        ),
     ]
     help = """Publishes the package's distributions to one AWS CodeArtifact repository per region,
 as listed in [tool.codeartifact] of pyproject.toml. Files already there with the same sha256 are
@@ -68,16 +75,20 @@ Exit codes: 0 every region holds every file; 1 incomplete; 2 configuration or in
 
         # Check the configuration and the flags before building: a mistake there costs
         # nothing, and the build writes where the publish will look.
-        config = host.load(self.poetry.pyproject_path.parent, self.option("region"),
-                           concurrency=host.concurrency_option(self.option("concurrency")),
-                           dist_dir=self.option("dist-dir"))
+        config = host.load(
+            self.poetry.pyproject_path.parent,
+            self.option("region"),
+            concurrency=host.concurrency_option(self.option("concurrency")),
+            dist_dir=self.option("dist-dir"),
+        )
         if self.option("build"):
             status = self._build(config.dist_dir)
             if status:
                 return status
         as_json = bool(self.option("json"))
-        report = host.publish_project(config, dry_run=bool(self.option("dry-run")),
-                                      on_event=None if as_json else self._render)
+        report = host.publish_project(
+            config, dry_run=bool(self.option("dry-run")), on_event=None if as_json else self._render
+        )
         if as_json:
             self._write_json(report.to_json())
             return report.exit_code
@@ -85,7 +96,8 @@ Exit codes: 0 every region holds every file; 1 incomplete; 2 configuration or in
         self.line(Formatter.escape(report.render_text()))
         if not report.ok:
             self.io.write_error_line(
-                f"<warning>{Formatter.escape(host.next_steps('publish'))}</>", Verbosity.QUIET)
+                f"<warning>{Formatter.escape(host.next_steps('publish'))}</>", Verbosity.QUIET
+            )
         return report.exit_code
 
     def _build(self, dist_dir: Path) -> int:
@@ -98,8 +110,9 @@ Exit codes: 0 every region holds every file; 1 incomplete; 2 configuration or in
         build_input = ArgvInput(["build", "--output", str(dist_dir)])
         build_input.interactive(self.io.is_interactive())
         out = self.io.error_output if self.option("json") else self.io.output
-        return int(self.application._run_command(
-            command, IO(build_input, out, self.io.error_output)))
+        return int(
+            self.application._run_command(command, IO(build_input, out, self.io.error_output))
+        )
 
     @contextmanager
     def _logs_to_stderr(self) -> Iterator[None]:
@@ -135,8 +148,9 @@ Exit codes: 0 every region holds every file; 1 incomplete; 2 configuration or in
 
         if self.option("json"):
             self._write_json(error_document(message, exit_code))
-        self.io.write_error_line(f"<error>{Formatter.escape(safe_message(message))}</>",
-                                 Verbosity.QUIET)
+        self.io.write_error_line(
+            f"<error>{Formatter.escape(safe_message(message))}</>", Verbosity.QUIET
+        )
         return exit_code
 
     def _render(self, event: Event) -> None:

@@ -16,8 +16,9 @@ def page(name: str) -> str:
 
 def cli_reference() -> ModuleType:
     """docs/hooks/cli_reference.py, the MkDocs hook (a file mkdocs.yml names, not a package)."""
-    spec = importlib.util.spec_from_file_location("cli_reference", DOCS / "hooks" /
-                                                  "cli_reference.py")
+    spec = importlib.util.spec_from_file_location(
+        "cli_reference", DOCS / "hooks" / "cli_reference.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

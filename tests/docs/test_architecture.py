@@ -30,4 +30,5 @@ def test_contributing_links_to_the_map_rather_than_keeping_its_own():
     contributing = (ROOT / "CONTRIBUTING.md").read_text()
     assert "docs/explanation/architecture.md" in contributing
     assert "`engine.py`" not in contributing and "| `src/codeartifact_multiregion/` |" not in (
-        contributing)
+        contributing
+    )

@@ -28,8 +28,12 @@ def test_every_flag_of_a_command_is_in_its_reference_with_what_it_does(command):
     for action in parser._actions:
         if isinstance(action, argparse._HelpAction):
             continue
-        row = next(names for names in rows if all(f in names for f in action.option_strings)
-                   and (action.option_strings or str(action.metavar) in names))
+        row = next(
+            names
+            for names in rows
+            if all(f in names for f in action.option_strings)
+            and (action.option_strings or str(action.metavar) in names)
+        )
         assert rows[row].strip(), f"{command} {row}: no help text in cli.py"
 
 

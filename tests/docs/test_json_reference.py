@@ -63,8 +63,9 @@ def same_shape(documented: Any, actual: Any, path: str = "$") -> list[str]:
     """Where the two differ; an empty list on either side matches any list."""
     if isinstance(documented, dict) and isinstance(actual, dict):
         problems = [f"{path}.{k}: not documented" for k in actual.keys() - documented.keys()]
-        problems += [f"{path}.{k}: documented, not printed" for k in documented.keys()
-                     - actual.keys()]
+        problems += [
+            f"{path}.{k}: documented, not printed" for k in documented.keys() - actual.keys()
+        ]
         for k in documented.keys() & actual.keys():
             problems += same_shape(documented[k], actual[k], f"{path}.{k}")
         return problems
@@ -72,8 +73,7 @@ def same_shape(documented: Any, actual: Any, path: str = "$") -> list[str]:
         if documented and actual:
             return same_shape(documented[0], actual[0], f"{path}[]")
         return []
-    if isinstance(documented, dict) != isinstance(actual, dict) and "." not in (documented,
-                                                                                  actual):
+    if isinstance(documented, dict) != isinstance(actual, dict) and "." not in (documented, actual):
         return [f"{path}: documented {documented!r}, printed {actual!r}"]
     return []
 
@@ -86,8 +86,16 @@ def check(name: str, printed: str) -> dict[str, Any]:
 
 
 def test_every_example_on_the_page_is_checked():
-    assert set(examples()) == {"publish", "status", "sync", "error", "status --all",
-                               "sync --all", "sync --event", "env"}
+    assert set(examples()) == {
+        "publish",
+        "status",
+        "sync",
+        "error",
+        "status --all",
+        "sync --all",
+        "sync --event",
+        "env",
+    }
 
 
 def test_publish_status_sync_and_error_documents(regions, project):
@@ -120,11 +128,23 @@ def test_whole_repository_documents(regions, project, tmp_path):
     doc = check("sync --all", synced.out)
     assert any(t["status_changes"] for t in doc["targets"])
     event = package_version_state_change(
-        region=primary, domain=regions.domain, domain_owner=regions.owner,
-        repository=regions.repository, package="beta", version="0.1")
+        region=primary,
+        domain=regions.domain,
+        domain_owner=regions.owner,
+        repository=regions.repository,
+        package="beta",
+        version="0.1",
+    )
     (tmp_path / "event.json").write_text(json.dumps(event))
-    replayed = run_cli(regions, "sync", "--event", str(tmp_path / "event.json"), "--project",
-                       str(project), "--json")
+    replayed = run_cli(
+        regions,
+        "sync",
+        "--event",
+        str(tmp_path / "event.json"),
+        "--project",
+        str(project),
+        "--json",
+    )
     assert check("sync --event", replayed.out)["noop"] is True
 
 
@@ -133,8 +153,22 @@ def test_env_document(regions, project, tool):
     """``env`` prints its tokens to a stdout that is not a terminal (that is its job), so this
     run is not one of ``run_checked``'s, which fail on any token in any output."""
     printed = subprocess.run(
-        [sys.executable, "-m", "codeartifact_multiregion", "env", "--tool", tool, "--project",
-         str(project), "--json"], env={**os.environ, **regions.env(), **FAST_RETRIES},
-        capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+        [
+            sys.executable,
+            "-m",
+            "codeartifact_multiregion",
+            "env",
+            "--tool",
+            tool,
+            "--project",
+            str(project),
+            "--json",
+        ],
+        env={**os.environ, **regions.env(), **FAST_RETRIES},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
     assert printed.returncode == 0, printed.stderr
     assert check("env", printed.stdout)["ok"] is True

@@ -34,8 +34,13 @@ def test_the_documented_bounds_are_the_codes():
 
 
 def test_every_environment_variable_is_documented_with_its_default():
-    rows = dict(re.findall(r"^\| `(CODEARTIFACT_MULTIREGION_\w+)` \| ([^|]*) \|",
-                           page("reference/environment.md"), re.M))
+    rows = dict(
+        re.findall(
+            r"^\| `(CODEARTIFACT_MULTIREGION_\w+)` \| ([^|]*) \|",
+            page("reference/environment.md"),
+            re.M,
+        )
+    )
     assert set(rows) == set(ENV_SETTINGS)
     defaults = RetryPolicy()
     for variable, (name, _, _) in ENV_SETTINGS.items():
@@ -44,6 +49,5 @@ def test_every_environment_variable_is_documented_with_its_default():
 
 def test_every_exit_code_is_documented_and_no_other():
     codes = re.findall(r"^\| (\d+) \|", page("reference/exit-codes.md"), re.M)
-    expected = {errors.EXIT_OK, errors.EXIT_INCOMPLETE, errors.EXIT_USAGE,
-                errors.EXIT_INTERRUPTED}
+    expected = {errors.EXIT_OK, errors.EXIT_INCOMPLETE, errors.EXIT_USAGE, errors.EXIT_INTERRUPTED}
     assert sorted(map(int, codes)) == sorted(expected)

@@ -21,8 +21,9 @@ from tests.helpers import FAST, FAST_RETRIES
 from tests.localaws.dists import make_wheel
 
 
-def extra_wheels(dist: Path, n: int, name: str = "hello-internal", version: str = "1.0.0"
-                 ) -> list[Path]:
+def extra_wheels(
+    dist: Path, n: int, name: str = "hello-internal", version: str = "1.0.0"
+) -> list[Path]:
     """``n`` more files of the same release: build-tagged wheels with distinct bytes."""
     out = []
     for i in range(1, n + 1):
@@ -49,9 +50,15 @@ class Run:
         return sum(f.attempts for f in self.target(region).files)
 
 
-def publish(project: Path, *, policy: RetryPolicy = FAST, regions: list[str] | None = None,
-            concurrency: int | None = None, files: list[Path] | None = None,
-            on_event: Callable[[Event], None] | None = None) -> Run:
+def publish(
+    project: Path,
+    *,
+    policy: RetryPolicy = FAST,
+    regions: list[str] | None = None,
+    concurrency: int | None = None,
+    files: list[Path] | None = None,
+    on_event: Callable[[Event], None] | None = None,
+) -> Run:
     """An in-process publish of ``project`` with fast retry bounds; returns report and events."""
     events: list[Event] = []
 
@@ -70,15 +77,18 @@ def home_env(tmp_path: Path) -> dict[str, str]:
     home = tmp_path / "home"
     for sub in ("", "tmp", "cache", "config"):
         (home / sub).mkdir(parents=True, exist_ok=True)
-    return {"HOME": str(home), "TMPDIR": str(home / "tmp"),
-            "XDG_CACHE_HOME": str(home / "cache"), "XDG_CONFIG_HOME": str(home / "config"),
-            "PYTHONDONTWRITEBYTECODE": "1"}
+    return {
+        "HOME": str(home),
+        "TMPDIR": str(home / "tmp"),
+        "XDG_CACHE_HOME": str(home / "cache"),
+        "XDG_CONFIG_HOME": str(home / "config"),
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
 
 
 def cli_env(aws: Any, tmp_path: Path) -> dict[str, str]:
     """The whole environment ``run_checked`` gives a CLI, for a process a test must kill."""
     return {**os.environ, **aws.env(), **FAST_RETRIES, **home_env(tmp_path)}
-
 
 
 def secret_forms(token: str) -> list[str]:
@@ -94,5 +104,5 @@ def secret_fragments(tokens: set[str], width: int = 16) -> set[str]:
     for token in tokens:
         for form in secret_forms(token):
             start = 8 if form != token else 0  # skip the "aws:" that every Basic form shares
-            pieces |= {form[i:i + width] for i in range(start, len(form) - width + 1)}
+            pieces |= {form[i : i + width] for i in range(start, len(form) - width + 1)}
     return pieces

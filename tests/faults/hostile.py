@@ -86,8 +86,7 @@ class HostileIndex:
 
     def requests(self, method: str | None = None, prefix: str = "") -> list[Request]:
         with self._lock:
-            return [r for r in self.log if method in (None, r.method)
-                    and r.path.startswith(prefix)]
+            return [r for r in self.log if method in (None, r.method) and r.path.startswith(prefix)]
 
     def credentials_seen(self) -> list[Request]:
         """Requests that carried any Authorization header."""
@@ -126,22 +125,32 @@ class HostileIndex:
             headers = {"Content-Type": "text/html"}
         if is_page and status == 200 and self.links:
             extra = "\n".join(self.links).encode("utf-8", "surrogateescape")
-            payload = payload.replace(b"</body>", extra + b"\n</body>") \
-                if b"</body>" in payload else payload + extra
+            payload = (
+                payload.replace(b"</body>", extra + b"\n</body>")
+                if b"</body>" in payload
+                else payload + extra
+            )
         respond(handler, status, payload, reason=reason, headers=headers)
 
-    def _forward(self, handler: BaseHTTPRequestHandler, body: bytes
-                 ) -> tuple[int, str, dict[str, str], bytes]:
+    def _forward(
+        self, handler: BaseHTTPRequestHandler, body: bytes
+    ) -> tuple[int, str, dict[str, str], bytes]:
         assert self.upstream_port is not None
         upstream = http.client.HTTPConnection("127.0.0.1", self.upstream_port, timeout=60)
         try:
-            headers = {k: v for k, v in handler.headers.items()
-                       if k.lower() not in ("host", "connection", "accept-encoding")}
+            headers = {
+                k: v
+                for k, v in handler.headers.items()
+                if k.lower() not in ("host", "connection", "accept-encoding")
+            }
             upstream.request(handler.command, handler.path, body=body, headers=headers)
             response = upstream.getresponse()
             payload = response.read()
-            keep = {k: v for k, v in response.getheaders()
-                    if k.lower() in ("content-type", "location", "www-authenticate")}
+            keep = {
+                k: v
+                for k, v in response.getheaders()
+                if k.lower() in ("content-type", "location", "www-authenticate")
+            }
             return response.status, response.reason, keep, payload
         finally:
             upstream.close()
@@ -151,23 +160,34 @@ class HostileIndex:
             self.sent[path] = self.sent.get(path, 0) + n
 
 
-def respond(handler: BaseHTTPRequestHandler, status: int, body: bytes, *, reason: str = "",
-            content_type: str = "application/octet-stream",
-            headers: dict[str, str] | None = None, declared: int | None = None) -> None:
+def respond(
+    handler: BaseHTTPRequestHandler,
+    status: int,
+    body: bytes,
+    *,
+    reason: str = "",
+    content_type: str = "application/octet-stream",
+    headers: dict[str, str] | None = None,
+    declared: int | None = None,
+) -> None:
     """Answer with ``body``; ``declared`` claims another Content-Length than its size."""
-    head = [f"HTTP/1.1 {status} {reason or http.client.responses.get(status, '')}",
-            f"Content-Length: {len(body) if declared is None else declared}",
-            f"Content-Type: {content_type}"]
+    head = [
+        f"HTTP/1.1 {status} {reason or http.client.responses.get(status, '')}",
+        f"Content-Length: {len(body) if declared is None else declared}",
+        f"Content-Type: {content_type}",
+    ]
     head += [f"{k}: {v}" for k, v in (headers or {}).items() if k.lower() != "content-type"]
     with contextlib.suppress(OSError):
-        handler.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode("utf-8", "surrogateescape")
-                            + body)
+        handler.wfile.write(
+            ("\r\n".join(head) + "\r\n\r\n").encode("utf-8", "surrogateescape") + body
+        )
         handler.wfile.flush()
     if declared is not None and declared != len(body):
         handler.close_connection = True
 
 
 # responders ----------------------------------------------------------------------------
+
 
 def serve(body: bytes, **kwargs: object) -> Responder:
     return lambda handler: respond(handler, 200, body, **kwargs)  # type: ignore[arg-type]
@@ -184,30 +204,41 @@ def redirect(code: int, location: str) -> Responder:
 
 def trickle(body: bytes, every: float, content_type: str = "text/html") -> Responder:
     """Send ``body`` one byte per ``every`` seconds: each byte restarts a read timeout."""
+
     def answer(handler: BaseHTTPRequestHandler) -> None:
-        head = (f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n"
-                f"Content-Type: {content_type}\r\n\r\n").encode()
+        head = (
+            f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n"
+            f"Content-Type: {content_type}\r\n\r\n"
+        ).encode()
         try:
             handler.wfile.write(head)
             handler.wfile.flush()
             for i in range(len(body)):
-                handler.wfile.write(body[i:i + 1])
+                handler.wfile.write(body[i : i + 1])
                 handler.wfile.flush()
                 time.sleep(every)
         except OSError:
             pass
         handler.close_connection = True
+
     return answer
 
 
-def endless(index: HostileIndex, path: str, limit: int, chunk: int = 1 << 20,
-            fill: bytes = b" ", content_type: str = "text/html") -> Responder:
+def endless(
+    index: HostileIndex,
+    path: str,
+    limit: int,
+    chunk: int = 1 << 20,
+    fill: bytes = b" ",
+    content_type: str = "text/html",
+) -> Responder:
     """A chunked body of up to ``limit`` bytes (no Content-Length): bytes sent are counted."""
     block = (fill * (chunk // len(fill) + 1))[:chunk]
 
     def answer(handler: BaseHTTPRequestHandler) -> None:
-        head = (f"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
-                f"Content-Type: {content_type}\r\n\r\n").encode()
+        head = (
+            f"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Type: {content_type}\r\n\r\n"
+        ).encode()
         try:
             handler.wfile.write(head)
             sent = 0
@@ -220,14 +251,18 @@ def endless(index: HostileIndex, path: str, limit: int, chunk: int = 1 << 20,
         except OSError:
             pass
         handler.close_connection = True
+
     return answer
 
 
 def partial(body: bytes, upto: int, hold: float) -> Responder:
     """Declare all of ``body``, send ``upto`` bytes, then hold the connection ``hold`` s."""
+
     def answer(handler: BaseHTTPRequestHandler) -> None:
-        head = (f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n"
-                "Content-Type: application/octet-stream\r\n\r\n").encode()
+        head = (
+            f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n"
+            "Content-Type: application/octet-stream\r\n\r\n"
+        ).encode()
         try:
             handler.wfile.write(head + body[:upto])
             handler.wfile.flush()
@@ -235,4 +270,5 @@ def partial(body: bytes, upto: int, hold: float) -> Responder:
         except OSError:
             pass
         handler.close_connection = True
+
     return answer

@@ -20,7 +20,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 PASS, STATUS, RESET, STALL, DELAY, DROP_RESPONSE, GARBLE = (
-    "pass", "status", "reset", "stall", "delay", "drop-response", "garble")
+    "pass",
+    "status",
+    "reset",
+    "stall",
+    "delay",
+    "drop-response",
+    "garble",
+)
 ACTIONS = frozenset({PASS, STATUS, RESET, STALL, DELAY, DROP_RESPONSE, GARBLE})
 
 
@@ -122,17 +129,20 @@ class FaultProxy:
 
     def seen(self, method: str | None = None, action: str | None = None) -> list[Seen]:
         with self._lock:
-            return [s for s in self.log if method in (None, s.method)
-                    and action in (None, s.action)]
+            return [
+                s for s in self.log if method in (None, s.method) and action in (None, s.action)
+            ]
 
-    def wait_for(self, method: str, action: str | None = None, n: int = 1,
-                 timeout: float = 30.0) -> None:
+    def wait_for(
+        self, method: str, action: str | None = None, n: int = 1, timeout: float = 30.0
+    ) -> None:
         """Block until ``n`` matching requests have arrived (for killing a client mid-upload)."""
         deadline = time.monotonic() + timeout
         while self.count(method, action) < n:
             if time.monotonic() > deadline:
-                raise TimeoutError(f"{n} x {method} {action or ''} not seen in {timeout}s: "
-                                   f"{self.seen()}")
+                raise TimeoutError(
+                    f"{n} x {method} {action or ''} not seen in {timeout}s: {self.seen()}"
+                )
             time.sleep(0.01)
 
     # serving ---------------------------------------------------------------
@@ -173,8 +183,12 @@ class FaultProxy:
                 _respond(conn, rule.status, rule.body, extra)  # type: ignore[union-attr]
                 continue
             if action == GARBLE:
-                _respond(conn, 200, b"\x00not gzip at all\xff" * 8,
-                         {"Content-Encoding": "gzip", "Content-Type": "text/html"})
+                _respond(
+                    conn,
+                    200,
+                    b"\x00not gzip at all\xff" * 8,
+                    {"Content-Encoding": "gzip", "Content-Type": "text/html"},
+                )
                 continue
             try:
                 status, reason, out_headers, payload = self._forward(method, path, headers, body)
@@ -188,8 +202,9 @@ class FaultProxy:
             if headers.get("connection", "").lower() == "close":
                 return
 
-    def _forward(self, method: str, path: str, headers: dict[str, str], body: bytes
-                 ) -> tuple[int, str, dict[str, str], bytes]:
+    def _forward(
+        self, method: str, path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, str, dict[str, str], bytes]:
         upstream = http.client.HTTPConnection(*self.upstream, timeout=60)
         try:
             sent = {k: v for k, v in headers.items() if k not in ("connection", "host")}
@@ -197,8 +212,11 @@ class FaultProxy:
             upstream.request(method, path, body=body, headers=sent)
             response = upstream.getresponse()
             payload = response.read()
-            keep = {k: v for k, v in response.getheaders()
-                    if k.lower() not in ("content-length", "transfer-encoding", "connection")}
+            keep = {
+                k: v
+                for k, v in response.getheaders()
+                if k.lower() not in ("content-length", "transfer-encoding", "connection")
+            }
             return response.status, response.reason, keep, payload
         finally:
             upstream.close()
@@ -222,8 +240,13 @@ def _read_head(rfile: object) -> tuple[str, str, str, dict[str, str]] | None:
     return method, path, version, headers
 
 
-def _respond(conn: socket.socket, status: int, body: bytes, headers: dict[str, str],
-             reason: str | None = None) -> None:
+def _respond(
+    conn: socket.socket,
+    status: int,
+    body: bytes,
+    headers: dict[str, str],
+    reason: str | None = None,
+) -> None:
     reason = reason or http.client.responses.get(status, "")
     lines = [f"HTTP/1.1 {status} {reason}", f"Content-Length: {len(body)}"]
     lines += [f"{k}: {v}" for k, v in headers.items()]

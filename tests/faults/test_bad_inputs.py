@@ -42,6 +42,7 @@ def _replace(old: str, new: str) -> Callable[[Path, Path], list[str]]:
         assert old in text, (old, text)
         pyproject.write_text(text.replace(old, new, 1))
         return []
+
     return change
 
 
@@ -55,6 +56,7 @@ def _append(extra: str) -> Callable[[Path, Path], list[str]]:
             head, sep, tail = text.partition("[tool.codeartifact]\n")
             pyproject.write_text(head + sep + extra + "\n" + tail)
         return []
+
     return change
 
 
@@ -65,14 +67,17 @@ def _sub(pattern: str, new: str) -> Callable[[Path, Path], list[str]]:
         assert n == 1, (pattern, text)
         pyproject.write_text(text)
         return []
+
     return change
 
 
 def _dist_file(make: Callable[[Path, Path], Path]) -> Callable[[Path, Path], list[str]]:
     """Replace the release in dist/ with one bad file, passed explicitly."""
+
     def change(project: Path, dist: Path) -> list[str]:
         path = make(project, dist)
         return [str(path)]
+
     return change
 
 
@@ -151,32 +156,39 @@ def twice(project: Path, dist: Path) -> list[str]:
 
 def _write_pyproject(make: Callable[[str], bytes]) -> Callable[[Path, Path], list[str]]:
     """Rewrite pyproject.toml's bytes (another encoding, another shape)."""
+
     def change(project: Path, dist: Path) -> list[str]:
         pyproject = project / "pyproject.toml"
         pyproject.write_bytes(make(pyproject.read_text()))
         return []
+
     return change
 
 
-def _metadata_bomb(kind: str, size: int, *, member: str | None = None, decoy: str | None = None
-                   ) -> Callable[[Path, Path], list[str]]:
+def _metadata_bomb(
+    kind: str, size: int, *, member: str | None = None, decoy: str | None = None
+) -> Callable[[Path, Path], list[str]]:
     """A small archive whose METADATA/PKG-INFO unpacks to ``size`` bytes (zeros compress).
 
     ``member`` names the huge one; ``decoy`` adds a small, unparsable one read before it.
     """
+
     def change(project: Path, dist: Path) -> list[str]:
         head = b"Metadata-Version: 2.1\nName: hello-internal\nVersion: 1.0.0\n\n"
         if kind == "wheel":
             path = dist / WHEEL
             with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
                 zf.writestr("hello_internal/__init__.py", "")
-                with zf.open(member or "hello_internal-1.0.0.dist-info/METADATA", "w",
-                             force_zip64=True) as fh:
+                with zf.open(
+                    member or "hello_internal-1.0.0.dist-info/METADATA", "w", force_zip64=True
+                ) as fh:
                     fh.write(head)
                     for _ in range(size >> 20):
                         fh.write(bytes(1 << 20))
-                zf.writestr("hello_internal-1.0.0.dist-info/WHEEL",
-                            "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+                zf.writestr(
+                    "hello_internal-1.0.0.dist-info/WHEEL",
+                    "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+                )
         else:
             import tarfile
 
@@ -192,6 +204,7 @@ def _metadata_bomb(kind: str, size: int, *, member: str | None = None, decoy: st
                 tf.addfile(info, _Zeros(head, size))
         assert path.stat().st_size < size // 100, "a small file"
         return [str(path)]
+
     return change
 
 
@@ -218,6 +231,7 @@ def dangling_in_dist(project: Path, dist: Path) -> list[str]:
 
 def _not_a_file_in_dist(kind: str) -> Callable[[Path, Path], list[str]]:
     """dist/ (scanned) holds the sdist and, under the wheel's name, a directory or a FIFO."""
+
     def change(project: Path, dist: Path) -> list[str]:
         (dist / WHEEL).unlink()
         if kind == "directory":
@@ -225,6 +239,7 @@ def _not_a_file_in_dist(kind: str) -> Callable[[Path, Path], list[str]]:
         else:
             os.mkfifo(dist / WHEEL)  # hashing it would block forever
         return []
+
     return change
 
 
@@ -239,106 +254,220 @@ CASES: dict[str, tuple[Callable[[Path, Path], list[str]], list[str], dict[str, s
     "wheel without METADATA": (_dist_file(no_metadata), [WHEEL, "Rebuild"], {}),
     "sdist that is not gzip": (_dist_file(garbage_sdist), [SDIST, "Rebuild"], {}),
     "sdist with another project's metadata": (
-        _dist_file(sdist_other_name), [SDIST, "metadata says 'other-project'", "Rebuild"], {}),
+        _dist_file(sdist_other_name),
+        [SDIST, "metadata says 'other-project'", "Rebuild"],
+        {},
+    ),
     "wheel with another version's metadata": (
-        _dist_file(wheel_other_version), [WHEEL, "metadata says '1.0.1'", "Rebuild"], {}),
-    "invalid wheel file name": (_dist_file(bad_wheel_name),
-                                ["hello_internal.whl", "not a valid distribution name"], {}),
-    "dangling symlink": (_dist_file(dangling_symlink),
-                         [WHEEL, "a symbolic link to", "which does not exist", "Remove the link"],
-                         {}),
+        _dist_file(wheel_other_version),
+        [WHEEL, "metadata says '1.0.1'", "Rebuild"],
+        {},
+    ),
+    "invalid wheel file name": (
+        _dist_file(bad_wheel_name),
+        ["hello_internal.whl", "not a valid distribution name"],
+        {},
+    ),
+    "dangling symlink": (
+        _dist_file(dangling_symlink),
+        [WHEEL, "a symbolic link to", "which does not exist", "Remove the link"],
+        {},
+    ),
     "unreadable file": (_dist_file(unreadable), [WHEEL, "permission", "permissions"], {}),
-    "mixed versions": (mixed_versions, ["different versions", "1.1.0", "one version at a time"],
-                       {}),
+    "mixed versions": (
+        mixed_versions,
+        ["different versions", "1.1.0", "one version at a time"],
+        {},
+    ),
     "same file from two places": (twice, [WHEEL, "passed twice", "Pass each file once"], {}),
-    "missing --dist-dir": (_args("--dist-dir", "{project}/nowhere"),
-                           ["nowhere: no such directory", "--dist-dir"], {}),
-    "dist-dir key pointing nowhere": (_append('dist-dir = "build/out"'),
-                                      ["out: no such directory", "Build the project"], {}),
+    "missing --dist-dir": (
+        _args("--dist-dir", "{project}/nowhere"),
+        ["nowhere: no such directory", "--dist-dir"],
+        {},
+    ),
+    "dist-dir key pointing nowhere": (
+        _append('dist-dir = "build/out"'),
+        ["out: no such directory", "Build the project"],
+        {},
+    ),
     "no [tool.codeartifact] table": (
         _replace("[tool.codeartifact]", "[tool.codeartifactt]"),
-        ["[tool.codeartifact]", "Add one"], {}),
-    "required key missing": (_replace('domain = "acme"\n', ""),
-                             ["codeartifact.domain", "required", "Add domain"], {}),
-    "empty regions": (_sub(r"^regions = .*$", "regions = []"),
-                      ["codeartifact.regions", "non-empty"], {}),
-    "region name not an AWS region": (_replace("regions = [", 'regions = ["useast1", '),
-                                      ["codeartifact.regions", "useast1", "AWS region"], {}),
-    "domain-owner not quoted": (_sub(r'^domain-owner = "(\d+)"$', r"domain-owner = \1"),
-                                ["codeartifact.domain-owner", "quoted"], {}),
-    "role-arn not a role": (_append('role-arn = "arn:aws:iam::123456789012:user/x"'),
-                            ["codeartifact.role-arn", "IAM role ARN"], {}),
-    "block-upstream not a boolean": (_append('block-upstream = "yes"'),
-                                     ["codeartifact.block-upstream", "true or false"], {}),
+        ["[tool.codeartifact]", "Add one"],
+        {},
+    ),
+    "required key missing": (
+        _replace('domain = "acme"\n', ""),
+        ["codeartifact.domain", "required", "Add domain"],
+        {},
+    ),
+    "empty regions": (
+        _sub(r"^regions = .*$", "regions = []"),
+        ["codeartifact.regions", "non-empty"],
+        {},
+    ),
+    "region name not an AWS region": (
+        _replace("regions = [", 'regions = ["useast1", '),
+        ["codeartifact.regions", "useast1", "AWS region"],
+        {},
+    ),
+    "domain-owner not quoted": (
+        _sub(r'^domain-owner = "(\d+)"$', r"domain-owner = \1"),
+        ["codeartifact.domain-owner", "quoted"],
+        {},
+    ),
+    "role-arn not a role": (
+        _append('role-arn = "arn:aws:iam::123456789012:user/x"'),
+        ["codeartifact.role-arn", "IAM role ARN"],
+        {},
+    ),
+    "block-upstream not a boolean": (
+        _append('block-upstream = "yes"'),
+        ["codeartifact.block-upstream", "true or false"],
+        {},
+    ),
     "misspelt key in a targets table": (
         _append('[tool.codeartifact.targets.us-east-1]\nrepo = "x"'),
-        ["targets.us-east-1", "repo", "Did you mean 'repository'"], {}),
+        ["targets.us-east-1", "repo", "Did you mean 'repository'"],
+        {},
+    ),
     "TOML error in a targets table": (
         _append('[tool.codeartifact.targets.us-east-1]\nrepository = "a"\nrepository = "b"'),
-        ["pyproject.toml", "not valid TOML"], {}),
-    "profile missing from AWS config": (_append('profile = "nobody"'),
-                                        ["profile 'nobody'", "aws configure"], {}),
+        ["pyproject.toml", "not valid TOML"],
+        {},
+    ),
+    "profile missing from AWS config": (
+        _append('profile = "nobody"'),
+        ["profile 'nobody'", "aws configure"],
+        {},
+    ),
     "retry variable not a number": (
-        _args(), ["CODEARTIFACT_MULTIREGION_ATTEMPTS='many'",
-                  "Set CODEARTIFACT_MULTIREGION_ATTEMPTS to a positive whole number"],
-        {"CODEARTIFACT_MULTIREGION_ATTEMPTS": "many"}),
-    "--concurrency not a number": (_args("--concurrency", "lots"),
-                                   ["--concurrency", "is not a whole number", "from 1 to 64"], {}),
+        _args(),
+        [
+            "CODEARTIFACT_MULTIREGION_ATTEMPTS='many'",
+            "Set CODEARTIFACT_MULTIREGION_ATTEMPTS to a positive whole number",
+        ],
+        {"CODEARTIFACT_MULTIREGION_ATTEMPTS": "many"},
+    ),
+    "--concurrency not a number": (
+        _args("--concurrency", "lots"),
+        ["--concurrency", "is not a whole number", "from 1 to 64"],
+        {},
+    ),
     # issue 11, rows 7-14 ------------------------------------------------------------------
-    **{f"{var} = {value!r}": (
-        _args(), [f"CODEARTIFACT_MULTIREGION_{var}={value!r}",
-                  f"Set CODEARTIFACT_MULTIREGION_{var} to a positive"],
-        {f"CODEARTIFACT_MULTIREGION_{var}": value})
-       for var, value in (("ATTEMPTS", "0"), ("ATTEMPTS", "-3"), ("ATTEMPTS", "1.5"),
-                          ("READ_TIMEOUT", "0"), ("READ_TIMEOUT", "-1"),
-                          ("READ_TIMEOUT", "nan"), ("READ_TIMEOUT", "inf"),
-                          ("CONNECT_TIMEOUT", "0"), ("DEADLINE", "-1"), ("BACKOFF", "nan"))},
+    **{
+        f"{var} = {value!r}": (
+            _args(),
+            [
+                f"CODEARTIFACT_MULTIREGION_{var}={value!r}",
+                f"Set CODEARTIFACT_MULTIREGION_{var} to a positive",
+            ],
+            {f"CODEARTIFACT_MULTIREGION_{var}": value},
+        )
+        for var, value in (
+            ("ATTEMPTS", "0"),
+            ("ATTEMPTS", "-3"),
+            ("ATTEMPTS", "1.5"),
+            ("READ_TIMEOUT", "0"),
+            ("READ_TIMEOUT", "-1"),
+            ("READ_TIMEOUT", "nan"),
+            ("READ_TIMEOUT", "inf"),
+            ("CONNECT_TIMEOUT", "0"),
+            ("DEADLINE", "-1"),
+            ("BACKOFF", "nan"),
+        )
+    },
     "dangling wheel symlink in dist/": (
-        dangling_in_dist, [WHEEL, "a symbolic link to", "which does not exist",
-                           "Remove the link"], {}),
+        dangling_in_dist,
+        [WHEEL, "a symbolic link to", "which does not exist", "Remove the link"],
+        {},
+    ),
     "a directory named like the wheel in dist/": (
-        _not_a_file_in_dist("directory"), [WHEEL, "not a regular file", "Remove it"], {}),
+        _not_a_file_in_dist("directory"),
+        [WHEEL, "not a regular file", "Remove it"],
+        {},
+    ),
     "a FIFO named like the wheel in dist/": (
-        _not_a_file_in_dist("fifo"), [WHEEL, "not a regular file", "Remove it"], {}),
+        _not_a_file_in_dist("fifo"),
+        [WHEEL, "not a regular file", "Remove it"],
+        {},
+    ),
     "wheel METADATA unpacking to 64 MB": (
-        _metadata_bomb("wheel", 64 << 20), [WHEEL, "METADATA unpacks to", "at most", "Rebuild"],
-        {}),
+        _metadata_bomb("wheel", 64 << 20),
+        [WHEEL, "METADATA unpacks to", "at most", "Rebuild"],
+        {},
+    ),
     "sdist PKG-INFO unpacking to 64 MB": (
-        _metadata_bomb("sdist", 64 << 20), [SDIST, "PKG-INFO unpacks to", "at most", "Rebuild"],
-        {}),
+        _metadata_bomb("sdist", 64 << 20),
+        [SDIST, "PKG-INFO unpacks to", "at most", "Rebuild"],
+        {},
+    ),
     "wheel with a huge top-level METADATA twine reads first": (
         _metadata_bomb("wheel", 64 << 20, member="METADATA"),
-        [WHEEL, "METADATA unpacks to", "at most"], {}),
+        [WHEEL, "METADATA unpacks to", "at most"],
+        {},
+    ),
     "sdist with a decoy PKG-INFO ahead of a huge one": (
         _metadata_bomb("sdist", 64 << 20, decoy="hello_internal-1.0.0/aPKG-INFO"),
-        [SDIST, "hello_internal-1.0.0/PKG-INFO unpacks to", "at most"], {}),
-    "pyproject in latin-1": (_write_pyproject(lambda t: (t + "# café\n").encode("latin-1")),
-                             ["pyproject.toml", "not UTF-8", "save it as UTF-8"], {}),
-    "pyproject in UTF-16": (_write_pyproject(lambda t: t.encode("utf-16")),
-                            ["pyproject.toml", "not UTF-8", "save it as UTF-8"], {}),
-    "tool is a string": (_write_pyproject(lambda t: b'tool = "x"\n'),
-                         ["pyproject.toml", "[tool] must be a table"], {}),
+        [SDIST, "hello_internal-1.0.0/PKG-INFO unpacks to", "at most"],
+        {},
+    ),
+    "pyproject in latin-1": (
+        _write_pyproject(lambda t: (t + "# café\n").encode("latin-1")),
+        ["pyproject.toml", "not UTF-8", "save it as UTF-8"],
+        {},
+    ),
+    "pyproject in UTF-16": (
+        _write_pyproject(lambda t: t.encode("utf-16")),
+        ["pyproject.toml", "not UTF-8", "save it as UTF-8"],
+        {},
+    ),
+    "tool is a string": (
+        _write_pyproject(lambda t: b'tool = "x"\n'),
+        ["pyproject.toml", "[tool] must be a table"],
+        {},
+    ),
     "project is a string": (
-        _write_pyproject(lambda t: b'project = "x"\n' + t.split("[tool.codeartifact]", 1)[1]
-                         .join(["[tool.codeartifact]", ""]).encode()),
-        ["pyproject.toml", "[project] must be a table"], {}),
-    "project name not a string": (_replace('name = "hello-internal"', "name = 5"),
-                                  ["pyproject.toml", "[project] name", "string"], {}),
-    "region with a trailing newline": (_replace('"eu-west-1"', '"eu-west-1\\n"'),
-                                       ["codeartifact.regions", "eu-west-1\\n", "AWS region"],
-                                       {}),
-    "domain with a trailing newline": (_replace('domain = "acme"', 'domain = "acme\\n"'),
-                                       ["codeartifact.domain", "acme\\n"], {}),
-    "region with an escape sequence": (_replace('"eu-west-1"', '"eu-west-1\\u001b[31m"'),
-                                       ["codeartifact.regions", "\\x1b[31m"], {}),
-    "--dist-dir naming a file": (_args("--dist-dir", "{project}/pyproject.toml"),
-                                 ["pyproject.toml: not a directory", "--dist-dir"], {}),
+        _write_pyproject(
+            lambda t: (
+                b'project = "x"\n'
+                + t.split("[tool.codeartifact]", 1)[1].join(["[tool.codeartifact]", ""]).encode()
+            )
+        ),
+        ["pyproject.toml", "[project] must be a table"],
+        {},
+    ),
+    "project name not a string": (
+        _replace('name = "hello-internal"', "name = 5"),
+        ["pyproject.toml", "[project] name", "string"],
+        {},
+    ),
+    "region with a trailing newline": (
+        _replace('"eu-west-1"', '"eu-west-1\\n"'),
+        ["codeartifact.regions", "eu-west-1\\n", "AWS region"],
+        {},
+    ),
+    "domain with a trailing newline": (
+        _replace('domain = "acme"', 'domain = "acme\\n"'),
+        ["codeartifact.domain", "acme\\n"],
+        {},
+    ),
+    "region with an escape sequence": (
+        _replace('"eu-west-1"', '"eu-west-1\\u001b[31m"'),
+        ["codeartifact.regions", "\\x1b[31m"],
+        {},
+    ),
+    "--dist-dir naming a file": (
+        _args("--dist-dir", "{project}/pyproject.toml"),
+        ["pyproject.toml: not a directory", "--dist-dir"],
+        {},
+    ),
     "unknown flag": (_args("--bogus"), ["unrecognized arguments: --bogus", "--help"], {}),
 }
 
 
-def arrange(case: str, project: Path, sample_dists: Path,
-            monkeypatch) -> tuple[list[str], list[str]]:
+def arrange(
+    case: str, project: Path, sample_dists: Path, monkeypatch
+) -> tuple[list[str], list[str]]:
     """Make the case's bad input; its extra CLI arguments and the words its error must hold."""
     change, words, env = CASES[case]
     extra = change(project, sample_dists)
@@ -350,9 +479,9 @@ def arrange(case: str, project: Path, sample_dists: Path,
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_bad_input_exits_2_names_the_cause_and_uploads_nothing(case, regions, project,
-                                                               sample_dists, monkeypatch,
-                                                               capsys):
+def test_bad_input_exits_2_names_the_cause_and_uploads_nothing(
+    case, regions, project, sample_dists, monkeypatch, capsys
+):
     extra, words = arrange(case, project, sample_dists, monkeypatch)
     try:
         code = main(["publish", "--project", str(project), *extra])
@@ -369,8 +498,9 @@ def test_bad_input_exits_2_names_the_cause_and_uploads_nothing(case, regions, pr
     for token in regions.tokens():
         assert token not in err
     assert all(r.files() == {} for r in regions.regions.values()), "nothing was uploaded"
-    assert not regions.fake.recorded("GetAuthorizationToken") or case.startswith("profile"), \
+    assert not regions.fake.recorded("GetAuthorizationToken") or case.startswith("profile"), (
         "input errors are found before any token is asked for"
+    )
 
 
 def test_at_least_twenty_bad_inputs_are_covered() -> None:
@@ -378,8 +508,9 @@ def test_at_least_twenty_bad_inputs_are_covered() -> None:
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_bad_input_under_json_is_one_document_with_exit_2(case, regions, project, sample_dists,
-                                                          monkeypatch, capsys):
+def test_bad_input_under_json_is_one_document_with_exit_2(
+    case, regions, project, sample_dists, monkeypatch, capsys
+):
     """With --json, stdout holds exactly one JSON document, argparse's own errors included."""
     extra, words = arrange(case, project, sample_dists, monkeypatch)
     code = main(["publish", "--json", "--project", str(project), *extra])
@@ -394,14 +525,19 @@ def test_bad_input_under_json_is_one_document_with_exit_2(case, regions, project
     assert all(r.files() == {} for r in regions.regions.values()), "nothing was uploaded"
 
 
-@pytest.mark.parametrize(("argv", "words"), [
-    (["--json"], ["required: COMMAND", "--help"]),
-    (["publish", "--json", "--concurrency", "abc"], ["--concurrency", "'abc'", "from 1 to 64"]),
-    (["status", "--json", "--region"], ["--region", "expected one argument", "--help"]),
-    (["sync", "--json", "--version"], ["--version", "expected one argument", "--help"]),
-], ids=["no command", "--concurrency abc", "--region without value", "--version without value"])
-def test_argparse_errors_under_json_are_one_document(argv, words, regions, project, capsys,
-                                                     monkeypatch):
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["--json"], ["required: COMMAND", "--help"]),
+        (["publish", "--json", "--concurrency", "abc"], ["--concurrency", "'abc'", "from 1 to 64"]),
+        (["status", "--json", "--region"], ["--region", "expected one argument", "--help"]),
+        (["sync", "--json", "--version"], ["--version", "expected one argument", "--help"]),
+    ],
+    ids=["no command", "--concurrency abc", "--region without value", "--version without value"],
+)
+def test_argparse_errors_under_json_are_one_document(
+    argv, words, regions, project, capsys, monkeypatch
+):
     monkeypatch.chdir(project)
     code = main(argv)
     out, err = capsys.readouterr()
@@ -414,8 +550,9 @@ def test_argparse_errors_under_json_are_one_document(argv, words, regions, proje
     assert not regions.fake.recorded("GetAuthorizationToken")
 
 
-def test_a_symlinked_wheel_is_published_under_its_link_name(regions, project, sample_dists,
-                                                            tmp_path):
+def test_a_symlinked_wheel_is_published_under_its_link_name(
+    regions, project, sample_dists, tmp_path
+):
     """Row 8: a link whose name differs from its target's is published as the link says."""
     store = tmp_path / "store"
     store.mkdir()
@@ -423,8 +560,19 @@ def test_a_symlinked_wheel_is_published_under_its_link_name(regions, project, sa
     (sample_dists / WHEEL).rename(blob)
     (sample_dists / WHEEL).symlink_to(blob)
     expected = sha256s([sample_dists / SDIST]) | {WHEEL: sha256s([blob])["blob-7f3a.bin"]}
-    result = run_checked([sys.executable, "-m", "codeartifact_multiregion", "publish",
-                          "--project", str(project), "--json"], regions, cwd=project)
+    result = run_checked(
+        [
+            sys.executable,
+            "-m",
+            "codeartifact_multiregion",
+            "publish",
+            "--project",
+            str(project),
+            "--json",
+        ],
+        regions,
+        cwd=project,
+    )
     assert result.code == 0, result.err
     assert all(r.files() == expected for r in regions.regions.values())
     names = {f["filename"] for t in json.loads(result.out)["targets"] for f in t["files"]}

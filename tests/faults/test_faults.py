@@ -40,8 +40,11 @@ def assert_complete(regions, names: list[str], expected: dict[str, str]) -> None
 TRANSIENT = {
     # name: (rules, extra upload attempts the report must count, minimum seconds)
     "503 burst on upload": ([Rule(STATUS, "POST", status=503, times=2)], 2, 0.0),
-    "502 then 500 on upload": ([Rule(STATUS, "POST", status=502), Rule(STATUS, "POST", status=500)],
-                               2, 0.0),
+    "502 then 500 on upload": (
+        [Rule(STATUS, "POST", status=502), Rule(STATUS, "POST", status=500)],
+        2,
+        0.0,
+    ),
     "429 with Retry-After": ([Rule(STATUS, "POST", status=429, retry_after="1")], 1, 1.0),
     "connection reset mid-upload": ([Rule(RESET, "POST", times=2)], 2, 0.0),
     "503 burst on index read": ([Rule(STATUS, "GET", status=503, times=2)], 0, 0.0),
@@ -53,8 +56,9 @@ TRANSIENT = {
 
 
 @pytest.mark.parametrize("case", list(TRANSIENT))
-def test_transient_faults_recover_and_attempts_are_counted(case, regions, project, sample_dists,
-                                                           proxies):
+def test_transient_faults_recover_and_attempts_are_counted(
+    case, regions, project, sample_dists, proxies
+):
     rules, extra, at_least = TRANSIENT[case]
     victim, _ = victim_and_others(regions)
     proxy = proxies(victim)
@@ -81,6 +85,7 @@ def test_transient_faults_recover_and_attempts_are_counted(case, regions, projec
 
 # -- a stalled region times out within its bounds and fails alone ---------------------------
 
+
 @pytest.mark.parametrize("method", ["POST", None], ids=["uploads stall", "everything stalls"])
 def test_stalled_region_times_out_alone(method, regions, project, sample_dists, proxies):
     victim, others = victim_and_others(regions)
@@ -105,8 +110,10 @@ def test_stalled_region_times_out_alone(method, regions, project, sample_dists, 
 
 # -- the upload landed but its answer was lost ----------------------------------------------
 
-def test_dropped_answer_is_found_by_the_retry_and_reported_uploaded(regions, project,
-                                                                    sample_dists, proxies):
+
+def test_dropped_answer_is_found_by_the_retry_and_reported_uploaded(
+    regions, project, sample_dists, proxies
+):
     victim, _ = victim_and_others(regions)
     proxy = proxies(victim)
     proxy.add(Rule(DROP_RESPONSE, "POST", times=0))  # every upload lands, no answer ever comes
@@ -118,7 +125,8 @@ def test_dropped_answer_is_found_by_the_retry_and_reported_uploaded(regions, pro
 
 
 def test_dropped_answer_then_unreadable_index_then_409_is_still_uploaded(
-        regions, project, sample_dists, proxies):
+    regions, project, sample_dists, proxies
+):
     """The look after the drop fails; the re-upload meets "exists": the index settles it."""
     victim, _ = victim_and_others(regions)
     wheel = next(sample_dists.glob("*.whl"))
@@ -134,7 +142,8 @@ def test_dropped_answer_then_unreadable_index_then_409_is_still_uploaded(
 
 
 def test_answer_dropped_on_the_last_attempt_is_looked_for_before_giving_up(
-        regions, project, sample_dists, proxies):
+    regions, project, sample_dists, proxies
+):
     victim, _ = victim_and_others(regions)
     wheel = next(sample_dists.glob("*.whl"))
     proxy = proxies(victim)
@@ -148,6 +157,7 @@ def test_answer_dropped_on_the_last_attempt_is_looked_for_before_giving_up(
 
 
 # -- the token stops working mid-run ---------------------------------------------------------
+
 
 def test_token_rotated_mid_run_is_refreshed_once(regions, project, sample_dists, proxies):
     victim, others = victim_and_others(regions)
@@ -167,8 +177,7 @@ def test_token_rotated_mid_run_is_refreshed_once(regions, project, sample_dists,
 
 
 @pytest.mark.parametrize("status", [401, 403])
-def test_auth_refused_once_refreshes_then_succeeds(status, regions, project, sample_dists,
-                                                   proxies):
+def test_auth_refused_once_refreshes_then_succeeds(status, regions, project, sample_dists, proxies):
     victim, _ = victim_and_others(regions)
     proxies(victim).add(Rule(STATUS, "POST", status=status))
     run = publish(project)
@@ -177,8 +186,9 @@ def test_auth_refused_once_refreshes_then_succeeds(status, regions, project, sam
     assert len(regions.fake.recorded("GetAuthorizationToken", victim)) == 2
 
 
-def test_auth_refused_after_the_refresh_fails_that_region_only(regions, project, sample_dists,
-                                                               proxies):
+def test_auth_refused_after_the_refresh_fails_that_region_only(
+    regions, project, sample_dists, proxies
+):
     victim, others = victim_and_others(regions)
     proxies(victim).add(Rule(STATUS, "POST", status=403, times=0))
     run = publish(project)
@@ -196,28 +206,43 @@ def test_auth_refused_after_the_refresh_fails_that_region_only(regions, project,
 PREFLIGHT = {
     "AccessDenied on GetAuthorizationToken": (
         ("GetAuthorizationToken", "AccessDeniedException", 403),
-        ["AccessDeniedException", "codeartifact:GetAuthorizationToken",
-         "sts:GetServiceBearerToken"]),
+        [
+            "AccessDeniedException",
+            "codeartifact:GetAuthorizationToken",
+            "sts:GetServiceBearerToken",
+        ],
+    ),
     "AccessDenied on GetRepositoryEndpoint": (
         ("GetRepositoryEndpoint", "AccessDeniedException", 403),
-        ["AccessDeniedException", "codeartifact:GetRepositoryEndpoint"]),
-    "unknown repository": (None, ["acme/missing", "ResourceNotFoundException",
-                                  "Repository missing not found", "Check domain"]),
+        ["AccessDeniedException", "codeartifact:GetRepositoryEndpoint"],
+    ),
+    "unknown repository": (
+        None,
+        [
+            "acme/missing",
+            "ResourceNotFoundException",
+            "Repository missing not found",
+            "Check domain",
+        ],
+    ),
     "unknown domain": ("domain", ["acme-gone/python", "ResourceNotFoundException"]),
 }
 
 
 @pytest.mark.parametrize("case", list(PREFLIGHT))
-def test_preflight_failure_in_one_region_uploads_nothing_anywhere(case, regions, project,
-                                                                  sample_dists):
+def test_preflight_failure_in_one_region_uploads_nothing_anywhere(
+    case, regions, project, sample_dists
+):
     fault, words = PREFLIGHT[case]
     victim, _ = victim_and_others(regions)
     if fault is None:
-        regions.write_pyproject(project, extra=(
-            f'\n[tool.codeartifact.targets.{victim}]\nrepository = "missing"\n'))
+        regions.write_pyproject(
+            project, extra=(f'\n[tool.codeartifact.targets.{victim}]\nrepository = "missing"\n')
+        )
     elif fault == "domain":
-        regions.write_pyproject(project, extra=(
-            f'\n[tool.codeartifact.targets.{victim}]\ndomain = "acme-gone"\n'))
+        regions.write_pyproject(
+            project, extra=(f'\n[tool.codeartifact.targets.{victim}]\ndomain = "acme-gone"\n')
+        )
     else:
         operation, code, status = fault
         regions.fake.fail(victim, operation, code, status, times=0)
@@ -232,7 +257,8 @@ def test_preflight_failure_in_one_region_uploads_nothing_anywhere(case, regions,
 
 
 def test_preflight_failure_through_the_cli_exits_1_and_names_region_and_permission(
-        regions, project, sample_dists, tmp_path):
+    regions, project, sample_dists, tmp_path
+):
     victim, _ = victim_and_others(regions)
     regions.fake.fail(victim, "GetRepositoryEndpoint", "AccessDeniedException", 403, times=0)
     home = home_env(tmp_path)
@@ -241,8 +267,7 @@ def test_preflight_failure_through_the_cli_exits_1_and_names_region_and_permissi
     assert f"{victim}: GetRepositoryEndpoint" in result.err
     assert "codeartifact:GetRepositoryEndpoint" in result.err
     assert all(r.files() == {} for r in regions.regions.values())
-    doc = json.loads(run_cli(regions, "publish", "--project", str(project), "--json",
-                             env=home).out)
+    doc = json.loads(run_cli(regions, "publish", "--project", str(project), "--json", env=home).out)
     assert doc["ok"] is False and doc["exit_code"] == 1 and victim in doc["error"]
 
 
@@ -257,8 +282,10 @@ def test_throttled_token_requests_are_retried(regions, project, sample_dists):
 
 # -- conflicts: all detected, none overwritten, everything else published ---------------------
 
-def test_every_conflict_is_detected_and_nothing_is_overwritten(regions, project, sample_dists,
-                                                               proxies):
+
+def test_every_conflict_is_detected_and_nothing_is_overwritten(
+    regions, project, sample_dists, proxies
+):
     files = sorted(sample_dists.iterdir()) + extra_wheels(sample_dists, 2)
     ours = sha256s(files)
     first, second, third = regions.regions.values()
@@ -280,8 +307,9 @@ def test_every_conflict_is_detected_and_nothing_is_overwritten(regions, project,
     run = publish(project, files=files, concurrency=1)
     assert run.report.exit_code == 1
 
-    detected = {(t.region, f.filename) for t in run.report.targets for f in t.files
-                if f.outcome == CONFLICT}
+    detected = {
+        (t.region, f.filename) for t in run.report.targets for f in t.files if f.outcome == CONFLICT
+    }
     assert detected == seeded, "every conflict is reported, and only those"
     for region in regions.regions.values():
         stored = region.files()
@@ -289,8 +317,11 @@ def test_every_conflict_is_detected_and_nothing_is_overwritten(regions, project,
             key = (region.name, path.name)
             if key in seeded:
                 assert stored[path.name] != ours[path.name], f"{key} was overwritten"
-                assert (region.packages / path.name).read_bytes().startswith(
-                    (b"someone else's", b"racing bytes"))
+                assert (
+                    (region.packages / path.name)
+                    .read_bytes()
+                    .startswith((b"someone else's", b"racing bytes"))
+                )
             else:
                 assert stored[path.name] == ours[path.name], key
                 assert run.target(region.name).file(path.name).outcome == UPLOADED
@@ -300,7 +331,8 @@ def test_every_conflict_is_detected_and_nothing_is_overwritten(regions, project,
 
 
 def test_a_409_without_the_file_in_the_index_is_a_failure_not_already_there(
-        regions, project, sample_dists, proxies):
+    regions, project, sample_dists, proxies
+):
     """poetry's --skip-existing takes any 409 for "already there"; only the index may say so."""
     victim, others = victim_and_others(regions)
     proxies(victim).add(Rule(STATUS, "POST", status=409, times=0, body=b"File already exists"))
@@ -314,13 +346,22 @@ def test_a_409_without_the_file_in_the_index_is_a_failure_not_already_there(
 
 # -- an interrupted run: the CLI killed mid-upload, then run again ----------------------------
 
-def test_killed_mid_upload_then_rerun_converges_without_conflict(regions, project, sample_dists,
-                                                                 proxies, tmp_path):
+
+def test_killed_mid_upload_then_rerun_converges_without_conflict(
+    regions, project, sample_dists, proxies, tmp_path
+):
     victim, _ = victim_and_others(regions)
     proxy = proxies(victim)
     proxy.add(Rule(DELAY, "POST", seconds=1.5, times=0))
-    args = [sys.executable, "-m", "codeartifact_multiregion", "publish", "--project",
-            str(project), "--json"]
+    args = [
+        sys.executable,
+        "-m",
+        "codeartifact_multiregion",
+        "publish",
+        "--project",
+        str(project),
+        "--json",
+    ]
     with (tmp_path / "killed.out").open("w") as out, (tmp_path / "killed.err").open("w") as err:
         proc = subprocess.Popen(args, env=cli_env(regions, tmp_path), stdout=out, stderr=err)
         try:
@@ -331,8 +372,9 @@ def test_killed_mid_upload_then_rerun_converges_without_conflict(regions, projec
     assert proc.returncode == -signal.SIGKILL
     proxy.clear()  # the delayed upload still lands behind the dead client's back
 
-    result = run_cli(regions, "publish", "--project", str(project), "--json",
-                     env=home_env(tmp_path))
+    result = run_cli(
+        regions, "publish", "--project", str(project), "--json", env=home_env(tmp_path)
+    )
     assert result.code == 0, result.err
     doc = json.loads(result.out)
     outcomes = {f["outcome"] for t in doc["targets"] for f in t["files"]}
@@ -341,12 +383,14 @@ def test_killed_mid_upload_then_rerun_converges_without_conflict(regions, projec
     assert_complete(regions, list(regions.regions), expected)
     time.sleep(1.6)  # let any delayed upload of the killed run arrive: it changes nothing
     assert_complete(regions, list(regions.regions), expected)
-    again = json.loads(run_cli(regions, "publish", "--project", str(project), "--json",
-                               env=home_env(tmp_path)).out)
+    again = json.loads(
+        run_cli(regions, "publish", "--project", str(project), "--json", env=home_env(tmp_path)).out
+    )
     assert {f["outcome"] for t in again["targets"] for f in t["files"]} == {IDENTICAL}
 
 
 # -- a garbled or surprising answer on upload never takes other regions down -----------------
+
 
 def test_garbled_upload_answers_are_retried(regions, project, sample_dists, proxies):
     victim, _ = victim_and_others(regions)
@@ -357,8 +401,9 @@ def test_garbled_upload_answers_are_retried(regions, project, sample_dists, prox
     assert set(run.outcomes(victim).values()) <= {UPLOADED, IDENTICAL}
 
 
-def test_unrelated_files_seeded_in_a_region_are_left_alone(regions, project, sample_dists,
-                                                          tmp_path):
+def test_unrelated_files_seeded_in_a_region_are_left_alone(
+    regions, project, sample_dists, tmp_path
+):
     """Other versions already in a region are neither touched nor counted."""
     first = next(iter(regions.regions.values()))
     older = make_wheel(tmp_path / "old", "hello-internal", "0.9.0")
@@ -372,11 +417,11 @@ def test_unrelated_files_seeded_in_a_region_are_left_alone(regions, project, sam
 def test_report_json_counts_attempts(regions, project, sample_dists, proxies, tmp_path):
     victim, _ = victim_and_others(regions)
     proxies(victim).add(Rule(STATUS, "POST", status=503, times=2))
-    result = run_cli(regions, "publish", "--project", str(project), "--json",
-                     env=home_env(tmp_path))
+    result = run_cli(
+        regions, "publish", "--project", str(project), "--json", env=home_env(tmp_path)
+    )
     assert result.code == 0, result.err
     doc = json.loads(result.out)
     attempts = {t["region"]: sum(f["attempts"] for f in t["files"]) for t in doc["targets"]}
     n = len(list(sample_dists.iterdir()))
     assert attempts == {name: n + (2 if name == victim else 0) for name in regions.regions}
-

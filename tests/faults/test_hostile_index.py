@@ -68,8 +68,10 @@ def target(doc: dict, region: str) -> dict:
 
 # -- row 1: a traversal or absolute name with a correct sha256 is never a path -----------------
 
+
 def test_traversal_and_absolute_names_are_refused_and_nothing_is_written_outside(
-        regions, project, sample_dists, hostile, tmp_path):
+    regions, project, sample_dists, hostile, tmp_path
+):
     primary, victim, bystander = names(regions)
     expected = seed(regions, primary, sample_dists)
     env = cli_env(regions, tmp_path)  # makes home/, home/tmp (TMPDIR) and the caches
@@ -105,13 +107,15 @@ def test_traversal_and_absolute_names_are_refused_and_nothing_is_written_outside
         assert target(doc, region)["error"] is None
     assert regions.regions[primary].files() == expected, "nothing uploaded under a bad name"
 
-    status_doc = json.loads(run(regions, tmp_path, "status", "--project", str(project),
-                                "--json").out)
+    status_doc = json.loads(
+        run(regions, tmp_path, "status", "--project", str(project), "--json").out
+    )
     assert len(status_doc["rejected"][primary]) == len(crafted)
     assert status_doc["ok"] is False
 
 
 # -- row 2: credentials only to the endpoint's origin ------------------------------------------
+
 
 def _other_origin_link(bad: HostileIndex, elsewhere: HostileIndex, wheel: Path) -> None:
     """The victim's page lists the release's own wheel name on another port, no fragment."""
@@ -125,20 +129,24 @@ def _redirect_elsewhere(code: int):
         bad.routes[PAGE] = redirect(code, f"{elsewhere.origin}{PAGE}")
         elsewhere.routes[f"/packages/{WHEEL}"] = serve(wheel.read_bytes())
         elsewhere.page = f'<a href="../../packages/{WHEEL}">{WHEEL}</a>'.encode()
+
     return arrange
 
 
 CREDENTIAL_CASES = {
     "link to another port without a fragment": _other_origin_link,
-    **{f"{code} to another port, relative links": _redirect_elsewhere(code)
-       for code in (301, 302, 307, 308)},
+    **{
+        f"{code} to another port, relative links": _redirect_elsewhere(code)
+        for code in (301, 302, 307, 308)
+    },
 }
 
 
 @pytest.mark.parametrize("command", ["status", "publish", "sync"])
 @pytest.mark.parametrize("case", list(CREDENTIAL_CASES))
-def test_no_credential_ever_reaches_another_origin(case, command, regions, project,
-                                                   sample_dists, hostile, elsewhere, tmp_path):
+def test_no_credential_ever_reaches_another_origin(
+    case, command, regions, project, sample_dists, hostile, elsewhere, tmp_path
+):
     primary, victim, bystander = names(regions)
     expected = sha256s(sample_dists)
     if command != "publish":
@@ -163,8 +171,9 @@ def test_no_credential_ever_reaches_another_origin(case, command, regions, proje
         assert target(doc, region)["ok"] is True
 
 
-def test_a_redirect_on_the_endpoints_own_origin_keeps_working(regions, project, sample_dists,
-                                                              hostile):
+def test_a_redirect_on_the_endpoints_own_origin_keeps_working(
+    regions, project, sample_dists, hostile
+):
     """The defence is about origins, not redirects: a same-origin hop still authenticates."""
     _, victim, _ = names(regions)
     bad = hostile(victim)
@@ -176,15 +185,19 @@ def test_a_redirect_on_the_endpoints_own_origin_keeps_working(regions, project, 
 
 # -- row 3: a name with / or NUL is a bad entry, never a crash ----------------------------------
 
-def test_names_with_slash_or_nul_are_reported_and_the_others_complete(regions, project,
-                                                                     sample_dists, hostile,
-                                                                     tmp_path):
+
+def test_names_with_slash_or_nul_are_reported_and_the_others_complete(
+    regions, project, sample_dists, hostile, tmp_path
+):
     primary, victim, bystander = names(regions)
     expected = seed(regions, primary, sample_dists)
     bad = hostile(primary)
     digest = sha256(PAYLOAD)
-    for raw in (WHEEL.replace("-py3", "%00-py3"), WHEEL.replace("-1.0.0", "%2F1.0.0"),
-                "hello_internal-1.0.0.tar.gz%00.sh"):
+    for raw in (
+        WHEEL.replace("-py3", "%00-py3"),
+        WHEEL.replace("-1.0.0", "%2F1.0.0"),
+        "hello_internal-1.0.0.tar.gz%00.sh",
+    ):
         bad.routes[f"/evil/{raw}"] = serve(PAYLOAD)
         bad.links.append(f'<a href="/evil/{raw}#sha256={digest}">x</a>')
 
@@ -207,23 +220,31 @@ CSI = "\x1b[2J"
 
 @pytest.mark.parametrize("command", ["sync", "status", "publish"])
 def test_escape_sequences_and_markup_from_an_index_never_reach_the_terminal(
-        command, regions, project, sample_dists, hostile, tmp_path):
+    command, regions, project, sample_dists, hostile, tmp_path
+):
     primary, victim, bystander = names(regions)
     if command != "publish":
         seed(regions, primary, sample_dists)
     bad = hostile(victim)
     digest = sha256(PAYLOAD)
-    for raw in (WHEEL.replace(".whl", OSC + ".whl"), WHEEL.replace(".whl", CSI + ".whl"),
-                WHEEL.replace("any", "any[bold]"), "hello_internal-1.0.0[/bold].tar.gz",
-                WHEEL.replace("any", "<error>")):
+    for raw in (
+        WHEEL.replace(".whl", OSC + ".whl"),
+        WHEEL.replace(".whl", CSI + ".whl"),
+        WHEEL.replace("any", "any[bold]"),
+        "hello_internal-1.0.0[/bold].tar.gz",
+        WHEEL.replace("any", "<error>"),
+    ):
         bad.links.append(f'<a href="/evil/{quote(raw)}#sha256={digest}">x</a>')
     # Uploads are refused with a reason phrase and a body full of escapes and markup.
     bad.routes["/"] = answer(400, f"Bad {OSC}[/bold]", f"{CSI}nope [/red] {OSC}".encode())
     env = cli_env(regions, tmp_path)
 
     # A terminal rich renders its live table on.
-    code, raw = run_on_pty([*CLI, command, "--project", str(project)],
-                           {**env, "TERM": "xterm-256color", "COLUMNS": "200"}, tmp_path)
+    code, raw = run_on_pty(
+        [*CLI, command, "--project", str(project)],
+        {**env, "TERM": "xterm-256color", "COLUMNS": "200"},
+        tmp_path,
+    )
 
     text = raw.decode("utf-8", "replace")
     assert code == 1, text
@@ -240,9 +261,11 @@ def test_escape_sequences_and_markup_from_an_index_never_reach_the_terminal(
 
 # -- row 5: a trickling index meets the overall deadline ----------------------------------------
 
+
 @pytest.mark.parametrize("where", ["page", "upload"])
 def test_a_trickling_index_fails_by_the_deadline_and_the_others_complete(
-        where, regions, project, sample_dists, hostile, tmp_path):
+    where, regions, project, sample_dists, hostile, tmp_path
+):
     primary, victim, bystander = names(regions)
     bad = hostile(victim)
     if where == "page":
@@ -251,9 +274,11 @@ def test_a_trickling_index_fails_by_the_deadline_and_the_others_complete(
         bad.routes["/"] = trickle(b"OK" * 10_000, every=0.2)
     # The bounds apply to every region: the healthy ones' requests must fit them on a loaded
     # machine too (the trickle never ends, so any deadline ends it).
-    env = {"CODEARTIFACT_MULTIREGION_DEADLINE": "6",
-           "CODEARTIFACT_MULTIREGION_READ_TIMEOUT": "10",
-           "CODEARTIFACT_MULTIREGION_ATTEMPTS": "2"}
+    env = {
+        "CODEARTIFACT_MULTIREGION_DEADLINE": "6",
+        "CODEARTIFACT_MULTIREGION_READ_TIMEOUT": "10",
+        "CODEARTIFACT_MULTIREGION_ATTEMPTS": "2",
+    }
 
     result = run(regions, tmp_path, "publish", "--project", str(project), "--json", env=env)
 
@@ -268,8 +293,10 @@ def test_a_trickling_index_fails_by_the_deadline_and_the_others_complete(
 
 # -- row 6: bounded work whatever an index lists ------------------------------------------------
 
+
 def test_thousands_of_unhashed_links_are_refused_without_downloading_them(
-        regions, project, sample_dists, hostile, tmp_path):
+    regions, project, sample_dists, hostile, tmp_path
+):
     primary, victim, bystander = names(regions)
     seed(regions, primary, sample_dists)
     bad = hostile(victim)
@@ -287,8 +314,9 @@ def test_thousands_of_unhashed_links_are_refused_without_downloading_them(
 
 
 @pytest.mark.parametrize("declared", [True, False])
-def test_a_huge_page_is_cut_off_at_the_cap(declared, regions, project, sample_dists, hostile,
-                                           monkeypatch):
+def test_a_huge_page_is_cut_off_at_the_cap(
+    declared, regions, project, sample_dists, hostile, monkeypatch
+):
     primary, victim, _ = names(regions)
     seed(regions, primary, sample_dists)
     bad = hostile(victim)
@@ -296,7 +324,8 @@ def test_a_huge_page_is_cut_off_at_the_cap(declared, regions, project, sample_di
     monkeypatch.setattr(index_module, "MAX_PAGE_BYTES", cap)
     if declared:  # 300 MB announced: refused before a byte of the body is read
         bad.routes[PAGE] = lambda h: h.wfile.write(
-            b"HTTP/1.1 200 OK\r\nContent-Length: 314572800\r\nContent-Type: text/html\r\n\r\n")
+            b"HTTP/1.1 200 OK\r\nContent-Length: 314572800\r\nContent-Type: text/html\r\n\r\n"
+        )
     else:
         bad.routes[PAGE] = endless(bad, PAGE, limit=300 << 20)
     report = status(load_config(project), policy=FAST)
@@ -306,8 +335,9 @@ def test_a_huge_page_is_cut_off_at_the_cap(declared, regions, project, sample_di
     assert primary not in report.errors
 
 
-def test_a_download_larger_than_declared_or_allowed_is_cut_off(regions, project, sample_dists,
-                                                               hostile, monkeypatch, tmp_path):
+def test_a_download_larger_than_declared_or_allowed_is_cut_off(
+    regions, project, sample_dists, hostile, monkeypatch, tmp_path
+):
     """sync's copy source sends more than the cap: the copy fails, nothing is uploaded."""
     primary, victim, bystander = names(regions)
     expected = seed(regions, primary, sample_dists)
@@ -321,12 +351,12 @@ def test_a_download_larger_than_declared_or_allowed_is_cut_off(regions, project,
     report = Syncer(load_config(project), policy=FAST).sync()
     assert report.exit_code == 1
     for region in (victim, bystander):
-        failed = {f.filename: f for f in next(t for t in report.targets
-                                              if t.region == region).files}
+        failed = {
+            f.filename: f for f in next(t for t in report.targets if t.region == region).files
+        }
         assert failed[WHEEL].outcome == "failed" and "cut off" in (failed[WHEEL].error or "")
         assert WHEEL not in regions.regions[region].files()
-        assert regions.regions[region].files() == {k: v for k, v in expected.items()
-                                                  if k != WHEEL}
+        assert regions.regions[region].files() == {k: v for k, v in expected.items() if k != WHEEL}
     assert bad.sent[path] < 64 << 20
 
 
@@ -334,25 +364,35 @@ def test_a_download_larger_than_declared_or_allowed_is_cut_off(regions, project,
 
 MALFORMED = {
     "a link to an unclosed IPv6 host": lambda bad: bad.links.append(
-        f'<a href="http://[::1/files/{WHEEL}#sha256={"0" * 64}">x</a>'),
+        f'<a href="http://[::1/files/{WHEEL}#sha256={"0" * 64}">x</a>'
+    ),
     "a link with a port out of range": lambda bad: bad.links.append(
-        f'<a href="http://127.0.0.1:99999/files/{WHEEL}">x</a>'),
+        f'<a href="http://127.0.0.1:99999/files/{WHEEL}">x</a>'
+    ),
     "a redirect to an unclosed IPv6 host": lambda bad: bad.routes.__setitem__(
-        PAGE, redirect(302, "http://[::1/simple/")),
+        PAGE, redirect(302, "http://[::1/simple/")
+    ),
     "a redirect to a port out of range": lambda bad: bad.routes.__setitem__(
-        PAGE, redirect(302, "http://127.0.0.1:99999/simple/")),
+        PAGE, redirect(302, "http://127.0.0.1:99999/simple/")
+    ),
     "a redirect to file:": lambda bad: bad.routes.__setitem__(
-        PAGE, redirect(302, "file:///etc/passwd")),
+        PAGE, redirect(302, "file:///etc/passwd")
+    ),
     "a page in an unknown charset": lambda bad: bad.routes.__setitem__(
-        PAGE, serve(f'<a href="/x/{WHEEL}">x</a>'.encode(),
-                    content_type="text/html; charset=x-no-such-codec")),
+        PAGE,
+        serve(
+            f'<a href="/x/{WHEEL}">x</a>'.encode(),
+            content_type="text/html; charset=x-no-such-codec",
+        ),
+    ),
 }
 
 
 @pytest.mark.parametrize("command", ["status", "publish", "sync"])
 @pytest.mark.parametrize("case", list(MALFORMED))
-def test_a_malformed_answer_fails_that_region_only(case, command, regions, project,
-                                                   sample_dists, hostile, tmp_path):
+def test_a_malformed_answer_fails_that_region_only(
+    case, command, regions, project, sample_dists, hostile, tmp_path
+):
     primary, victim, bystander = names(regions)
     if command != "publish":
         seed(regions, primary, sample_dists)
@@ -373,7 +413,8 @@ def test_a_malformed_answer_fails_that_region_only(case, command, regions, proje
 
 
 def test_a_download_redirected_to_another_origin_is_fetched_without_the_token(
-        regions, project, sample_dists, hostile, elsewhere, tmp_path):
+    regions, project, sample_dists, hostile, elsewhere, tmp_path
+):
     """As CodeArtifact sends asset downloads to S3: the copy works, the token stays home."""
     primary, victim, bystander = names(regions)
     expected = seed(regions, primary, sample_dists)
@@ -392,9 +433,9 @@ def test_a_download_redirected_to_another_origin_is_fetched_without_the_token(
 
 
 @pytest.mark.parametrize("code", [301, 302, 307, 308])
-def test_an_upload_redirected_to_another_origin_is_not_followed(code, regions, project,
-                                                                sample_dists, hostile,
-                                                                elsewhere, tmp_path):
+def test_an_upload_redirected_to_another_origin_is_not_followed(
+    code, regions, project, sample_dists, hostile, elsewhere, tmp_path
+):
     primary, victim, bystander = names(regions)
     bad = hostile(victim)
     bad.routes["/"] = redirect(code, f"{elsewhere.origin}/")
@@ -410,8 +451,9 @@ def test_an_upload_redirected_to_another_origin_is_not_followed(code, regions, p
         assert regions.regions[region].files() == sha256s(sample_dists)
 
 
-def test_a_compressed_page_is_capped_after_decompression(regions, project, sample_dists,
-                                                          hostile, monkeypatch):
+def test_a_compressed_page_is_capped_after_decompression(
+    regions, project, sample_dists, hostile, monkeypatch
+):
     """A 64 MB page gzipped to 64 KB: the cap counts what it unpacks to."""
     import gzip
 
@@ -422,8 +464,7 @@ def test_a_compressed_page_is_capped_after_decompression(regions, project, sampl
     monkeypatch.setattr(index_module, "MAX_PAGE_BYTES", cap)
     bomb = gzip.compress(b" " * (64 << 20), compresslevel=9)
     assert len(bomb) < cap
-    bad.routes[PAGE] = serve(bomb, content_type="text/html",
-                             headers={"Content-Encoding": "gzip"})
+    bad.routes[PAGE] = serve(bomb, content_type="text/html", headers={"Content-Encoding": "gzip"})
     report = status(load_config(project), policy=FAST)
     assert report.exit_code == 1
     assert f"exceeds {cap}" in report.errors[victim]

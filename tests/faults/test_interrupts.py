@@ -29,8 +29,10 @@ from tests.helpers import run_checked, sha256s
 CLI = [sys.executable, "-m", "codeartifact_multiregion"]
 WHEEL = "hello_internal-1.0.0-py3-none-any.whl"
 # Long enough that a stalled request is still in flight when the signal lands.
-PATIENT = {"CODEARTIFACT_MULTIREGION_READ_TIMEOUT": "120",
-           "CODEARTIFACT_MULTIREGION_DEADLINE": "300"}
+PATIENT = {
+    "CODEARTIFACT_MULTIREGION_READ_TIMEOUT": "120",
+    "CODEARTIFACT_MULTIREGION_DEADLINE": "300",
+}
 SIGNALS = [signal.SIGINT, signal.SIGTERM]
 
 
@@ -44,9 +46,15 @@ def _as_a_foreground_job() -> None:
 
 def start(regions, tmp_path: Path, *args: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
     env = {**cli_env(regions, tmp_path), **PATIENT}
-    proc = subprocess.Popen([*CLI, *args], env=env, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=_as_a_foreground_job)
+    proc = subprocess.Popen(
+        [*CLI, *args],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_as_a_foreground_job,
+    )
     return proc, env
 
 
@@ -82,15 +90,18 @@ def seed(regions, region: str, files: list[Path]) -> None:
 
 # -- row 13 (and 12's SIGINT under --json): publish stops starting uploads -------------------
 
+
 @pytest.mark.parametrize("signum", SIGNALS, ids=lambda s: signal.Signals(s).name)
 def test_signal_mid_upload_stops_new_uploads_and_prints_one_json_document(
-        signum, regions, project, sample_dists, proxies, tmp_path):
+    signum, regions, project, sample_dists, proxies, tmp_path
+):
     extra_wheels(sample_dists, 4)  # six files per region, one upload at a time
     stalled = {name: proxies(name) for name in regions.regions}
     for proxy in stalled.values():
         proxy.add(Rule(STALL, "POST", seconds=120, times=0))
-    proc, _ = start(regions, tmp_path, "publish", "--project", str(project), "--json",
-                      "--concurrency", "1")
+    proc, _ = start(
+        regions, tmp_path, "publish", "--project", str(project), "--json", "--concurrency", "1"
+    )
     for proxy in stalled.values():
         proxy.wait_for("POST", n=1, timeout=60)  # one upload in flight in every region
     at_signal = {name: proxy.count("POST") for name, proxy in stalled.items()}
@@ -102,15 +113,17 @@ def test_signal_mid_upload_stops_new_uploads_and_prints_one_json_document(
     doc = json.loads(out)  # exactly one document
     assert doc["ok"] is False and doc["exit_code"] == 130 and "interrupted" in doc["error"]
     assert at_signal == {name: 1 for name in regions.regions}
-    assert {name: p.count("POST") for name, p in stalled.items()} == at_signal, \
+    assert {name: p.count("POST") for name, p in stalled.items()} == at_signal, (
         "no upload started after the signal"
+    )
     assert "interrupted" in err
     assert " uploaded" not in err, "nothing reported as uploaded after the signal"
     assert all(r.files() == {} for r in regions.regions.values())
 
 
-def test_signal_before_any_upload_in_text_mode_exits_130(regions, project, sample_dists,
-                                                         proxies, tmp_path):
+def test_signal_before_any_upload_in_text_mode_exits_130(
+    regions, project, sample_dists, proxies, tmp_path
+):
     proxy = proxies(next(iter(regions.regions)))
     proxy.add(Rule(STALL, "GET", seconds=120, times=0))  # the plan's index read hangs
     proc, _ = start(regions, tmp_path, "publish", "--project", str(project))
@@ -125,6 +138,7 @@ def test_signal_before_any_upload_in_text_mode_exits_130(regions, project, sampl
 
 # -- row 15 and sync's signals: no partial download is left behind ------------------------------
 
+
 def _stalled_copy(regions, sample_dists: Path, hostile) -> Path:
     """The primary holds the release; its wheel's download stops halfway and hangs."""
     primary = next(iter(regions.regions))
@@ -137,13 +151,17 @@ def _stalled_copy(regions, sample_dists: Path, hostile) -> Path:
 
 
 def _partial_download(env: dict[str, str]) -> bool:
-    return any(p.is_file() and p.name != ".lock" and p.stat().st_size > 0
-               for d in scratch_dirs(env) for p in d.rglob("*"))
+    return any(
+        p.is_file() and p.name != ".lock" and p.stat().st_size > 0
+        for d in scratch_dirs(env)
+        for p in d.rglob("*")
+    )
 
 
 @pytest.mark.parametrize("signum", SIGNALS, ids=lambda s: signal.Signals(s).name)
-def test_signal_mid_download_removes_the_private_directory(signum, regions, project,
-                                                           sample_dists, hostile, tmp_path):
+def test_signal_mid_download_removes_the_private_directory(
+    signum, regions, project, sample_dists, hostile, tmp_path
+):
     _stalled_copy(regions, sample_dists, hostile)
     proc, env = start(regions, tmp_path, "sync", "--project", str(project), "--json")
     wait_until(lambda: _partial_download(env), "a partial download on disk")
@@ -159,8 +177,9 @@ def test_signal_mid_download_removes_the_private_directory(signum, regions, proj
         assert WHEEL not in regions.regions[region].files()
 
 
-def test_a_killed_syncs_leftovers_are_removed_by_the_next_run(regions, project, sample_dists,
-                                                               hostile, tmp_path):
+def test_a_killed_syncs_leftovers_are_removed_by_the_next_run(
+    regions, project, sample_dists, hostile, tmp_path
+):
     _stalled_copy(regions, sample_dists, hostile)
     proc, env = start(regions, tmp_path, "sync", "--project", str(project), "--json")
     wait_until(lambda: _partial_download(env), "a partial download on disk")
@@ -172,8 +191,9 @@ def test_a_killed_syncs_leftovers_are_removed_by_the_next_run(regions, project, 
 
     primary = next(iter(regions.regions))
     regions.route(primary, regions.regions[primary].url)  # the source serves its files again
-    result = run_checked([*CLI, "sync", "--project", str(project), "--json"], regions,
-                         env=env, cwd=tmp_path)
+    result = run_checked(
+        [*CLI, "sync", "--project", str(project), "--json"], regions, env=env, cwd=tmp_path
+    )
 
     assert result.code == 0, result.err
     assert scratch_dirs(env) == [], "the next run removed the dead run's directory"

@@ -29,8 +29,18 @@ from tests.helpers import FAST, most_in_a_window, sha256s
 from tests.localaws import DEFAULT_QUOTAS, LocalAWS
 from tests.localaws.dists import make_sdist, make_wheel
 
-TEN = ["us-east-1", "us-east-2", "us-west-1", "us-west-2", "eu-west-1", "eu-west-2",
-       "eu-central-1", "ap-southeast-1", "ap-southeast-2", "ap-northeast-1"]
+TEN = [
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-central-1",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-northeast-1",
+]
 WRITES_PER_SECOND = RetryPolicy().write_rate
 READS_PER_SECOND = RetryPolicy().read_rate
 
@@ -49,8 +59,9 @@ class RecordingLimiter(RateLimiter):
 
 
 @pytest.fixture
-def limiters(monkeypatch: pytest.MonkeyPatch) -> dict[tuple[str, str | None, str, float],
-                                                      RateLimiter]:
+def limiters(
+    monkeypatch: pytest.MonkeyPatch,
+) -> dict[tuple[str, str | None, str, float], RateLimiter]:
     """The process's shared limiters, fresh and recording, for this test only."""
     fresh: dict[tuple[str, str | None, str, float], RateLimiter] = {}
     monkeypatch.setattr(retry, "_limiters", fresh)
@@ -59,8 +70,12 @@ def limiters(monkeypatch: pytest.MonkeyPatch) -> dict[tuple[str, str | None, str
 
 
 def grants(limiters: dict, kind: str, region: str) -> list[float]:
-    return [at for (k, _, r, _), limiter in limiters.items() if (k, r) == (kind, region)
-            for at in limiter.grants]
+    return [
+        at
+        for (k, _, r, _), limiter in limiters.items()
+        if (k, r) == (kind, region)
+        for at in limiter.grants
+    ]
 
 
 def test_the_quotas_match_the_stand_ins() -> None:
@@ -82,8 +97,10 @@ def test_ten_regions_by_thirty_files_stay_under_the_quotas(ten_regions, tmp_path
     project = tmp_path / "project"
     aws.write_pyproject(project)
     dist = project / "dist"
-    files = [make_wheel(dist, "hello-internal", "1.0.0"), make_sdist(dist, "hello-internal",
-                                                                      "1.0.0")]
+    files = [
+        make_wheel(dist, "hello-internal", "1.0.0"),
+        make_sdist(dist, "hello-internal", "1.0.0"),
+    ]
     files += extra_wheels(dist, 28)
     assert len(files) == 30
     with ExitStack() as stack:
@@ -129,8 +146,7 @@ def test_the_write_limiter_holds_a_region_to_its_rate(regions, project, proxies,
     assert max(writes) - min(writes) >= 2.0
 
 
-def test_the_read_limiter_holds_sync_downloads_to_its_rate(regions, project, proxies,
-                                                           limiters):
+def test_the_read_limiter_holds_sync_downloads_to_its_rate(regions, project, proxies, limiters):
     """Every asset download goes through Index.download, which keeps to the read quota."""
     dist = project / "dist"
     files = [make_wheel(dist, "hello-internal", "1.0.0"), *extra_wheels(dist, 9)]

@@ -37,8 +37,7 @@ def test_no_token_in_any_output_log_or_file(regions, project, sample_dists, prox
     # 2. Retries (a reset, a 503) and a server that echoes the credentials back in a 400.
     token = regions.regions[echo].token
     basic = base64.b64encode(f"aws:{token}".encode()).decode()
-    body = (f"bad request: Authorization: Basic {basic}; password={token}; raw {basic}\n"
-            ).encode()
+    body = (f"bad request: Authorization: Basic {basic}; password={token}; raw {basic}\n").encode()
     proxy = proxies(echo)
     proxy.add(Rule(RESET, "POST"))
     proxy.add(Rule(STATUS, "POST", status=503))
@@ -46,8 +45,13 @@ def test_no_token_in_any_output_log_or_file(regions, project, sample_dists, prox
     # 3. The token stops working mid-run in another region: one refresh, old and new tokens.
     old = regions.regions[refresh].token
     rotate = proxies(refresh)
-    rotation = rotate.add(Rule(PASS, "POST", before=lambda: tokens.add(
-        regions.fake.rotate_token(refresh, old + "-rotated"))))
+    rotation = rotate.add(
+        Rule(
+            PASS,
+            "POST",
+            before=lambda: tokens.add(regions.fake.rotate_token(refresh, old + "-rotated")),
+        )
+    )
     record("faults -v", run_cli(regions, *base, "-v", env=home), {1})
     record("faults --json", run_cli(regions, *base, "--json", env=home), {1})
     assert proxy.count("POST", STATUS) >= 2 and rotation.fired == 1
@@ -56,8 +60,14 @@ def test_no_token_in_any_output_log_or_file(regions, project, sample_dists, prox
 
     # 4. A control-plane error that quotes the token it has just issued.
     quoted = regions.regions[denied].token
-    regions.fake.fail(denied, "GetRepositoryEndpoint", "AccessDeniedException", 403, times=0,
-                      message=f"User with token {quoted} is not authorized")
+    regions.fake.fail(
+        denied,
+        "GetRepositoryEndpoint",
+        "AccessDeniedException",
+        403,
+        times=0,
+        message=f"User with token {quoted} is not authorized",
+    )
     record("denied", run_cli(regions, *base, env=home), {1})
     record("denied --json", run_cli(regions, *base, "--json", env=home), {1})
     regions.fake.clear_faults()
@@ -67,8 +77,11 @@ def test_no_token_in_any_output_log_or_file(regions, project, sample_dists, prox
     wheel = next(sample_dists.glob("*.whl"))
     (regions.regions[denied].packages / wheel.name).write_bytes(b"other bytes")
     record("conflict -v", run_cli(regions, *base, "-v", env=home), {1})
-    record("status --json", run_cli(regions, "status", "--project", str(project),
-                                    "--json", env=home), {0, 1})
+    record(
+        "status --json",
+        run_cli(regions, "status", "--project", str(project), "--json", env=home),
+        {0, 1},
+    )
 
     assert "***" in "".join(text for _, text in transcripts), "the echoed secrets were masked"
     pieces = secret_fragments(tokens)

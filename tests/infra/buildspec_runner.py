@@ -81,15 +81,23 @@ def aws_cli_bin(path: Path) -> Path:
     return path
 
 
-def run(spec: dict[str, Any], env: dict[str, str], runtime_bin: Path, cwd: Path,
-        timeout: float = 600) -> subprocess.CompletedProcess[str]:
+def run(
+    spec: dict[str, Any], env: dict[str, str], runtime_bin: Path, cwd: Path, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
     tools = aws_cli_bin(runtime_bin.parent / "aws-cli-bin")
     path = env.get("PATH", os.environ["PATH"])
     full = {**env, "PATH": os.pathsep.join([str(runtime_bin), str(tools), path])}
     full.pop("VIRTUAL_ENV", None)
     full.pop("PYTHONPATH", None)
-    return subprocess.run(["bash", "-c", script(spec)], env=full, cwd=cwd, capture_output=True,
-                          text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        ["bash", "-c", script(spec)],
+        env=full,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def s3(endpoint: str) -> Any:
@@ -115,7 +123,11 @@ def installed_from(runtime_bin: Path, distribution: str) -> dict[str, Any] | Non
         f"import importlib.metadata as m; d = m.distribution({distribution!r}); "
         "print(d.read_text('direct_url.json') or 'null')"
     )
-    out = subprocess.run([str(runtime_bin / "python"), "-c", code], capture_output=True,
-                         text=True, check=True, timeout=60)
+    out = subprocess.run(
+        [str(runtime_bin / "python"), "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
     return json.loads(out.stdout)  # type: ignore[no-any-return]
-

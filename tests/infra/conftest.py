@@ -103,14 +103,19 @@ PACKAGES = {"alpha": "alpha-lib", "beta": "Beta_Tool", "gamma": "gamma.cli"}
 def platform(shared_dir: Path) -> Assembly:
     """part=platform for three regions, standalone codeartifact.toml (no [project])."""
     return _variant(
-        shared_dir, "platform", THREE_REGIONS,
-        {"part": "platform", "alarm-email": "ops@example.com"}, ACCESS, project="",
+        shared_dir,
+        "platform",
+        THREE_REGIONS,
+        {"part": "platform", "alarm-email": "ops@example.com"},
+        ACCESS,
+        project="",
     )
 
 
 def _package(shared: Path, key: str, context: dict[str, Any]) -> Assembly:
-    return _variant(shared, key, THREE_REGIONS, {"part": "package", **context},
-                    project=PACKAGES[key])
+    return _variant(
+        shared, key, THREE_REGIONS, {"part": "package", **context}, project=PACKAGES[key]
+    )
 
 
 @pytest.fixture(scope="session")
@@ -121,17 +126,24 @@ def alpha(shared_dir: Path) -> Assembly:
 @pytest.fixture(scope="session")
 def beta(shared_dir: Path) -> Assembly:
     """Poetry, from a self-managed GitHub Enterprise Server (its connection needs the host)."""
-    return _package(shared_dir, "beta", {
-        "repo": "acme/beta-tool", "publisher": "poetry",
-        "connection-provider": "GitHubEnterpriseServer", "connection-host-arn": BETA_HOST,
-    })
+    return _package(
+        shared_dir,
+        "beta",
+        {
+            "repo": "acme/beta-tool",
+            "publisher": "poetry",
+            "connection-provider": "GitHubEnterpriseServer",
+            "connection-host-arn": BETA_HOST,
+        },
+    )
 
 
 @pytest.fixture(scope="session")
 def gamma(shared_dir: Path) -> Assembly:
     """ci=github: an OIDC role instead of a pipeline; releases are tags v*."""
     return _package(
-        shared_dir, "gamma",
+        shared_dir,
+        "gamma",
         {"ci": "github", "github-repo": "acme/gamma-cli", "github-ref": "refs/tags/v*"},
     )
 
@@ -144,12 +156,26 @@ def adopted(shared_dir: Path) -> Assembly:
 
 @pytest.fixture(scope="session")
 def platform_adopted(shared_dir: Path) -> Assembly:
-    return _variant(shared_dir, "platform-adopted", ["eu-west-1"],
-                    {"part": "platform", "adopt": "true"}, project="")
+    return _variant(
+        shared_dir,
+        "platform-adopted",
+        ["eu-west-1"],
+        {"part": "platform", "adopt": "true"},
+        project="",
+    )
 
 
-VARIANTS = ["three", "four", "options", "platform", "alpha", "beta", "gamma", "adopted",
-            "platform_adopted"]
+VARIANTS = [
+    "three",
+    "four",
+    "options",
+    "platform",
+    "alpha",
+    "beta",
+    "gamma",
+    "adopted",
+    "platform_adopted",
+]
 
 
 @pytest.fixture

@@ -26,13 +26,25 @@ def runtime(shared_dir: Path) -> Iterator[Path]:
         bindir = make_runtime(shared_dir / "codebuild-runtime")
         # A fresh container has no publisher: a previous test's install of the same version
         # would make pip skip this build's verified wheel ("already satisfied").
-        subprocess.run([str(bindir / "python"), "-m", "pip", "uninstall", "-q", "-y",
-                        "codeartifact-multiregion"], capture_output=True, check=False)
+        subprocess.run(
+            [
+                str(bindir / "python"),
+                "-m",
+                "pip",
+                "uninstall",
+                "-q",
+                "-y",
+                "codeartifact-multiregion",
+            ],
+            capture_output=True,
+            check=False,
+        )
         yield bindir
 
 
-def build_env(aws: Any, project: Project, cdk_out: Path, workdir: Path,
-              **overrides: str) -> dict[str, str]:
+def build_env(
+    aws: Any, project: Project, cdk_out: Path, workdir: Path, **overrides: str
+) -> dict[str, str]:
     """The build's variables (literal ones from the template), the assets in local S3."""
     client = s3(aws.sts_url)
     upload_assets(client, cdk_out, project.variables)

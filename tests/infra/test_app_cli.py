@@ -57,16 +57,29 @@ def test_config_error_exits_2_with_the_message(tmp_path: Path) -> None:
 def test_a_bad_context_value_is_shown_escaped_before_the_cdk_loads(tmp_path: Path) -> None:
     """A -c value is the user's text: its escape sequences are shown, never sent to the
     terminal, and the refusal comes before aws_cdk (and Node.js) is even imported."""
-    probe = ("import runpy, sys; sys.argv = sys.argv[1:]\n"
-             "try:\n    runpy.run_path(sys.argv[0], run_name='__main__')\n"
-             "except SystemExit as exc:\n"
-             "    print('aws_cdk loaded' if 'aws_cdk' in sys.modules else 'aws_cdk not loaded',"
-             " file=sys.stderr)\n    raise\n")
+    probe = (
+        "import runpy, sys; sys.argv = sys.argv[1:]\n"
+        "try:\n    runpy.run_path(sys.argv[0], run_name='__main__')\n"
+        "except SystemExit as exc:\n"
+        "    print('aws_cdk loaded' if 'aws_cdk' in sys.modules else 'aws_cdk not loaded',"
+        " file=sys.stderr)\n    raise\n"
+    )
     result = subprocess.run(
-        [sys.executable, "-c", probe, str(INFRA / "app.py"), "-c", f"pyproject={EXAMPLE}",
-         "-c", "connection-arn=x\x1b]0;pwned\x07"],
-        cwd=tmp_path, env=_env(CDK_OUTDIR=str(tmp_path / "out")), capture_output=True,
-        text=True, timeout=300,
+        [
+            sys.executable,
+            "-c",
+            probe,
+            str(INFRA / "app.py"),
+            "-c",
+            f"pyproject={EXAMPLE}",
+            "-c",
+            "connection-arn=x\x1b]0;pwned\x07",
+        ],
+        cwd=tmp_path,
+        env=_env(CDK_OUTDIR=str(tmp_path / "out")),
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 2, result.stderr
     assert "-c connection-arn=x\\x1b]0;pwned\\x07: not a CodeConnections" in result.stderr

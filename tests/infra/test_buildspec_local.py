@@ -49,16 +49,32 @@ def sample_event(region: str, name: str, version: str) -> dict[str, str]:
 
 
 def test_replicator_buildspec_replicates_the_event_version(
-    platform: Assembly, regions, tmp_path: Path, runtime: Path  # noqa: F811
+    platform: Assembly,
+    regions,
+    tmp_path: Path,
+    runtime: Path,  # noqa: F811
 ) -> None:
     # A release lands in the primary only, published by some other tool.
     project_dir = tmp_path / "pkg"
     regions.write_pyproject(project_dir)
-    files = [make_wheel(tmp_path / "dist", "hello-internal", "1.0.0"),
-             make_sdist(tmp_path / "dist", "hello-internal", "1.0.0")]
+    files = [
+        make_wheel(tmp_path / "dist", "hello-internal", "1.0.0"),
+        make_sdist(tmp_path / "dist", "hello-internal", "1.0.0"),
+    ]
     seeded = run_checked(
-        [sys.executable, "-m", "codeartifact_multiregion", "publish", "--project",
-         project_dir, "--region", PRIMARY, *files], regions)
+        [
+            sys.executable,
+            "-m",
+            "codeartifact_multiregion",
+            "publish",
+            "--project",
+            project_dir,
+            "--region",
+            PRIMARY,
+            *files,
+        ],
+        regions,
+    )
     assert seeded.code == 0, seeded.err
     expected = regions.region(PRIMARY).files()
     assert len(expected) == 2 and all(regions.region(r).files() == {} for r in OTHERS)
@@ -67,8 +83,14 @@ def test_replicator_buildspec_replicates_the_event_version(
     build = project(stack, "Replicator")
     workdir = tmp_path / "build"
     workdir.mkdir()
-    env = build_env(regions, build, platform.outdir, tmp_path, CODEBUILD_SRC_DIR=str(workdir),
-                    **sample_event(PRIMARY, "hello-internal", "1.0.0"))
+    env = build_env(
+        regions,
+        build,
+        platform.outdir,
+        tmp_path,
+        CODEBUILD_SRC_DIR=str(workdir),
+        **sample_event(PRIMARY, "hello-internal", "1.0.0"),
+    )
     result = run(build.spec, env, runtime, workdir)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     assert_no_secret(regions, result.stdout, result.stderr)

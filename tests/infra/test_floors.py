@@ -32,9 +32,11 @@ def _floors(requirements: list[str]) -> dict[str, str]:
 
 def test_requirements_txt_has_the_infra_extras_floors() -> None:
     extra = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
-        "optional-dependencies"]["infra"]
+        "optional-dependencies"
+    ]["infra"]
     lines = [
-        ln.strip() for ln in (ROOT / "infra_cdk" / "requirements.txt").read_text().splitlines()
+        ln.strip()
+        for ln in (ROOT / "infra_cdk" / "requirements.txt").read_text().splitlines()
         if ln.strip() and not ln.startswith("#")
     ]
     declared = _floors(extra)

@@ -20,7 +20,9 @@ def _validate(path: Path) -> subprocess.CompletedProcess[str]:
     command = str(CHECK) if CHECK.exists() else "check-jsonschema"
     return subprocess.run(
         [command, "--builtin-schema", "vendor.github-workflows", str(path)],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 

@@ -40,8 +40,10 @@ REPLICATOR_PACKAGES = re.compile(
     re.escape(PREFIX) + r"Resource::arn:aws:codeartifact:[a-z0-9-]+:111122223333:"
     r"package/acme/python/pypi/\*\]"
 )
-BUILD_LOG = re.compile(re.escape(PREFIX) + r"Resource::arn:aws:logs:[a-z0-9-]+:"
-                       r"(111122223333|<AWS::AccountId>):log-group:/aws/codebuild/<\w+>:\*\]")
+BUILD_LOG = re.compile(
+    re.escape(PREFIX) + r"Resource::arn:aws:logs:[a-z0-9-]+:"
+    r"(111122223333|<AWS::AccountId>):log-group:/aws/codebuild/<\w+>:\*\]"
+)
 
 
 @pytest.mark.parametrize("variant", VARIANTS)

@@ -42,9 +42,7 @@ def physical_names(stack: StackArtifact) -> set[tuple[Any, ...]]:
 
 
 @pytest.mark.parametrize("key", ["alpha", "beta", "gamma"])
-def test_package_creates_no_domain_or_repository(
-    assemblies: dict[str, Assembly], key: str
-) -> None:
+def test_package_creates_no_domain_or_repository(assemblies: dict[str, Assembly], key: str) -> None:
     assembly = assemblies[key]
     assert assembly.error is None, assembly.error
     for stack in assembly.stacks:
@@ -67,9 +65,7 @@ def test_package_group_is_its_own_in_every_region(
         # The platform's domain by name, not a reference to a resource of this app.
         assert (props["DomainName"], props["DomainOwner"]) == ("acme", OWNER)
         assert props["Pattern"] == f"/pypi//{normalized}$"
-        assert props["OriginConfiguration"]["Restrictions"]["Publish"]["Repositories"] == [
-            "python"
-        ]
+        assert props["OriginConfiguration"]["Restrictions"]["Publish"]["Repositories"] == ["python"]
         # Configuration only: deleted with the stack, so a redeploy cannot collide with it.
         assert group["DeletionPolicy"] == "Delete"
 
@@ -87,8 +83,12 @@ def test_no_two_stacks_of_the_deployments_share_a_name(
             seen[name] = stack.name
     # The check saw the named resources it is about.
     kinds = {n[0] for n in seen}
-    assert {"AWS::CodeArtifact::Domain", "AWS::CodeArtifact::PackageGroup",
-            "AWS::CodeConnections::Connection", "AWS::IAM::OIDCProvider"} <= kinds
+    assert {
+        "AWS::CodeArtifact::Domain",
+        "AWS::CodeArtifact::PackageGroup",
+        "AWS::CodeConnections::Connection",
+        "AWS::IAM::OIDCProvider",
+    } <= kinds
 
 
 def test_github_role_trusts_only_the_repository_and_ref(gamma: Assembly) -> None:
@@ -104,16 +104,20 @@ def test_github_role_trusts_only_the_repository_and_ref(gamma: Assembly) -> None
     assert render(statement["Principal"]["Federated"]).startswith("${GithubOidcProvider")
     assert statement["Condition"] == {
         "StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"},
-        "StringLike": {"token.actions.githubusercontent.com:sub":
-                       "repo:acme/gamma-cli:ref:refs/tags/v*"},
+        "StringLike": {
+            "token.actions.githubusercontent.com:sub": "repo:acme/gamma-cli:ref:refs/tags/v*"
+        },
     }
 
 
 def _publisher_document(stack: StackArtifact) -> list[dict[str, Any]]:
-    policy = next(v for k, v in stack.resources("AWS::IAM::Policy").items()
-                  if k.startswith("PublisherPolicy"))
-    return [{**s, "Resource": sorted(as_list(s["Resource"]))}
-            for s in render(policy["Properties"]["PolicyDocument"]["Statement"])]
+    policy = next(
+        v for k, v in stack.resources("AWS::IAM::Policy").items() if k.startswith("PublisherPolicy")
+    )
+    return [
+        {**s, "Resource": sorted(as_list(s["Resource"]))}
+        for s in render(policy["Properties"]["PolicyDocument"]["Statement"])
+    ]
 
 
 def test_github_role_has_the_build_roles_privileges(alpha: Assembly, gamma: Assembly) -> None:

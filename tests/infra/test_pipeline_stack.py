@@ -62,7 +62,7 @@ def test_buildspec_runs_the_publisher_and_keeps_the_report(three: Assembly) -> N
     ]
     # Printed and copied to S3 even when it failed (row 7: a failed action keeps no outputs).
     assert any(f"cat {REPORT_FILE}" in c for c in build["finally"])
-    assert any(f"{REPORT_FILE} \"s3://$REPORT_BUCKET/reports/" in c for c in build["finally"])
+    assert any(f'{REPORT_FILE} "s3://$REPORT_BUCKET/reports/' in c for c in build["finally"])
     assert spec["artifacts"]["files"] == [REPORT_FILE]
 
 

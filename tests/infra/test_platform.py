@@ -141,7 +141,8 @@ def test_event_rule_starts_the_replicator_with_retries_and_dlq(
 ) -> None:
     stack = region_stack(platform, region)
     rules = [
-        r["Properties"] for r in stack.resources("AWS::Events::Rule").values()
+        r["Properties"]
+        for r in stack.resources("AWS::Events::Rule").values()
         if "EventPattern" in r["Properties"]
     ]
     assert len(rules) == 1
@@ -179,7 +180,8 @@ def test_event_rule_starts_the_replicator_with_retries_and_dlq(
 def test_schedule_metric_alarms_and_topic_in_the_primary(platform: Assembly) -> None:
     primary = region_stack(platform, THREE_REGIONS[0])
     schedules = [
-        r["Properties"] for r in primary.resources("AWS::Events::Rule").values()
+        r["Properties"]
+        for r in primary.resources("AWS::Events::Rule").values()
         if "ScheduleExpression" in r["Properties"]
     ]
     assert [s["ScheduleExpression"] for s in schedules] == ["cron(0 3 * * ? *)"]
@@ -190,16 +192,26 @@ def test_schedule_metric_alarms_and_topic_in_the_primary(platform: Assembly) -> 
     )
     commands = spec["phases"]["build"]["commands"]
     assert any("sync --all" in c for c in commands)
-    assert any("put-metric-data --namespace CodeArtifactMultiRegion --metric-name "
-               "DriftedCells" in c for c in commands)
-    alarms = {a["Properties"].get("MetricName"): a["Properties"]
-              for a in primary.resources("AWS::CloudWatch::Alarm").values()}
-    assert {"DriftedCells", "UnrepairedCells", "ApproximateNumberOfMessagesVisible",
-            "FailedBuilds"} <= set(alarms)
+    assert any(
+        "put-metric-data --namespace CodeArtifactMultiRegion --metric-name DriftedCells" in c
+        for c in commands
+    )
+    alarms = {
+        a["Properties"].get("MetricName"): a["Properties"]
+        for a in primary.resources("AWS::CloudWatch::Alarm").values()
+    }
+    assert {
+        "DriftedCells",
+        "UnrepairedCells",
+        "ApproximateNumberOfMessagesVisible",
+        "FailedBuilds",
+    } <= set(alarms)
     drift = alarms["DriftedCells"]
     assert drift["Namespace"] == "CodeArtifactMultiRegion"
-    assert drift["Dimensions"] == [{"Name": "Domain", "Value": "acme"},
-                                   {"Name": "Repository", "Value": "python"}]
+    assert drift["Dimensions"] == [
+        {"Name": "Domain", "Value": "acme"},
+        {"Name": "Repository", "Value": "python"},
+    ]
     assert drift["ComparisonOperator"] == "GreaterThanThreshold" and drift["Threshold"] == 0
     topic = next(iter(primary.resources("AWS::SNS::Topic")))
     for alarm in primary.resources("AWS::CloudWatch::Alarm").values():
@@ -208,35 +220,45 @@ def test_schedule_metric_alarms_and_topic_in_the_primary(platform: Assembly) -> 
     assert (subscription["Protocol"], subscription["Endpoint"]) == ("email", "ops@example.com")
     # Encrypted with the stack's rotating key.
     assert render(primary.only("AWS::SNS::Topic")["Properties"]["KmsMasterKeyId"]).startswith(
-        "${ReplicationKey")
+        "${ReplicationKey"
+    )
 
 
 @pytest.mark.parametrize("region", THREE_REGIONS[1:])
 def test_repair_runs_only_in_the_primary(platform: Assembly, region: str) -> None:
     stack = region_stack(platform, region)
-    assert not [r for r in stack.resources("AWS::Events::Rule").values()
-                if "ScheduleExpression" in r["Properties"]]
+    assert not [
+        r
+        for r in stack.resources("AWS::Events::Rule").values()
+        if "ScheduleExpression" in r["Properties"]
+    ]
     assert [k[:10] for k in stack.resources("AWS::CodeBuild::Project")] == ["Replicator"]
     # Every region still alarms on its own dead letters and failed replicator builds.
-    names = {a["Properties"]["MetricName"]
-             for a in stack.resources("AWS::CloudWatch::Alarm").values()}
+    names = {
+        a["Properties"]["MetricName"] for a in stack.resources("AWS::CloudWatch::Alarm").values()
+    }
     assert names == {"ApproximateNumberOfMessagesVisible", "FailedBuilds"}
 
 
 @pytest.mark.parametrize("region", THREE_REGIONS)
 def test_replicator_role_is_exact(platform: Assembly, region: str) -> None:
     stack = region_stack(platform, region)
-    policy = next(v for k, v in stack.resources("AWS::IAM::Policy").items()
-                  if k.startswith("ReplicatorPolicy"))["Properties"]["PolicyDocument"]
+    policy = next(
+        v
+        for k, v in stack.resources("AWS::IAM::Policy").items()
+        if k.startswith("ReplicatorPolicy")
+    )["Properties"]["PolicyDocument"]
     by_sid = {s["Sid"]: s for s in render(policy["Statement"])}
 
     def arns(resource: str) -> list[str]:
         return sorted(f"arn:aws:codeartifact:{r}:{OWNER}:{resource}" for r in THREE_REGIONS)
 
     assert sorted(as_list(by_sid["CodeArtifactAuthorizationToken"]["Resource"])) == arns(
-        "domain/acme")
+        "domain/acme"
+    )
     assert sorted(as_list(by_sid["CodeArtifactRepositoryRead"]["Resource"])) == arns(
-        "repository/acme/python")
+        "repository/acme/python"
+    )
     replicate = by_sid["CodeArtifactPackageReplicate"]
     assert sorted(as_list(replicate["Resource"])) == arns("package/acme/python/pypi/*")
     assert "codeartifact:PublishPackageVersion" in replicate["Action"]
@@ -248,7 +270,8 @@ def test_replicator_role_is_exact(platform: Assembly, region: str) -> None:
     if region == THREE_REGIONS[0]:
         assert metric is not None
         assert metric["Condition"] == {
-            "StringEquals": {"cloudwatch:namespace": "CodeArtifactMultiRegion"}}
+            "StringEquals": {"cloudwatch:namespace": "CodeArtifactMultiRegion"}
+        }
     else:
         assert metric is None
 

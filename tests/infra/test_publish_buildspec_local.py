@@ -31,13 +31,17 @@ def _source(aws, root: Path) -> Path:  # type: ignore[no-untyped-def]
 
 
 def test_publish_buildspec_installs_the_checked_wheel_and_publishes(
-    three: Assembly, regions, tmp_path: Path, runtime: Path  # noqa: F811
+    three: Assembly,
+    regions,
+    tmp_path: Path,
+    runtime: Path,  # noqa: F811
 ) -> None:
     build = project(three.pipeline, "Publish")
     src = _source(regions, tmp_path)
     s3(regions.sts_url).create_bucket(Bucket=REPORTS)
-    env = build_env(regions, build, three.outdir, tmp_path, CODEBUILD_SRC_DIR=str(src),
-                    REPORT_BUCKET=REPORTS)
+    env = build_env(
+        regions, build, three.outdir, tmp_path, CODEBUILD_SRC_DIR=str(src), REPORT_BUCKET=REPORTS
+    )
     result = run(build.spec, env, runtime, src)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     assert_no_secret(regions, result.stdout, result.stderr)
@@ -50,8 +54,9 @@ def test_publish_buildspec_installs_the_checked_wheel_and_publishes(
     direct = installed_from(runtime, "codeartifact-multiregion")
     assert direct is not None
     assert direct["url"].startswith("file://")
-    assert direct["url"].endswith("/codeartifact-publisher/codeartifact_multiregion-0.1.0-"
-                                  "py3-none-any.whl")
+    assert direct["url"].endswith(
+        "/codeartifact-publisher/codeartifact_multiregion-0.1.0-py3-none-any.whl"
+    )
     # The report is kept where a failed run could still be read.
     body = s3(regions.sts_url).get_object(Bucket=REPORTS, Key="reports/7-publish-report.json")
     report = json.loads(body["Body"].read())
@@ -60,12 +65,16 @@ def test_publish_buildspec_installs_the_checked_wheel_and_publishes(
 
 
 def test_publish_buildspec_stops_on_a_tampered_wheel(
-    three: Assembly, regions, tmp_path: Path, runtime: Path  # noqa: F811
+    three: Assembly,
+    regions,
+    tmp_path: Path,
+    runtime: Path,  # noqa: F811
 ) -> None:
     build = project(three.pipeline, "Publish")
     src = _source(regions, tmp_path)
-    env = build_env(regions, build, three.outdir, tmp_path, CODEBUILD_SRC_DIR=str(src),
-                    REPORT_BUCKET=REPORTS)
+    env = build_env(
+        regions, build, three.outdir, tmp_path, CODEBUILD_SRC_DIR=str(src), REPORT_BUCKET=REPORTS
+    )
     # Whoever can write the asset object cannot make the build run other code.
     bucket, _, key = build.variables["PUBLISHER_WHEEL_URL"][5:].partition("/")
     s3(regions.sts_url).put_object(Bucket=bucket, Key=key, Body=b"PK\x03\x04 not the wheel")

@@ -34,6 +34,7 @@ def _statements(stack: StackArtifact, logical_prefix: str) -> list[dict[str, Any
 
 # Row 1 -----------------------------------------------------------------------------------------
 
+
 def test_row1_source_role_may_use_the_connection_under_both_prefixes(three: Assembly) -> None:
     statements = _statements(three.pipeline, "SourceActionRole")
     on_connection = {
@@ -48,6 +49,7 @@ def test_row1_source_role_may_use_the_connection_under_both_prefixes(three: Asse
 
 
 # Row 2 -----------------------------------------------------------------------------------------
+
 
 def _buildspecs(assembly: Assembly) -> list[tuple[str, dict[str, Any]]]:
     return [
@@ -80,7 +82,7 @@ def test_row2_every_install_is_pinned_or_a_hash_checked_file(
                 verified.add(match.group(2))
             if "install" in words and "pip" in words:
                 installs += 1
-                for arg in words[words.index("install") + 1:]:
+                for arg in words[words.index("install") + 1 :]:
                     if arg.startswith("./"):
                         assert arg[2:] in verified, (where, f"{arg} installed before its check")
                     else:
@@ -96,8 +98,14 @@ def test_row2_requirements_do_not_name_the_unclaimed_distribution() -> None:
 
 # Row 3 / 4 / 9 and every other key: bad input is a SettingsError naming the key -----------------
 
-def _settings(tmp_path: Path, context: dict[str, str], extra: str = "",
-              regions: tuple[str, ...] = ("us-east-1",), name: str = "hello-internal") -> Any:
+
+def _settings(
+    tmp_path: Path,
+    context: dict[str, str],
+    extra: str = "",
+    regions: tuple[str, ...] = ("us-east-1",),
+    name: str = "hello-internal",
+) -> Any:
     from infra_cdk.stacks.settings import InfraSettings
 
     pyproject = write_pyproject(tmp_path / "pyproject.toml", list(regions), extra, name=name)
@@ -115,10 +123,16 @@ BAD_INPUTS = [
     ({"connection-arn": "arn:aws:iam::1:role/x"}, "", "-c connection-arn=arn:aws:iam::1:role/x"),
     ({"connection-provider": "GitHubEnterpriseServer"}, "", "-c connection-host-arn="),
     ({"connection-provider": "GitLabSelfManaged"}, "", "-c connection-host-arn="),
-    ({"connection-host-arn": "arn:aws:codeconnections:us-east-1:111122223333:host/h-1"}, "",
-     "-c connection-host-arn: only for GitHubEnterpriseServer or GitLabSelfManaged"),
-    ({"connection-provider": "GitLabSelfManaged", "connection-host-arn": "host"}, "",
-     "-c connection-host-arn=host: not a CodeConnections host ARN"),
+    (
+        {"connection-host-arn": "arn:aws:codeconnections:us-east-1:111122223333:host/h-1"},
+        "",
+        "-c connection-host-arn: only for GitHubEnterpriseServer or GitLabSelfManaged",
+    ),
+    (
+        {"connection-provider": "GitLabSelfManaged", "connection-host-arn": "host"},
+        "",
+        "-c connection-host-arn=host: not a CodeConnections host ARN",
+    ),
     ({"domain-kms": "maybe"}, "", "-c domain-kms=maybe: use true or false"),
     ({"adopt": "perhaps"}, "", "-c adopt=perhaps: use true or false"),
     ({"adopt": "true", "domain-kms": "true"}, "", "EncryptionKey cannot change"),
@@ -129,10 +143,16 @@ BAD_INPUTS = [
     ({"ci": "github"}, "", "-c ci=github needs -c github-repo=OWNER/NAME"),
     ({"ci": "github", "github-repo": "not a repo"}, "", "-c github-repo=not a repo"),
     ({"ci": "github", "github-repo": "a/b", "github-ref": "main"}, "", "-c github-ref=main"),
-    ({"ci": "github", "github-repo": "a/b", "github-ref": "refs/heads/*"}, "",
-     "a wildcard may match tags only"),
-    ({"ci": "github", "github-repo": "a/b", "github-oidc-provider": "arn:aws:iam::1:x"}, "",
-     "-c github-oidc-provider=arn:aws:iam::1:x"),
+    (
+        {"ci": "github", "github-repo": "a/b", "github-ref": "refs/heads/*"},
+        "",
+        "a wildcard may match tags only",
+    ),
+    (
+        {"ci": "github", "github-repo": "a/b", "github-oidc-provider": "arn:aws:iam::1:x"},
+        "",
+        "-c github-oidc-provider=arn:aws:iam::1:x",
+    ),
     ({"ci": "github", "github-repo": "a/b", "repo": "a/b"}, "", "-c repo: not used by ci=github"),
     ({"github-repo": "a/b"}, "", "-c github-repo: not used by ci=codepipeline"),
     ({"part": "package", "domain-kms": "true"}, "", "-c domain-kms: not used by part=package"),
@@ -141,8 +161,11 @@ BAD_INPUTS = [
     ({"part": "platform", "alarm-email": "ops"}, "", "-c alarm-email=ops: not an e-mail"),
     ({"part": "platform", "adopt": "true"}, "", "-c adopt=true needs domain-owner"),
     # Row 3: role-arn is refused with the reason and the fix.
-    ({}, 'role-arn = "arn:aws:iam::111122223333:role/publisher"\n',
-     "role-arn in us-east-1: the pipeline publishes as its own role"),
+    (
+        {},
+        'role-arn = "arn:aws:iam::111122223333:role/publisher"\n',
+        "role-arn in us-east-1: the pipeline publishes as its own role",
+    ),
 ]
 
 
@@ -175,8 +198,10 @@ def test_unknown_context_key_names_the_nearest_one() -> None:
     from infra_cdk.stacks.settings import SettingsError, check_context_keys
 
     check_context_keys(["part", "@aws-cdk/core:x", "aws:cdk:version-reporting", "cli-telemetry"])
-    with pytest.raises(SettingsError, match=re.escape("-c parts: not a setting of this app. "
-                                                      "Did you mean -c part=...?")):
+    with pytest.raises(
+        SettingsError,
+        match=re.escape("-c parts: not a setting of this app. Did you mean -c part=...?"),
+    ):
         check_context_keys(["parts"])
 
 
@@ -193,9 +218,16 @@ def test_row9_exit_2_with_the_key_named_not_a_jsii_trace(
     pyproject = write_pyproject(tmp_path / "pyproject.toml", regions, name=name)
     result = subprocess.run(
         [sys.executable, str(INFRA / "app.py"), "-c", f"pyproject={pyproject}"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300,
-        env={"PATH": "/usr/bin:/bin", "CDK_OUTDIR": str(tmp_path / "out"),
-             "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20", "HOME": str(tmp_path)},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "CDK_OUTDIR": str(tmp_path / "out"),
+            "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+            "HOME": str(tmp_path),
+        },
     )
     assert result.returncode == 2, result.stderr
     assert message in result.stderr
@@ -205,6 +237,7 @@ def test_row9_exit_2_with_the_key_named_not_a_jsii_trace(
 
 
 # Row 5 -----------------------------------------------------------------------------------------
+
 
 def test_row5_adopt_uses_the_existing_domain_and_repository(adopted: Assembly) -> None:
     assert adopted.error is None, adopted.error
@@ -233,6 +266,7 @@ def test_row5_platform_adopt_writes_the_import_mapping(platform_adopted: Assembl
 
 
 # Row 6 / 7 -------------------------------------------------------------------------------------
+
 
 def test_row6_status_can_describe_the_package(three: Assembly) -> None:
     statements = _statements(three.pipeline, "PublisherPolicy")

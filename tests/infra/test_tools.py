@@ -14,17 +14,40 @@ TOOLS = Path(drift_count.__file__).parent
 
 def _status(states: list[str]) -> dict[str, object]:
     regions = ["us-east-1", "eu-west-1", "ap-southeast-2"]
-    return {"packages": [{"project": "p", "ok": False, "regions": regions, "versions": [
-        {"version": "1.0", "files": [
-            {"filename": "p-1.0.tar.gz",
-             "regions": {r: {"state": s, "sha256": None} for r, s in zip(regions, states)}}]}]}]}
+    return {
+        "packages": [
+            {
+                "project": "p",
+                "ok": False,
+                "regions": regions,
+                "versions": [
+                    {
+                        "version": "1.0",
+                        "files": [
+                            {
+                                "filename": "p-1.0.tar.gz",
+                                "regions": {
+                                    r: {"state": s, "sha256": None} for r, s in zip(regions, states)
+                                },
+                            }
+                        ],
+                    }
+                ],
+            }
+        ]
+    }
 
 
 def _run(
     script: str, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(TOOLS / script), *args], capture_output=True,
-                          text=True, timeout=60, env=env)
+    return subprocess.run(
+        [sys.executable, str(TOOLS / script), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
 
 
 def test_drift_count_counts_every_cell_not_present(tmp_path: Path) -> None:
@@ -55,5 +78,14 @@ def test_event_rebuilt_from_variables_escapes_untrusted_values() -> None:
     assert event["detail"]["packageNamespace"] is None
     assert event["detail-type"] == "v-CA_EVENT_DETAIL_TYPE"
     assert event["region"] == "v-CA_EVENT_REGION"
-    assert set(event) == {"version", "resources", "detail", "id", "source", "detail-type",
-                          "account", "region", "time"}
+    assert set(event) == {
+        "version",
+        "resources",
+        "detail",
+        "id",
+        "source",
+        "detail-type",
+        "account",
+        "region",
+        "time",
+    }

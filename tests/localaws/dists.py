@@ -32,8 +32,9 @@ def normalize(name: str) -> str:
 
 
 def _metadata(name: str, version: str) -> str:
-    return (f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
-            f"Summary: test package {name}\n\n")
+    return (
+        f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\nSummary: test package {name}\n\n"
+    )
 
 
 def _record_line(path: str, digest: bytes, size: int) -> str:
@@ -48,8 +49,9 @@ def _entry(arcname: str, compress: int) -> zipfile.ZipInfo:
     return info
 
 
-def make_wheel(dest_dir: StrPath, name: str, version: str, payload_bytes: int = 0, *,
-               seed: int = 0) -> Path:
+def make_wheel(
+    dest_dir: StrPath, name: str, version: str, payload_bytes: int = 0, *, seed: int = 0
+) -> Path:
     """A PEP 427 ``py3-none-any`` wheel; ``payload_bytes`` of incompressible data make it large.
 
     The payload is stored, not deflated, so the file size tracks ``payload_bytes`` and
@@ -66,7 +68,7 @@ def make_wheel(dest_dir: StrPath, name: str, version: str, payload_bytes: int = 
             f"{module}/__init__.py": f'__version__ = "{version}"\nSEED = {seed}\n',
             f"{info_dir}/METADATA": _metadata(name, version),
             f"{info_dir}/WHEEL": "Wheel-Version: 1.0\nGenerator: localaws\n"
-                                 "Root-Is-Purelib: true\nTag: py3-none-any\n",
+            "Root-Is-Purelib: true\nTag: py3-none-any\n",
         }
         for arcname, text in small.items():
             data = text.encode()
@@ -96,13 +98,17 @@ def make_sdist(dest_dir: StrPath, name: str, version: str) -> Path:
     path = dest / f"{base}.tar.gz"
     files = {
         "PKG-INFO": _metadata(name, version),
-        "pyproject.toml": (f'[project]\nname = "{name}"\nversion = "{version}"\n'
-                           f'description = "test package {name}"\n'),
+        "pyproject.toml": (
+            f'[project]\nname = "{name}"\nversion = "{version}"\n'
+            f'description = "test package {name}"\n'
+        ),
         f"src/{normalize(name)}/__init__.py": f'__version__ = "{version}"\n',
     }
-    with path.open("wb") as raw, \
-            gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=_EPOCH) as gz, \
-            tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar:
+    with (
+        path.open("wb") as raw,
+        gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=_EPOCH) as gz,
+        tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar,
+    ):
         for arcname, text in files.items():
             data = text.encode()
             entry = tarfile.TarInfo(f"{base}/{arcname}")

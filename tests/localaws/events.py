@@ -32,24 +32,48 @@ def sample_event() -> dict[str, Any]:
     return loaded
 
 
-def package_arn(region: str, domain_owner: str, domain: str, repository: str,
-                package: str, *, package_format: str = "pypi",
-                namespace: str | None = None) -> str:
+def package_arn(
+    region: str,
+    domain_owner: str,
+    domain: str,
+    repository: str,
+    package: str,
+    *,
+    package_format: str = "pypi",
+    namespace: str | None = None,
+) -> str:
     """A package's ARN as the event's ``resources`` carries it (empty namespace for PyPI)."""
-    return (f"arn:aws:codeartifact:{region}:{domain_owner}:package/{domain}/{repository}/"
-            f"{package_format}/{namespace or ''}/{package}")
+    return (
+        f"arn:aws:codeartifact:{region}:{domain_owner}:package/{domain}/{repository}/"
+        f"{package_format}/{namespace or ''}/{package}"
+    )
 
 
 def package_version_state_change(
-        *, region: str, domain: str, domain_owner: str, repository: str, package: str,
-        version: str, state: str = "Published", revision: str | None = None,
-        operation_type: str = "Created", assets_added: int = 0, assets_removed: int = 0,
-        assets_updated: int = 0, metadata_updated: bool = False,
-        status_changed: bool = False, sequence_number: int = 1,
-        account: str | None = None, repository_administrator: str | None = None,
-        package_format: str = "pypi", namespace: str | None = None,
-        event_id: str | None = None, deduplication_id: str | None = None,
-        time: datetime | None = None) -> dict[str, Any]:
+    *,
+    region: str,
+    domain: str,
+    domain_owner: str,
+    repository: str,
+    package: str,
+    version: str,
+    state: str = "Published",
+    revision: str | None = None,
+    operation_type: str = "Created",
+    assets_added: int = 0,
+    assets_removed: int = 0,
+    assets_updated: int = 0,
+    metadata_updated: bool = False,
+    status_changed: bool = False,
+    sequence_number: int = 1,
+    account: str | None = None,
+    repository_administrator: str | None = None,
+    package_format: str = "pypi",
+    namespace: str | None = None,
+    event_id: str | None = None,
+    deduplication_id: str | None = None,
+    time: datetime | None = None,
+) -> dict[str, Any]:
     """One ``CodeArtifact Package Version State Change`` event, field for field as documented.
 
     Defaults: the receiving account and repository administrator are the domain owner,
@@ -72,8 +96,17 @@ def package_version_state_change(
         "account": account or domain_owner,
         "time": stamp.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "region": region,
-        "resources": [package_arn(region, domain_owner, domain, repository, package,
-                                  package_format=package_format, namespace=namespace)],
+        "resources": [
+            package_arn(
+                region,
+                domain_owner,
+                domain,
+                repository,
+                package,
+                package_format=package_format,
+                namespace=namespace,
+            )
+        ],
         "detail": {
             "domainName": domain,
             "domainOwner": domain_owner,

@@ -77,30 +77,81 @@ OPERATIONS = tuple(_ROUTES.values())
 # The query-string names each operation reads (all of them are the model's names).
 QUERY_PARAMS: dict[str, tuple[str, ...]] = {
     "GetAuthorizationToken": ("domain", "domain-owner", "duration"),
-    "GetRepositoryEndpoint": ("domain", "domain-owner", "repository", "format",
-                              "endpointType"),
-    "PutPackageOriginConfiguration": ("domain", "domain-owner", "repository", "format",
-                                      "namespace", "package"),
-    "DescribePackage": ("domain", "domain-owner", "repository", "format", "namespace",
-                        "package"),
-    "ListPackages": ("domain", "domain-owner", "repository", "format", "namespace",
-                     "package-prefix", "max-results", "next-token", "publish", "upstream"),
-    "ListPackageVersions": ("domain", "domain-owner", "repository", "format", "namespace",
-                            "package", "status", "sortBy", "max-results", "next-token",
-                            "originType"),
-    "ListPackageVersionAssets": ("domain", "domain-owner", "repository", "format",
-                                 "namespace", "package", "version", "max-results",
-                                 "next-token"),
-    "GetPackageVersionAsset": ("domain", "domain-owner", "repository", "format", "namespace",
-                               "package", "version", "asset", "revision"),
-    "UpdatePackageVersionsStatus": ("domain", "domain-owner", "repository", "format",
-                                    "namespace", "package"),
+    "GetRepositoryEndpoint": ("domain", "domain-owner", "repository", "format", "endpointType"),
+    "PutPackageOriginConfiguration": (
+        "domain",
+        "domain-owner",
+        "repository",
+        "format",
+        "namespace",
+        "package",
+    ),
+    "DescribePackage": ("domain", "domain-owner", "repository", "format", "namespace", "package"),
+    "ListPackages": (
+        "domain",
+        "domain-owner",
+        "repository",
+        "format",
+        "namespace",
+        "package-prefix",
+        "max-results",
+        "next-token",
+        "publish",
+        "upstream",
+    ),
+    "ListPackageVersions": (
+        "domain",
+        "domain-owner",
+        "repository",
+        "format",
+        "namespace",
+        "package",
+        "status",
+        "sortBy",
+        "max-results",
+        "next-token",
+        "originType",
+    ),
+    "ListPackageVersionAssets": (
+        "domain",
+        "domain-owner",
+        "repository",
+        "format",
+        "namespace",
+        "package",
+        "version",
+        "max-results",
+        "next-token",
+    ),
+    "GetPackageVersionAsset": (
+        "domain",
+        "domain-owner",
+        "repository",
+        "format",
+        "namespace",
+        "package",
+        "version",
+        "asset",
+        "revision",
+    ),
+    "UpdatePackageVersionsStatus": (
+        "domain",
+        "domain-owner",
+        "repository",
+        "format",
+        "namespace",
+        "package",
+    ),
 }
 # JSON body members each operation reads.
 BODY_MEMBERS: dict[str, tuple[str, ...]] = {
     "PutPackageOriginConfiguration": ("restrictions",),
-    "UpdatePackageVersionsStatus": ("versions", "versionRevisions", "expectedStatus",
-                                    "targetStatus"),
+    "UpdatePackageVersionsStatus": (
+        "versions",
+        "versionRevisions",
+        "expectedStatus",
+        "targetStatus",
+    ),
 }
 # Which quota each operation draws on. CodeArtifact documents per-operation quotas for
 # the List* calls, GetPackageVersionAsset and GetAuthorizationToken, and account-wide
@@ -145,16 +196,19 @@ class _Refusal(Exception):
         self.status, self.code, self.message = status, code, message
 
 
-def _signature_ok(handler: BaseHTTPRequestHandler, body: bytes, region: str, access_key: str,
-                  secret: str) -> bool:
+def _signature_ok(
+    handler: BaseHTTPRequestHandler, body: bytes, region: str, access_key: str, secret: str
+) -> bool:
     """Whether the request's SigV4 signature is the one ``secret`` gives, as AWS checks it:
     botocore's signer recomputes it over the signed headers exactly as they arrived."""
     from botocore.auth import SigV4Auth
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials
 
-    found = re.search(r"SignedHeaders=([^,\s]+), Signature=([0-9a-f]{64})$",
-                      handler.headers.get("Authorization", ""))
+    found = re.search(
+        r"SignedHeaders=([^,\s]+), Signature=([0-9a-f]{64})$",
+        handler.headers.get("Authorization", ""),
+    )
     stamp = handler.headers.get("X-Amz-Date", "")
     if not found or not stamp:
         return False
@@ -162,13 +216,19 @@ def _signature_ok(handler: BaseHTTPRequestHandler, body: bytes, region: str, acc
     if "host" not in names:
         return False
     headers = {name: handler.headers.get(name, "") for name in names}
-    request = AWSRequest(method=handler.command, url=f"http://{headers['host']}{handler.path}",
-                         data=body, headers=headers)
+    request = AWSRequest(
+        method=handler.command,
+        url=f"http://{headers['host']}{handler.path}",
+        data=body,
+        headers=headers,
+    )
     request.context["timestamp"] = stamp
-    auth = SigV4Auth(Credentials(access_key, secret, headers.get("x-amz-security-token")),
-                     "codeartifact", region)
-    expected = auth.signature(auth.string_to_sign(request, auth.canonical_request(request)),
-                              request)
+    auth = SigV4Auth(
+        Credentials(access_key, secret, headers.get("x-amz-security-token")), "codeartifact", region
+    )
+    expected = auth.signature(
+        auth.string_to_sign(request, auth.canonical_request(request)), request
+    )
     return secrets.compare_digest(expected, found.group(2))
 
 
@@ -240,12 +300,17 @@ class Call:
 class FakeCodeArtifact:
     """``with FakeCodeArtifact({"us-east-1": RegionSpec(...)}) as fake: fake.url``."""
 
-    def __init__(self, regions: dict[str, RegionSpec], host: str = "127.0.0.1", *,
-                 page_size: int | None = DEFAULT_PAGE_SIZE,
-                 quotas: dict[str, int | None] | None = None,
-                 window: float = 1.0,
-                 clock: Callable[[], float] = time.monotonic,
-                 secret_keys: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        regions: dict[str, RegionSpec],
+        host: str = "127.0.0.1",
+        *,
+        page_size: int | None = DEFAULT_PAGE_SIZE,
+        quotas: dict[str, int | None] | None = None,
+        window: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+        secret_keys: dict[str, str] | None = None,
+    ) -> None:
         self.regions = regions
         self.secret_keys = dict(secret_keys or {})
         self.calls: list[Call] = []
@@ -280,8 +345,9 @@ class FakeCodeArtifact:
 
     def start(self) -> FakeCodeArtifact:
         if self._thread is None:
-            self._thread = threading.Thread(target=self._server.serve_forever,
-                                            name="fake-codeartifact", daemon=True)
+            self._thread = threading.Thread(
+                target=self._server.serve_forever, name="fake-codeartifact", daemon=True
+            )
             self._thread.start()
         return self
 
@@ -300,8 +366,15 @@ class FakeCodeArtifact:
 
     # test controls ---------------------------------------------------------
 
-    def fail(self, region: str | None, operation: str, code: str, status: int,
-             times: int = 1, message: str = "injected fault") -> None:
+    def fail(
+        self,
+        region: str | None,
+        operation: str,
+        code: str,
+        status: int,
+        times: int = 1,
+        message: str = "injected fault",
+    ) -> None:
         """Answer ``operation`` in ``region`` (None: all) with an AWS error ``times`` times.
 
         ``times=0`` keeps failing until ``reset()``/``clear_faults()``. Faults stack: the
@@ -342,11 +415,15 @@ class FakeCodeArtifact:
     def recorded(self, operation: str | None = None, region: str | None = None) -> list[Call]:
         """A snapshot of the calls so far, optionally narrowed to one operation/region."""
         with self._lock:
-            return [c for c in self.calls if operation in (None, c.operation)
-                    and region in (None, c.region)]
+            return [
+                c
+                for c in self.calls
+                if operation in (None, c.operation) and region in (None, c.region)
+            ]
 
-    def origin(self, region: str, package: str, repository: str | None = None
-               ) -> dict[str, str] | None:
+    def origin(
+        self, region: str, package: str, repository: str | None = None
+    ) -> dict[str, str] | None:
         """The origin restrictions last set for ``package`` in ``region``, if any."""
         with self._lock:
             for (reg, repo, name), restrictions in self.origins.items():
@@ -368,8 +445,11 @@ class FakeCodeArtifact:
 
     def _take_fault(self, region: str, operation: str) -> Fault | None:
         for fault in self.faults:
-            if (fault.operation == operation and fault.region in (None, region)
-                    and (fault.times == 0 or fault.fired < fault.times)):
+            if (
+                fault.operation == operation
+                and fault.region in (None, region)
+                and (fault.times == 0 or fault.fired < fault.times)
+            ):
                 fault.fired += 1
                 return fault
         return None
@@ -402,22 +482,40 @@ class FakeCodeArtifact:
         operation = _ROUTES.get((handler.command, parts.path))
         match = _SCOPE.search(handler.headers.get("Authorization", ""))
         access_key, region = (match.group(1), match.group(2)) if match else ("", "")
-        signer = ("direct" if handler.headers.get("User-Agent", "").startswith(
-            "codeartifact-multiregion/") else "botocore")
+        signer = (
+            "direct"
+            if handler.headers.get("User-Agent", "").startswith("codeartifact-multiregion/")
+            else "botocore"
+        )
         secret = self.secret_keys.get(access_key)
-        forged = secret is not None and not _signature_ok(handler, raw, region, access_key,
-                                                          secret)
+        forged = secret is not None and not _signature_ok(handler, raw, region, access_key, secret)
         with self._lock:
-            call = Call(operation or f"{handler.command} {parts.path}", region, params, body,
-                        access_key, at=self.clock(), signer=signer)
+            call = Call(
+                operation or f"{handler.command} {parts.path}",
+                region,
+                params,
+                body,
+                access_key,
+                at=self.clock(),
+                signer=signer,
+            )
             self.calls.append(call)
             fault = self._take_fault(region, operation) if operation and not forged else None
-            throttled = bool(operation and region and not fault and not forged
-                             and not self._grant(region, operation, call.at))
+            throttled = bool(
+                operation
+                and region
+                and not fault
+                and not forged
+                and not self._grant(region, operation, call.at)
+            )
         try:
             if forged:
-                raise _Refusal(403, "InvalidSignatureException", "The request signature we "
-                               "calculated does not match the signature you provided.")
+                raise _Refusal(
+                    403,
+                    "InvalidSignatureException",
+                    "The request signature we "
+                    "calculated does not match the signature you provided.",
+                )
             reply = self._answer(operation, region, params, body, fault, throttled)
         except _Refusal as refusal:
             reply = Reply(refusal.status, {"message": refusal.message}, refusal.code)
@@ -428,21 +526,32 @@ class FakeCodeArtifact:
             headers = {"x-amzn-ErrorType": reply.code} if reply.code else {}
             _send_json(handler, reply.status, reply.payload, {**headers, **reply.headers})
 
-    def _answer(self, operation: str | None, region: str, params: dict[str, str],
-                body: dict[str, Any], fault: Fault | None, throttled: bool) -> Reply:
+    def _answer(
+        self,
+        operation: str | None,
+        region: str,
+        params: dict[str, str],
+        body: dict[str, Any],
+        fault: Fault | None,
+        throttled: bool,
+    ) -> Reply:
         if operation is None:
             raise _Refusal(404, "UnknownOperationException", "unknown operation")
         if not region:
-            raise _Refusal(403, "MissingAuthenticationTokenException",
-                           "Missing Authentication Token")
+            raise _Refusal(
+                403, "MissingAuthenticationTokenException", "Missing Authentication Token"
+            )
         if fault:
             raise _Refusal(fault.status, fault.code, fault.message)
         if throttled:
             raise _Refusal(429, "ThrottlingException", "Rate exceeded")
         spec = self.regions.get(region)
         if spec is None:
-            raise _Refusal(403, "UnrecognizedClientException",
-                           f"The security token included in the request is invalid ({region})")
+            raise _Refusal(
+                403,
+                "UnrecognizedClientException",
+                f"The security token included in the request is invalid ({region})",
+            )
         domain, owner = params.get("domain", ""), params.get("domain-owner") or spec.owner
         if not domain:
             raise _invalid("domain is required")
@@ -484,19 +593,22 @@ class FakeCodeArtifact:
             raise _invalid("durationSeconds must be 0 or between 900 and 43200")
         with self._lock:
             token = spec.token
-        return Reply(200, {"authorizationToken": token,
-                           "expiration": time.time() + (duration or 43200)})
+        return Reply(
+            200, {"authorizationToken": token, "expiration": time.time() + (duration or 43200)}
+        )
 
     def _restrictions(self, where: _Where, package: str) -> dict[str, str] | None:
         with self._lock:
             found = self.origins.get((where.region, where.repository, package))
         return dict(found) if found is not None else None
 
-    def _put_origin(self, where: _Where, params: dict[str, str], body: dict[str, Any]
-                    ) -> Reply:
+    def _put_origin(self, where: _Where, params: dict[str, str], body: dict[str, Any]) -> Reply:
         given = body.get("restrictions") or {}
-        bad = {k: v for k, v in given.items()
-               if k not in _DEFAULT_RESTRICTIONS or v not in ("ALLOW", "BLOCK")}
+        bad = {
+            k: v
+            for k, v in given.items()
+            if k not in _DEFAULT_RESTRICTIONS or v not in ("ALLOW", "BLOCK")
+        }
         if bad or not given:
             raise _invalid(f"invalid restrictions {given}")
         key = (where.region, where.repository, _pypi_name(params["package"]))
@@ -514,11 +626,20 @@ class FakeCodeArtifact:
             else:
                 exists = bool(spec.has_package and spec.has_package(where.repository, name))
             if not exists:
-                raise _not_found(f"Package {params['package']} not found in repository "
-                                 f"{where.repository}")
+                raise _not_found(
+                    f"Package {params['package']} not found in repository {where.repository}"
+                )
             restrictions = dict(_DEFAULT_RESTRICTIONS)
-        return Reply(200, {"package": {"format": "pypi", "name": name,
-                                       "originConfiguration": {"restrictions": restrictions}}})
+        return Reply(
+            200,
+            {
+                "package": {
+                    "format": "pypi",
+                    "name": name,
+                    "originConfiguration": {"restrictions": restrictions},
+                }
+            },
+        )
 
     def _list_packages(self, where: _Where, params: dict[str, str]) -> Reply:
         names = where.store.packages() if where.store is not None else []
@@ -532,8 +653,13 @@ class FakeCodeArtifact:
             restrictions = self._restrictions(where, name) or dict(_DEFAULT_RESTRICTIONS)
             if any(params.get(k) not in (None, v) for k, v in restrictions.items()):
                 continue
-            summaries.append({"format": "pypi", "package": name,
-                              "originConfiguration": {"restrictions": restrictions}})
+            summaries.append(
+                {
+                    "format": "pypi",
+                    "package": name,
+                    "originConfiguration": {"restrictions": restrictions},
+                }
+            )
         page, token = self._page("ListPackages", summaries, params)
         return Reply(200, _with_token({"packages": page}, token))
 
@@ -547,8 +673,11 @@ class FakeCodeArtifact:
             versions.sort(key=lambda v: (v.published, _version_key(v.version)))
         else:
             versions.sort(key=lambda v: _version_key(v.version))
-        listed = [_version_summary(v, where.repository) for v in versions
-                  if status in (None, v.status) and origin in (None, v.origin)]
+        listed = [
+            _version_summary(v, where.repository)
+            for v in versions
+            if status in (None, v.status) and origin in (None, v.origin)
+        ]
         page, token = self._page("ListPackageVersions", listed, params)
         published = [v.version for v in versions if v.status == "Published"]
         payload: dict[str, Any] = {"format": "pypi", "package": name, "versions": page}
@@ -558,35 +687,59 @@ class FakeCodeArtifact:
 
     def _list_assets(self, where: _Where, params: dict[str, str]) -> Reply:
         found = where.version(params["package"], params.get("version", ""))
-        assets = [{"name": a.name, "size": a.size, "hashes": {"SHA-256": a.sha256}}
-                  for a in found.assets]
+        assets = [
+            {"name": a.name, "size": a.size, "hashes": {"SHA-256": a.sha256}} for a in found.assets
+        ]
         page, token = self._page("ListPackageVersionAssets", assets, params)
-        return Reply(200, _with_token({
-            "format": "pypi", "package": found.package, "version": found.version,
-            "versionRevision": found.revision, "assets": page}, token))
+        return Reply(
+            200,
+            _with_token(
+                {
+                    "format": "pypi",
+                    "package": found.package,
+                    "version": found.version,
+                    "versionRevision": found.revision,
+                    "assets": page,
+                },
+                token,
+            ),
+        )
 
     def _get_asset(self, where: _Where, params: dict[str, str]) -> Reply:
         found = where.version(params["package"], params.get("version", ""))
         if found.status in ("Archived", "Disposed"):
-            raise _not_found(f"{found.package} {found.version} is {found.status}: "
-                             "its assets cannot be downloaded")
+            raise _not_found(
+                f"{found.package} {found.version} is {found.status}: "
+                "its assets cannot be downloaded"
+            )
         if params.get("revision") not in (None, found.revision):
-            raise _not_found(f"revision {params['revision']} of {found.package} "
-                             f"{found.version} not found")
+            raise _not_found(
+                f"revision {params['revision']} of {found.package} {found.version} not found"
+            )
         asset = next((a for a in found.assets if a.name == params.get("asset")), None)
         if asset is None:
-            raise _not_found(f"asset {params.get('asset')} not found in {found.package} "
-                             f"{found.version}")
-        return Reply(200, {}, headers={
-            "X-AssetName": asset.name, "X-PackageVersion": found.version,
-            "X-PackageVersionRevision": found.revision}, file=asset.path)
+            raise _not_found(
+                f"asset {params.get('asset')} not found in {found.package} {found.version}"
+            )
+        return Reply(
+            200,
+            {},
+            headers={
+                "X-AssetName": asset.name,
+                "X-PackageVersion": found.version,
+                "X-PackageVersionRevision": found.revision,
+            },
+            file=asset.path,
+        )
 
-    def _update_status(self, where: _Where, params: dict[str, str], body: dict[str, Any]
-                       ) -> Reply:
+    def _update_status(self, where: _Where, params: dict[str, str], body: dict[str, Any]) -> Reply:
         versions, target = body.get("versions"), body.get("targetStatus")
         expected, revisions = body.get("expectedStatus"), body.get("versionRevisions") or {}
-        if not isinstance(versions, list) or not versions or \
-                not all(isinstance(v, str) for v in versions):
+        if (
+            not isinstance(versions, list)
+            or not versions
+            or not all(isinstance(v, str) for v in versions)
+        ):
             raise _invalid("versions must be a non-empty list of strings")
         if target not in _TARGET_STATUSES:
             raise _invalid(f"targetStatus must be one of {_TARGET_STATUSES}")
@@ -605,8 +758,9 @@ class FakeCodeArtifact:
             ok[version] = {"revision": changed.revision, "status": changed.status}
         return Reply(200, {"successfulVersions": ok, "failedVersions": failed})
 
-    def _page(self, operation: str, items: list[dict[str, Any]], params: dict[str, str]
-              ) -> tuple[list[dict[str, Any]], str | None]:
+    def _page(
+        self, operation: str, items: list[dict[str, Any]], params: dict[str, str]
+    ) -> tuple[list[dict[str, Any]], str | None]:
         """One page of ``items`` and the opaque token of the next (None on the last)."""
         wanted = _integer(params.get("max-results") or str(MAX_RESULTS), "maxResults")
         if not 1 <= wanted <= MAX_RESULTS:
@@ -634,25 +788,33 @@ class _Where:
     def version(self, package: str, version: str) -> Version:
         found = self.store.version(package, version) if self.store is not None else None
         if found is None:
-            raise _not_found(f"Package version {package} {version} not found in repository "
-                             f"{self.repository}")
+            raise _not_found(
+                f"Package version {package} {version} not found in repository {self.repository}"
+            )
         return found
 
 
-def _status_problem(current: Version | None, version: str, expected: str | None,
-                    revision: str | None) -> dict[str, str] | None:
+def _status_problem(
+    current: Version | None, version: str, expected: str | None, revision: str | None
+) -> dict[str, str] | None:
     """The failedVersions entry for one version of UpdatePackageVersionsStatus, if any."""
     if current is None:
         return {"errorCode": "NOT_FOUND", "errorMessage": f"version {version} not found"}
     if current.status == "Disposed":
-        return {"errorCode": "NOT_ALLOWED",
-                "errorMessage": "a Disposed version cannot change status"}
+        return {
+            "errorCode": "NOT_ALLOWED",
+            "errorMessage": "a Disposed version cannot change status",
+        }
     if expected is not None and current.status != expected:
-        return {"errorCode": "MISMATCHED_STATUS",
-                "errorMessage": f"status is {current.status}, not {expected}"}
+        return {
+            "errorCode": "MISMATCHED_STATUS",
+            "errorMessage": f"status is {current.status}, not {expected}",
+        }
     if revision is not None and revision != current.revision:
-        return {"errorCode": "MISMATCHED_REVISION",
-                "errorMessage": f"revision is {current.revision}"}
+        return {
+            "errorCode": "MISMATCHED_REVISION",
+            "errorMessage": f"revision is {current.revision}",
+        }
     return None
 
 
@@ -662,8 +824,12 @@ def _version_summary(version: Version, repository: str) -> dict[str, Any]:
         origin["domainEntryPoint"] = {"repositoryName": repository}
     elif version.origin == "EXTERNAL":
         origin["domainEntryPoint"] = {"externalConnectionName": "public:pypi"}
-    return {"version": version.version, "revision": version.revision,
-            "status": version.status, "origin": origin}
+    return {
+        "version": version.version,
+        "revision": version.revision,
+        "status": version.status,
+        "origin": origin,
+    }
 
 
 def _version_key(version: str) -> tuple[int, Any]:
@@ -703,8 +869,9 @@ def _with_token(payload: dict[str, Any], token: str | None) -> dict[str, Any]:
     return {**payload, "nextToken": token} if token else payload
 
 
-def _send_json(handler: BaseHTTPRequestHandler, status: int, payload: dict[str, Any],
-               headers: dict[str, str]) -> None:
+def _send_json(
+    handler: BaseHTTPRequestHandler, status: int, payload: dict[str, Any], headers: dict[str, str]
+) -> None:
     data = json.dumps(payload).encode()
     handler.send_response(status)
     handler.send_header("Content-Type", "application/json")
@@ -722,8 +889,12 @@ def _send_file(handler: BaseHTTPRequestHandler, reply: Reply) -> None:
     try:
         fh = reply.file.open("rb")
     except FileNotFoundError:  # archived or removed since the listing
-        _send_json(handler, 404, {"message": "asset not found"},
-                   {"x-amzn-ErrorType": "ResourceNotFoundException"})
+        _send_json(
+            handler,
+            404,
+            {"message": "asset not found"},
+            {"x-amzn-ErrorType": "ResourceNotFoundException"},
+        )
         return
     with fh:
         size = os.fstat(fh.fileno()).st_size

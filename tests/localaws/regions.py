@@ -40,17 +40,33 @@ USER = "aws"
 PROFILE = "publisher"
 # The stand-ins' AWS credentials (environment, [default], [publisher]); the fake control plane
 # checks the SigV4 signature of every request made with one of them.
-ENV_KEY, DEFAULT_KEY, PROFILE_KEY = ("AKIALOCALTESTING0000", "AKIADEFAULTLOCAL000",
-                                     "AKIAPUBLISHERLOCAL0")
-SECRET_KEYS = {ENV_KEY: "local-testing-secret", DEFAULT_KEY: "local-default-secret",
-               PROFILE_KEY: "local-publisher-secret"}
+ENV_KEY, DEFAULT_KEY, PROFILE_KEY = (
+    "AKIALOCALTESTING0000",
+    "AKIADEFAULTLOCAL000",
+    "AKIAPUBLISHERLOCAL0",
+)
+SECRET_KEYS = {
+    ENV_KEY: "local-testing-secret",
+    DEFAULT_KEY: "local-default-secret",
+    PROFILE_KEY: "local-publisher-secret",
+}
 
 # Variables that would steer boto3 away from the stand-ins (a profile, a real session,
 # web identity, disabled endpoint overrides); scrubbed from every environment we hand out.
-_SCRUB = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
-          "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_SESSION_NAME",
-          "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "AWS_ENDPOINT_URL", "AWS_REGION",
-          "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI")
+_SCRUB = (
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_ROLE_ARN",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_ROLE_SESSION_NAME",
+    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+    "AWS_ENDPOINT_URL",
+    "AWS_REGION",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+)
 
 
 def free_port() -> int:
@@ -145,13 +161,30 @@ class LocalRegion:
     def _spawn(self) -> None:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "pypiserver", "run",
-                 "-i", "127.0.0.1", "-p", str(self.port),
-                 "-P", str(self.htpasswd), "-a", "update,download,list",
-                 # "auto" server: waitress (multi-threaded) when importable, as here.
-                 "--disable-fallback", "--backend", "simple-dir", "--hash-algo", "sha256",
-                 str(self.packages)],
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                [
+                    sys.executable,
+                    "-m",
+                    "pypiserver",
+                    "run",
+                    "-i",
+                    "127.0.0.1",
+                    "-p",
+                    str(self.port),
+                    "-P",
+                    str(self.htpasswd),
+                    "-a",
+                    "update,download,list",
+                    # "auto" server: waitress (multi-threaded) when importable, as here.
+                    "--disable-fallback",
+                    "--backend",
+                    "simple-dir",
+                    "--hash-algo",
+                    "sha256",
+                    str(self.packages),
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
             )
 
     def wait_ready(self, timeout: float = 30.0) -> None:
@@ -204,14 +237,18 @@ class LocalRegion:
         """Whether any file of project ``name`` is stored (PEP 503 comparison)."""
         wanted = _pep503(name)
         for path in self.packages.iterdir():
-            stem = path.name.split("-", 1)[0] if path.name.endswith(".whl") else \
-                path.name.rsplit("-", 1)[0]
+            stem = (
+                path.name.split("-", 1)[0]
+                if path.name.endswith(".whl")
+                else path.name.rsplit("-", 1)[0]
+            )
             if _pep503(stem) == wanted:
                 return True
         return False
 
-    def set_version(self, package: str, version: str, *, status: str | None = None,
-                    origin: str | None = None) -> Version:
+    def set_version(
+        self, package: str, version: str, *, status: str | None = None, origin: str | None = None
+    ) -> Version:
         """Mark a stored version's status (Published, Unlisted, Archived, Disposed, Deleted,
         Unfinished) and/or origin type (INTERNAL, EXTERNAL, UNKNOWN), as CodeArtifact would
         report them; files move as ``repository`` documents (Archived: out of the index).
@@ -247,20 +284,36 @@ class LocalAWS:
     down, temp dir included, on exit.
     """
 
-    def __init__(self, regions: Sequence[str] = DEFAULT_REGIONS, *, domain: str = DOMAIN,
-                 owner: str = OWNER, repository: str = REPOSITORY,
-                 page_size: int | None = DEFAULT_PAGE_SIZE) -> None:
+    def __init__(
+        self,
+        regions: Sequence[str] = DEFAULT_REGIONS,
+        *,
+        domain: str = DOMAIN,
+        owner: str = OWNER,
+        repository: str = REPOSITORY,
+        page_size: int | None = DEFAULT_PAGE_SIZE,
+    ) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="localaws-"))
         self.domain, self.owner, self.repository = domain, owner, repository
         self.regions: dict[str, LocalRegion] = {
-            name: LocalRegion(name, self.root / name) for name in regions}
-        self.fake = FakeCodeArtifact({
-            name: RegionSpec(domain, owner, {repository: region.url}, region.token,
-                             on_token=region.set_token,
-                             has_package=lambda _repo, pkg, r=region: r.has_package(pkg),
-                             stores={repository: region.store})
-            for name, region in self.regions.items()
-        }, page_size=page_size, secret_keys=SECRET_KEYS)
+            name: LocalRegion(name, self.root / name) for name in regions
+        }
+        self.fake = FakeCodeArtifact(
+            {
+                name: RegionSpec(
+                    domain,
+                    owner,
+                    {repository: region.url},
+                    region.token,
+                    on_token=region.set_token,
+                    has_package=lambda _repo, pkg, r=region: r.has_package(pkg),
+                    stores={repository: region.store},
+                )
+                for name, region in self.regions.items()
+            },
+            page_size=page_size,
+            secret_keys=SECRET_KEYS,
+        )
         self._sts: Any = None
         self.sts_url = ""
         self.startup_seconds = 0.0
@@ -338,8 +391,9 @@ class LocalAWS:
                     environ.setdefault("HTTP_X_MOTO_ACCOUNT_ID", account)
                     return app(environ, start_response)
 
-                self._server = make_server(self._ip_address, self._port, with_account, True,
-                                           request_handler=QuietHandler)
+                self._server = make_server(
+                    self._ip_address, self._port, with_account, True, request_handler=QuietHandler
+                )
                 self._server_ready_event.set()
                 self._server.serve_forever()
 
@@ -350,13 +404,14 @@ class LocalAWS:
 
     def _write_aws_files(self) -> None:
         (self.root / "config").write_text(
-            "[default]\nregion = us-east-1\n\n"
-            f"[profile {PROFILE}]\nregion = us-east-1\n")
+            f"[default]\nregion = us-east-1\n\n[profile {PROFILE}]\nregion = us-east-1\n"
+        )
         (self.root / "credentials").write_text(
             f"[default]\naws_access_key_id = {DEFAULT_KEY}\n"
             f"aws_secret_access_key = {SECRET_KEYS[DEFAULT_KEY]}\n\n"
             f"[{PROFILE}]\naws_access_key_id = {PROFILE_KEY}\n"
-            f"aws_secret_access_key = {SECRET_KEYS[PROFILE_KEY]}\n")
+            f"aws_secret_access_key = {SECRET_KEYS[PROFILE_KEY]}\n"
+        )
 
     def _sync_routes(self) -> None:
         for name, region in self.regions.items():
@@ -385,8 +440,9 @@ class LocalAWS:
 
     def subprocess_env(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
         """``base`` (default os.environ) plus ``env()``, minus anything that steers boto3 away."""
-        merged = {k: v for k, v in (os.environ if base is None else base).items()
-                  if k not in _SCRUB}
+        merged = {
+            k: v for k, v in (os.environ if base is None else base).items() if k not in _SCRUB
+        }
         merged.update(self.env())
         return merged
 
@@ -439,26 +495,38 @@ class LocalAWS:
         """A new token for ``region``: the fake issues it and the index accepts only it."""
         return self.fake.rotate_token(region)
 
-    def version_event(self, region: str, package: str, version: str, **fields: Any
-                      ) -> dict[str, Any]:
+    def version_event(
+        self, region: str, package: str, version: str, **fields: Any
+    ) -> dict[str, Any]:
         """The EventBridge event CodeArtifact would send for ``package`` ``version`` as it is
         now in ``region`` (state and revision from the store; a version with no files is
         sent as Disposed). ``fields`` go to ``events.package_version_state_change``
         (operation_type, assets_added, sequence_number, ...)."""
         found = self.regions[region].store.version(package, version)
         keys: dict[str, Any] = {
-            "region": region, "domain": self.domain, "domain_owner": self.owner,
-            "repository": self.repository, "package": found.package if found else package,
-            "version": version, "state": found.status if found else "Disposed",
+            "region": region,
+            "domain": self.domain,
+            "domain_owner": self.owner,
+            "repository": self.repository,
+            "package": found.package if found else package,
+            "version": version,
+            "state": found.status if found else "Disposed",
         }
         if found is not None:
             keys["revision"] = found.revision
         keys.update(fields)
         return package_version_state_change(**keys)
 
-    def write_pyproject(self, project_dir: str | Path, regions: Sequence[str] | None = None,
-                        *, name: str = "hello-internal", version: str = "1.0.0",
-                        extra: str = "", **extra_keys: Any) -> Path:
+    def write_pyproject(
+        self,
+        project_dir: str | Path,
+        regions: Sequence[str] | None = None,
+        *,
+        name: str = "hello-internal",
+        version: str = "1.0.0",
+        extra: str = "",
+        **extra_keys: Any,
+    ) -> Path:
         """A project whose ``[tool.codeartifact]`` points at these regions.
 
         ``extra_keys`` become keys of the table, ``_`` spelled ``-`` (``block_upstream=True``

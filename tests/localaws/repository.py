@@ -128,8 +128,9 @@ class PackageStore:
             self._hashes[key] = digest.hexdigest()
         return digest.hexdigest()
 
-    def _entries(self, directory: Path, wanted: str | None
-                 ) -> Iterable[tuple[str, str, os.DirEntry[str]]]:
+    def _entries(
+        self, directory: Path, wanted: str | None
+    ) -> Iterable[tuple[str, str, os.DirEntry[str]]]:
         """(package, version, entry) per distribution file, narrowed to package ``wanted``.
 
         Names are parsed before anything is stat'ed, so asking about one package of a
@@ -160,13 +161,18 @@ class PackageStore:
                 except FileNotFoundError:
                     continue
                 path = directory / entry.name
-                asset = Asset(entry.name, stat.st_size,
-                              self._sha256(path, stat.st_mtime_ns, stat.st_size), path)
+                asset = Asset(
+                    entry.name,
+                    stat.st_size,
+                    self._sha256(path, stat.st_mtime_ns, stat.st_size),
+                    path,
+                )
                 item = found.get((package, version))
                 if item is None:
                     mark = marks.get((package, version), _Mark())
                     item = found[(package, version)] = Version(
-                        package, version, mark.status, mark.origin, [], stat.st_mtime)
+                        package, version, mark.status, mark.origin, [], stat.st_mtime
+                    )
                 item.assets.append(asset)
                 item.published = min(item.published, stat.st_mtime)
         for key, mark in marks.items():
@@ -182,8 +188,11 @@ class PackageStore:
 
     def packages(self) -> list[str]:
         """Normalized names of every package with at least one version, sorted (no stat)."""
-        names = {package for directory in (self.live, self.held)
-                 for package, _, _ in self._entries(directory, None)}
+        names = {
+            package
+            for directory in (self.live, self.held)
+            for package, _, _ in self._entries(directory, None)
+        }
         with self._lock:
             names |= {p for (p, _), m in self._marks.items() if m.status == "Disposed"}
         return sorted(names)
@@ -196,8 +205,9 @@ class PackageStore:
 
     # test controls and status changes ------------------------------------------
 
-    def set_version(self, package: str, version: str, *, status: str | None = None,
-                    origin: str | None = None) -> Version:
+    def set_version(
+        self, package: str, version: str, *, status: str | None = None, origin: str | None = None
+    ) -> Version:
         """Mark a version's status and/or origin type, moving its files as the status asks.
 
         Raises KeyError for a version with no files (it does not exist) and ValueError for a

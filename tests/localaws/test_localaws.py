@@ -61,8 +61,9 @@ def test_control_plane_tells_regions_apart(regions: LocalAWS) -> None:
     for name, region in regions.regions.items():
         client = codeartifact(name)
         token = client.get_authorization_token(domain="acme", durationSeconds=900)
-        endpoint = client.get_repository_endpoint(domain="acme", domainOwner=regions.owner,
-                                                  repository="python", format="pypi")
+        endpoint = client.get_repository_endpoint(
+            domain="acme", domainOwner=regions.owner, repository="python", format="pypi"
+        )
         assert token["authorizationToken"] == region.token
         assert endpoint["repositoryEndpoint"] == region.url
     assert len(set(regions.tokens())) == len(regions.regions)
@@ -83,8 +84,14 @@ def test_unknown_domain_or_repository_is_resource_not_found(regions: LocalAWS) -
 
 
 def test_injected_fault_hits_one_region_then_clears(regions: LocalAWS) -> None:
-    regions.fake.fail("eu-west-1", "GetAuthorizationToken", "AccessDeniedException", 403,
-                      times=1, message="not authorized to perform codeartifact:Get...")
+    regions.fake.fail(
+        "eu-west-1",
+        "GetAuthorizationToken",
+        "AccessDeniedException",
+        403,
+        times=1,
+        message="not authorized to perform codeartifact:Get...",
+    )
     with pytest.raises(ClientError) as err:
         codeartifact("eu-west-1").get_authorization_token(domain="acme")
     assert err.value.response["Error"]["Code"] == "AccessDeniedException"
@@ -96,17 +103,26 @@ def test_injected_fault_hits_one_region_then_clears(regions: LocalAWS) -> None:
 
 def test_origin_configuration_round_trip(regions: LocalAWS) -> None:
     client = codeartifact("us-east-1")
-    where = {"domain": "acme", "repository": "python", "format": "pypi",
-             "package": "Hello_Internal"}
+    where = {
+        "domain": "acme",
+        "repository": "python",
+        "format": "pypi",
+        "package": "Hello_Internal",
+    }
     with pytest.raises(ClientError):
         client.describe_package(**where)
     client.put_package_origin_configuration(
-        **where, restrictions={"publish": "ALLOW", "upstream": "BLOCK"})
+        **where, restrictions={"publish": "ALLOW", "upstream": "BLOCK"}
+    )
     described = client.describe_package(**{**where, "package": "hello-internal"})
     assert described["package"]["originConfiguration"]["restrictions"] == {
-        "publish": "ALLOW", "upstream": "BLOCK"}
+        "publish": "ALLOW",
+        "upstream": "BLOCK",
+    }
     assert regions.fake.origin("us-east-1", "hello.internal") == {
-        "publish": "ALLOW", "upstream": "BLOCK"}
+        "publish": "ALLOW",
+        "upstream": "BLOCK",
+    }
     assert regions.fake.origin("eu-west-1", "hello-internal") is None
 
 
@@ -116,8 +132,9 @@ def test_sts_answers_as_the_domain_owner(regions: LocalAWS) -> None:
     assert session.client("sts").get_caller_identity()["Account"] == regions.owner
 
 
-def test_twine_upload_lands_in_one_region_with_its_sha256(regions: LocalAWS,
-                                                          sample_dists: Path) -> None:
+def test_twine_upload_lands_in_one_region_with_its_sha256(
+    regions: LocalAWS, sample_dists: Path
+) -> None:
     wheel = next(sample_dists.glob("*.whl"))
     first, *others = regions.regions.values()
     assert upload(first.url, first.token, wheel).status_code == 200
@@ -129,7 +146,8 @@ def test_twine_upload_lands_in_one_region_with_its_sha256(regions: LocalAWS,
     assert re.search(rf'href="[^"]*/{re.escape(wheel.name)}#sha256={digest}"', page.text)
     # Described as existing now, before any origin configuration was set.
     described = codeartifact(first.name).describe_package(
-        domain="acme", repository="python", format="pypi", package="hello-internal")
+        domain="acme", repository="python", format="pypi", package="hello-internal"
+    )
     assert described["package"]["originConfiguration"]["restrictions"]["upstream"] == "ALLOW"
 
 
@@ -148,10 +166,21 @@ def test_reupload_of_an_existing_file_is_refused(regions: LocalAWS, sample_dists
     wheel = next(sample_dists.glob("*.whl"))
     assert upload(first.url, first.token, wheel).status_code == 200
     assert upload(first.url, first.token, wheel).status_code == 400
-    form = {":action": "file_upload", "name": "hello-internal", "version": "1.0.0",
-            "protocol_version": "1", "filetype": "bdist_wheel", "pyversion": "py3"}
-    plain = requests.post(first.url, data=form, auth=first.auth, timeout=5,
-                          files={"content": (wheel.name, b"other bytes")})
+    form = {
+        ":action": "file_upload",
+        "name": "hello-internal",
+        "version": "1.0.0",
+        "protocol_version": "1",
+        "filetype": "bdist_wheel",
+        "pyversion": "py3",
+    }
+    plain = requests.post(
+        first.url,
+        data=form,
+        auth=first.auth,
+        timeout=5,
+        files={"content": (wheel.name, b"other bytes")},
+    )
     assert plain.status_code == 409
     assert first.files() == {wheel.name: hashlib.sha256(wheel.read_bytes()).hexdigest()}
 
@@ -183,13 +212,22 @@ def test_env_and_pyproject(local_aws: LocalAWS, tmp_path: Path) -> None:
     assert "AWS_PROFILE" not in env and env["PATH"] == "/bin"
     assert env["AWS_ENDPOINT_URL_CODEARTIFACT"] == local_aws.fake.url
     assert "[profile publisher]" in Path(env["AWS_CONFIG_FILE"]).read_text()
-    path = local_aws.write_pyproject(tmp_path, ["eu-west-1"], domain_owner=None,
-                                     block_upstream=True,
-                                     targets={"eu-west-1": {"repository": "python"}})
+    path = local_aws.write_pyproject(
+        tmp_path,
+        ["eu-west-1"],
+        domain_owner=None,
+        block_upstream=True,
+        targets={"eu-west-1": {"repository": "python"}},
+    )
     try:
         import tomllib
     except ImportError:  # Python < 3.11
         import tomli as tomllib  # type: ignore[no-redef]
     table = tomllib.loads(path.read_text())["tool"]["codeartifact"]
-    assert table == {"domain": "acme", "repository": "python", "regions": ["eu-west-1"],
-                     "block-upstream": True, "targets": {"eu-west-1": {"repository": "python"}}}
+    assert table == {
+        "domain": "acme",
+        "repository": "python",
+        "regions": ["eu-west-1"],
+        "block-upstream": True,
+        "targets": {"eu-west-1": {"repository": "python"}},
+    }

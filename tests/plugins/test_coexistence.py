@@ -30,7 +30,10 @@ THEIRS = "poetry-codeartifact==0.3.0"
 def pip(venv: Path, *args: str) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "--quiet", *args],
-        capture_output=True, text=True, timeout=300)
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
@@ -43,26 +46,31 @@ def commands(bindir: Path, tmp: Path) -> set[str]:
 
 
 def poetry_env(tmp: Path) -> dict[str, str]:
-    return {"POETRY_CONFIG_DIR": str(tmp / "poetry-config"),
-            "POETRY_CACHE_DIR": str(tmp / "poetry-cache")}
+    return {
+        "POETRY_CONFIG_DIR": str(tmp / "poetry-config"),
+        "POETRY_CACHE_DIR": str(tmp / "poetry-cache"),
+    }
 
 
 def files_of(bindir: Path, dist: str) -> set[str]:
     """The files pip installed for ``dist`` (its RECORD), package folders only."""
-    code = (f"import importlib.metadata as md, json; print(json.dumps(sorted("
-            f"str(f) for f in md.files({dist!r}) if '.dist-info' not in str(f))))")
+    code = (
+        f"import importlib.metadata as md, json; print(json.dumps(sorted("
+        f"str(f) for f in md.files({dist!r}) if '.dist-info' not in str(f))))"
+    )
     proc = run(bindir, "python", "-c", code)
     assert proc.returncode == 0, proc.stderr
     return set(json.loads(proc.stdout))
 
 
-def test_both_plugins_in_one_environment_and_either_uninstalled(project_wheel, regions,
-                                                                 tmp_path):
+def test_both_plugins_in_one_environment_and_either_uninstalled(project_wheel, regions, tmp_path):
     venv = tmp_path / "venv"
     bindir = make_venv(venv, "poetry", THEIRS, str(project_wheel))
 
-    ours, theirs = (files_of(bindir, "codeartifact-multiregion"),
-                    files_of(bindir, "poetry-codeartifact"))
+    ours, theirs = (
+        files_of(bindir, "codeartifact-multiregion"),
+        files_of(bindir, "poetry-codeartifact"),
+    )
     assert "poetry_codeartifact/__init__.py" in theirs
     assert "poetry_codeartifact/multiregion_plugin.py" in ours
     assert not ours & theirs, "no file may belong to both distributions"
@@ -86,8 +94,11 @@ def test_both_plugins_in_one_environment_and_either_uninstalled(project_wheel, r
     root = regions.write_pyproject(tmp_path / "proj", ["eu-west-1"]).parent
     make_wheel(root / "dist", "hello-internal", "1.0.0")
     make_sdist(root / "dist", "hello-internal", "1.0.0")
-    published = run_checked([bindir / "poetry", "--no-interaction", "publish-multiregion"],
-                            regions, cwd=root, env=poetry_env(tmp_path))
+    published = run_checked(
+        [bindir / "poetry", "--no-interaction", "publish-multiregion"],
+        regions,
+        cwd=root,
+        env=poetry_env(tmp_path),
+    )
     assert published.code == 0, published.err
     assert regions.regions["eu-west-1"].files() == sha256s(root / "dist")
-

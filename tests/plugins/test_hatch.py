@@ -24,7 +24,6 @@ OPTIONS = ("region", "dry-run", "json", "concurrency", "dist-dir")
 NEXT_STEPS = "Not every region holds every file"
 
 
-
 def hatch_project(aws, root: Path, *, regions=None, extra: str = "", tables: str = "") -> Path:
     """hello-hatch 1.0.0, built by hatchling, with ``[tool.codeartifact]`` for the local regions.
 
@@ -43,12 +42,17 @@ def hatch(aws, *args: str, cwd: Path, exe: Path = HATCH) -> Result:
     state = cwd.parent / ".hatch-state"
     state.mkdir(exist_ok=True)
     (state / "config.toml").touch()
-    return run_checked([exe, *args], aws, cwd=cwd, env={
-        # keep hatch's environments and config out of the user's home
-        "HATCH_DATA_DIR": str(state / "data"),
-        "HATCH_CACHE_DIR": str(state / "cache"),
-        "HATCH_CONFIG": str(state / "config.toml"),
-    })
+    return run_checked(
+        [exe, *args],
+        aws,
+        cwd=cwd,
+        env={
+            # keep hatch's environments and config out of the user's home
+            "HATCH_DATA_DIR": str(state / "data"),
+            "HATCH_CACHE_DIR": str(state / "cache"),
+            "HATCH_CONFIG": str(state / "config.toml"),
+        },
+    )
 
 
 @pytest.fixture
@@ -95,8 +99,7 @@ def test_region_option_sends_only_to_those_regions(regions, project):
 
     rest = publish(regions, project, "region=us-east-1, ap-southeast-2", "json")
     assert rest.code == 0, rest.err
-    assert [t["region"] for t in json.loads(rest.out)["targets"]] == ["us-east-1",
-                                                                      "ap-southeast-2"]
+    assert [t["region"] for t in json.loads(rest.out)["targets"]] == ["us-east-1", "ap-southeast-2"]
     for region in regions.regions.values():
         assert region.files() == sha256s(project / "dist")
 
@@ -132,19 +135,39 @@ def test_unknown_option_exits_2_listing_the_valid_keys(regions, project):
     assert all_empty(regions)
 
 
-@pytest.mark.parametrize(("extra", "tables", "options", "message"), [
-    ("concurency = 4\n", "", (), "unknown key 'concurency'. Did you mean 'concurrency'?"),
-    ("token-duration = 60\n", "", (), "token-duration"),
-    ("", "[tool.hatch.publish.codeartifact]\ndryrun = true\n", (),
-     "[tool.hatch.publish.codeartifact]: unknown option 'dryrun'"),
-    ("", "[tool.hatch.publish.codeartifact]\ndisable = \"no\"\n", (),
-     "`tool.hatch.publish.codeartifact.disable` must be a boolean"),
-    ("", "", ("concurrency=many",), "-o concurrency: 'many' is not a whole number"),
-    ("", "", ("concurrency=0",), "concurrency"),
-    ("", "", ("json=maybe",), "-o json=maybe: not a yes/no value"),
-    ("", "", ("region=sa-east-1",), "sa-east-1"),
-], ids=["unknown-key", "out-of-range", "hatch-table-key", "disable-not-bool", "concurrency-nan",
-        "concurrency-range", "flag-value", "unconfigured-region"])
+@pytest.mark.parametrize(
+    ("extra", "tables", "options", "message"),
+    [
+        ("concurency = 4\n", "", (), "unknown key 'concurency'. Did you mean 'concurrency'?"),
+        ("token-duration = 60\n", "", (), "token-duration"),
+        (
+            "",
+            "[tool.hatch.publish.codeartifact]\ndryrun = true\n",
+            (),
+            "[tool.hatch.publish.codeartifact]: unknown option 'dryrun'",
+        ),
+        (
+            "",
+            '[tool.hatch.publish.codeartifact]\ndisable = "no"\n',
+            (),
+            "`tool.hatch.publish.codeartifact.disable` must be a boolean",
+        ),
+        ("", "", ("concurrency=many",), "-o concurrency: 'many' is not a whole number"),
+        ("", "", ("concurrency=0",), "concurrency"),
+        ("", "", ("json=maybe",), "-o json=maybe: not a yes/no value"),
+        ("", "", ("region=sa-east-1",), "sa-east-1"),
+    ],
+    ids=[
+        "unknown-key",
+        "out-of-range",
+        "hatch-table-key",
+        "disable-not-bool",
+        "concurrency-nan",
+        "concurrency-range",
+        "flag-value",
+        "unconfigured-region",
+    ],
+)
 def test_bad_config_exits_2_naming_the_key(regions, tmp_path, extra, tables, options, message):
     root = hatch_project(regions, tmp_path / "project", extra=extra, tables=tables)
     (root / "dist").mkdir()
@@ -156,8 +179,11 @@ def test_bad_config_exits_2_naming_the_key(regions, tmp_path, extra, tables, opt
 
 
 def test_project_table_sets_defaults_and_o_overrides_them(regions, project):
-    hatch_project(regions, project, tables=(
-        '[tool.hatch.publish.codeartifact]\nregion = ["ap-southeast-2"]\njson = true\n'))
+    hatch_project(
+        regions,
+        project,
+        tables=('[tool.hatch.publish.codeartifact]\nregion = ["ap-southeast-2"]\njson = true\n'),
+    )
     root = project
     result = publish(regions, root)
     assert result.code == 0, result.err
@@ -174,7 +200,8 @@ def test_project_table_sets_defaults_and_o_overrides_them(regions, project):
 def test_hatch_config_publish_table_is_the_lowest_default(regions, project):
     (project.parent / ".hatch-state").mkdir()
     (project.parent / ".hatch-state" / "config.toml").write_text(
-        '[publish.codeartifact]\nregion = "eu-west-1"\n')
+        '[publish.codeartifact]\nregion = "eu-west-1"\n'
+    )
     result = publish(regions, project)
     assert result.code == 0, result.err
     assert regions.regions["eu-west-1"].files() == sha256s(project / "dist")
@@ -245,8 +272,15 @@ def hatch_only(once, project_wheel) -> Path:
 def poetry_only(once, project_wheel) -> Path:
     """A venv with this distribution, poetry, hatchling and a third-party hatchling plugin
     (hatch-fancy-pypi-readme), no hatch; its bin dir."""
-    return once("venv-poetry-only", lambda d: make_venv(
-        d, str(project_wheel), "poetry", "hatchling", "hatch-fancy-pypi-readme")) / "bin"
+    return (
+        once(
+            "venv-poetry-only",
+            lambda d: make_venv(
+                d, str(project_wheel), "poetry", "hatchling", "hatch-fancy-pypi-readme"
+            ),
+        )
+        / "bin"
+    )
 
 
 @pytest.mark.slow
@@ -271,8 +305,10 @@ def test_installed_next_to_poetry_without_hatch_nothing_breaks(poetry_only, tmp_
     assert "No module named 'hatch'" in missing.stderr
     assert not (poetry_only / "hatch").exists()
 
-    env = {"POETRY_CONFIG_DIR": str(tmp_path / "poetry-config"),
-           "POETRY_CACHE_DIR": str(tmp_path / "poetry-cache")}
+    env = {
+        "POETRY_CONFIG_DIR": str(tmp_path / "poetry-config"),
+        "POETRY_CACHE_DIR": str(tmp_path / "poetry-cache"),
+    }
     version = run(poetry_only, "poetry", "--version", env=env)
     assert version.returncode == 0 and "Poetry (version" in version.stdout, version.stderr
     listed = run(poetry_only, "poetry", "list", env=env)
@@ -289,11 +325,25 @@ def test_installed_next_to_poetry_without_hatch_nothing_breaks(poetry_only, tmp_
         BUILD_SYSTEM.replace('["hatchling"]', '["hatchling", "hatch-fancy-pypi-readme"]')
         + '[project]\nname = "plain"\nversion = "2.0"\ndynamic = ["readme"]\n\n'
         '[tool.hatch.metadata.hooks.fancy-pypi-readme]\ncontent-type = "text/markdown"\n\n'
-        '[[tool.hatch.metadata.hooks.fancy-pypi-readme.fragments]]\ntext = "Built."\n')
+        '[[tool.hatch.metadata.hooks.fancy-pypi-readme.fragments]]\ntext = "Built."\n'
+    )
     wheel = subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(poetry_only / "python"), "wheel",
-         "--no-deps", "--no-build-isolation", "-w", str(tmp_path / "wheels"), str(root)],
-        capture_output=True, text=True, timeout=120)
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(poetry_only / "python"),
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(tmp_path / "wheels"),
+            str(root),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert wheel.returncode == 0, wheel.stdout + wheel.stderr
-    assert [p.name for p in (tmp_path / "wheels").iterdir()] == [
-        "plain-2.0-py2.py3-none-any.whl"]
+    assert [p.name for p in (tmp_path / "wheels").iterdir()] == ["plain-2.0-py2.py3-none-any.whl"]

@@ -38,8 +38,12 @@ def hostile_victim(regions) -> Iterator[tuple[str, HostileIndex]]:
 def arm(bad: HostileIndex, wheel: str) -> None:
     """Bad names on the project page; uploads refused with escapes and markup."""
     digest = sha256(b"x")
-    for raw in (wheel.replace(".whl", OSC + ".whl"), wheel.replace(".whl", CSI + ".whl"),
-                wheel.replace("any", "<error>x</error>"), wheel.replace("any", "any[bold]")):
+    for raw in (
+        wheel.replace(".whl", OSC + ".whl"),
+        wheel.replace(".whl", CSI + ".whl"),
+        wheel.replace("any", "<error>x</error>"),
+        wheel.replace("any", "any[bold]"),
+    ):
         bad.links.append(f'<a href="/evil/{quote(raw, safe="")}#sha256={digest}">x</a>')
     bad.routes["/"] = answer(400, f"Bad {OSC}<error>", f"{CSI}nope </> [/bold] {OSC}".encode())
 

@@ -19,10 +19,18 @@ from tests.helpers import Result, run_checked, sha256s
 from tests.localaws.dists import make_sdist, make_wheel
 
 POETRY = Path(sys.executable).with_name("poetry")
-BUILD_SYSTEM = ('\n[build-system]\nrequires = ["poetry-core>=2.0"]\n'
-                'build-backend = "poetry.core.masonry.api"\n')
-HEAVY = ("boto3", "botocore", "twine", "rich", "requests_toolbelt",
-         "codeartifact_multiregion.publish", "poetry_codeartifact.multiregion_command")
+BUILD_SYSTEM = (
+    '\n[build-system]\nrequires = ["poetry-core>=2.0"]\nbuild-backend = "poetry.core.masonry.api"\n'
+)
+HEAVY = (
+    "boto3",
+    "botocore",
+    "twine",
+    "rich",
+    "requests_toolbelt",
+    "codeartifact_multiregion.publish",
+    "poetry_codeartifact.multiregion_command",
+)
 ANSI_RED = re.compile(r"\x1b\[31(;1)?m")
 
 # poetry's own import of pbs_installer, not ours
@@ -36,10 +44,14 @@ def poetry_project(aws, root: Path, *, extra: str = "", legacy: bool = False) ->
     """
     pyproject = aws.write_pyproject(root, extra=extra + BUILD_SYSTEM)
     if legacy:
-        pyproject.write_text(pyproject.read_text().replace(
-            "[project]\n", '[tool.poetry]\ndescription = "demo"\n'
-            'authors = ["Dev <dev@example.com>"]\npackages = [{include = "hello_internal"}]\n',
-            1))
+        pyproject.write_text(
+            pyproject.read_text().replace(
+                "[project]\n",
+                '[tool.poetry]\ndescription = "demo"\n'
+                'authors = ["Dev <dev@example.com>"]\npackages = [{include = "hello_internal"}]\n',
+                1,
+            )
+        )
     (root / "hello_internal").mkdir()
     (root / "hello_internal" / "__init__.py").write_text('__version__ = "1.0.0"\n')
     return root
@@ -47,14 +59,18 @@ def poetry_project(aws, root: Path, *, extra: str = "", legacy: bool = False) ->
 
 def poetry(aws, *args: str, cwd: Path, tmp: Path) -> Result:
     """Run the real poetry CLI; no token may reach any stream, no traceback either."""
-    return run_checked([POETRY, "--no-interaction", *args], aws, cwd=cwd, env={
-        # isolate poetry from the user's config and cache; --build needs no virtualenv
-        "POETRY_CONFIG_DIR": str(tmp / "poetry-config"),
-        "POETRY_CACHE_DIR": str(tmp / "poetry-cache"),
-        "POETRY_VIRTUALENVS_CREATE": "false",
-        "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
-    })
-
+    return run_checked(
+        [POETRY, "--no-interaction", *args],
+        aws,
+        cwd=cwd,
+        env={
+            # isolate poetry from the user's config and cache; --build needs no virtualenv
+            "POETRY_CONFIG_DIR": str(tmp / "poetry-config"),
+            "POETRY_CACHE_DIR": str(tmp / "poetry-cache"),
+            "POETRY_VIRTUALENVS_CREATE": "false",
+            "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
+        },
+    )
 
 
 # the real CLI ---------------------------------------------------------------------------------
@@ -65,8 +81,10 @@ def test_build_publishes_every_built_file_to_every_region(regions, tmp_path):
     result = poetry(regions, "publish-multiregion", "--build", cwd=root, tmp=tmp_path)
     assert result.code == 0, result.err
     built = sha256s(root / "dist")
-    assert sorted(built) == ["hello_internal-1.0.0-py2.py3-none-any.whl",
-                             "hello_internal-1.0.0.tar.gz"]
+    assert sorted(built) == [
+        "hello_internal-1.0.0-py2.py3-none-any.whl",
+        "hello_internal-1.0.0.tar.gz",
+    ]
     for region in regions.regions.values():
         assert region.files() == built, region.name
     assert "Building hello-internal (1.0.0)" in result.out
@@ -75,12 +93,21 @@ def test_build_publishes_every_built_file_to_every_region(regions, tmp_path):
 
 @pytest.mark.parametrize("flag", ["-C", "-P"])
 def test_directory_and_project_flags_work_from_another_cwd_and_v_shows_attempts(
-        regions, tmp_path, flag):
+    regions, tmp_path, flag
+):
     root = poetry_project(regions, tmp_path / "proj", legacy=True)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    result = poetry(regions, flag, str(root), "publish-multiregion", "--build", "-v",
-                    cwd=elsewhere, tmp=tmp_path)
+    result = poetry(
+        regions,
+        flag,
+        str(root),
+        "publish-multiregion",
+        "--build",
+        "-v",
+        cwd=elsewhere,
+        tmp=tmp_path,
+    )
     assert result.code == 0, result.err
     assert not (elsewhere / "dist").exists()
     built = sha256s(root / "dist")
@@ -90,15 +117,19 @@ def test_directory_and_project_flags_work_from_another_cwd_and_v_shows_attempts(
         assert f"{name}: endpoint http://127.0.0.1:" in result.out
         for filename in built:
             assert f"{name}: {filename} uploading (" in result.out
-            assert re.search(rf"{name}: {re.escape(filename)} uploaded "
-                             r"\(1 attempt\(s\), \d+\.\d\ds\)", result.out), result.out
+            assert re.search(
+                rf"{name}: {re.escape(filename)} uploaded "
+                r"\(1 attempt\(s\), \d+\.\d\ds\)",
+                result.out,
+            ), result.out
 
 
 def test_poetry_list_and_help_show_the_command(local_aws, tmp_path):
     listing = poetry(local_aws, "list", cwd=tmp_path, tmp=tmp_path)
     assert listing.code == 0
-    assert re.search(r"^\s+publish-multiregion\s+Publish the package to AWS CodeArtifact",
-                     listing.out, re.M), listing.out
+    assert re.search(
+        r"^\s+publish-multiregion\s+Publish the package to AWS CodeArtifact", listing.out, re.M
+    ), listing.out
     helped = poetry(local_aws, "publish-multiregion", "--help", cwd=tmp_path, tmp=tmp_path)
     assert helped.code == 0
     for flag in ("--build", "--dist-dir", "--region", "--dry-run", "--json", "--concurrency"):
@@ -120,8 +151,19 @@ def test_json_with_region_is_only_json_on_stdout_and_narrows_the_run(regions, tm
     root = poetry_project(regions, tmp_path / "proj")
     first, second, third = regions.regions
     # -vv: poetry's build log and third-party logs must not reach stdout either
-    result = poetry(regions, "publish-multiregion", "--build", "--json", "-vv",
-                    "--region", third, "--region", first, cwd=root, tmp=tmp_path)
+    result = poetry(
+        regions,
+        "publish-multiregion",
+        "--build",
+        "--json",
+        "-vv",
+        "--region",
+        third,
+        "--region",
+        first,
+        cwd=root,
+        tmp=tmp_path,
+    )
     assert result.code == 0, result.err
     doc = json.loads(result.out)  # the whole of stdout is one document
     assert doc["ok"] is True and doc["project"] == "hello-internal"
@@ -162,8 +204,9 @@ def test_quiet_shows_only_errors(regions, tmp_path):
     lines = result.err.strip().splitlines()
     assert lines[0].startswith(f"{first.name}: {wheel.name} conflict: ")
     assert len(lines) == 2 and "Not every region holds every file" in lines[1]
-    quiet_ok = poetry(regions, "publish-multiregion", "-q", "--region", "eu-west-1",
-                      cwd=root, tmp=tmp_path)
+    quiet_ok = poetry(
+        regions, "publish-multiregion", "-q", "--region", "eu-west-1", cwd=root, tmp=tmp_path
+    )
     assert (quiet_ok.code, quiet_ok.out, quiet_ok.err) == (0, "", "")
 
 
@@ -171,11 +214,14 @@ def test_quiet_shows_only_errors(regions, tmp_path):
 
 
 def test_plugin_module_imports_nothing_heavy():
-    code = ("import sys, json, poetry_codeartifact.multiregion_plugin as p; "
-            "p.CodeArtifactApplicationPlugin; "
-            f"print(json.dumps([m for m in {list(HEAVY)!r} if m in sys.modules]))")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=60, check=True)
+    code = (
+        "import sys, json, poetry_codeartifact.multiregion_plugin as p; "
+        "p.CodeArtifactApplicationPlugin; "
+        f"print(json.dumps([m for m in {list(HEAVY)!r} if m in sys.modules]))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
     assert json.loads(proc.stdout) == []
 
 
@@ -211,11 +257,14 @@ def test_repeated_region_option_narrows_in_configured_order(tester, regions):
     assert all(region.files() == {} for region in regions.regions.values())
 
 
-@pytest.mark.parametrize(("value", "message"), [
-    ("many", "--concurrency: 'many' is not a whole number. Pass a number from 1 to 64."),
-    ("0", "--concurrency must be a whole number from 1 to 64, got 0"),
-    ("65", "--concurrency must be a whole number from 1 to 64, got 65"),
-])
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("many", "--concurrency: 'many' is not a whole number. Pass a number from 1 to 64."),
+        ("0", "--concurrency must be a whole number from 1 to 64, got 0"),
+        ("65", "--concurrency must be a whole number from 1 to 64, got 65"),
+    ],
+)
 def test_bad_concurrency_exits_2_with_a_message(tester, regions, value, message):
     assert tester.execute(f"--concurrency {value}") == 2
     assert message in tester.io.fetch_error()
@@ -236,8 +285,7 @@ def test_dist_dir_option_and_concurrency_publish(tester, regions, tmp_path):
     code = tester.execute("--dist-dir elsewhere --concurrency 1 --region eu-west-1")
     assert code == 0, tester.io.fetch_error()
     assert "complete: 1 uploaded" in tester.io.fetch_output()
-    assert list(regions.regions["eu-west-1"].files()) == [
-        "hello_internal-2.0.0-py3-none-any.whl"]
+    assert list(regions.regions["eu-west-1"].files()) == ["hello_internal-2.0.0-py3-none-any.whl"]
 
 
 def test_quiet_in_process_prints_nothing_on_success(tester, regions):

@@ -157,8 +157,9 @@ def test_pre_commit_runs_what_make_lint_runs() -> None:
 def make_rule(target: str) -> tuple[list[str], list[str]]:
     """A Makefile rule's prerequisites and recipe lines."""
     lines = (ROOT / "Makefile").read_text().splitlines()
-    (at,) = [i for i, ln in enumerate(lines)
-             if ln.startswith(f"{target}:") and ":=" not in ln]  # not a target-specific variable
+    (at,) = [
+        i for i, ln in enumerate(lines) if ln.startswith(f"{target}:") and ":=" not in ln
+    ]  # not a target-specific variable
     prerequisites = lines[at].split(":", 1)[1].split()
     recipe = []
     for line in lines[at + 1 :]:
@@ -190,8 +191,9 @@ def test_make_ci_is_make_test_then_every_nox_session() -> None:
 
 
 @pytest.mark.parametrize(("ci", "verdict"), [("", "skipped"), ("true", "failed")])
-def test_a_missing_interpreter_fails_the_matrix_only_under_ci(tmp_path: Path, ci: str,
-                                                              verdict: str) -> None:
+def test_a_missing_interpreter_fails_the_matrix_only_under_ci(
+    tmp_path: Path, ci: str, verdict: str
+) -> None:
     """On a contributor's machine with one Python, a session for another is skipped; on CI
     (CI=true), where every declared Python must be tested, it fails the run."""
     empty = tmp_path / "bin"

@@ -35,8 +35,10 @@ def main(argv: list[str]) -> int:
         with open(argv[0], encoding="utf-8") as handle:
             count = drifted_cells(json.load(handle))
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        print(f"error: {argv[0]}: not a status --all --json report ({type(exc).__name__})",
-              file=sys.stderr)
+        print(
+            f"error: {argv[0]}: not a status --all --json report ({type(exc).__name__})",
+            file=sys.stderr,
+        )
         return 2
     print(count)
     return 0
