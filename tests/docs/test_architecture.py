@@ -17,7 +17,8 @@ def mapped() -> set[str]:
     names: set[str] = set()
     for row in re.findall(r"^\| (`[^|]+`) \|", tables, re.M):
         for name in re.findall(r"`([\w/]+\.py)`", row):
-            names.add(name if "/" in name else f"codeartifact_multiregion/{name}")
+            plugin = name.startswith(("poetry_codeartifact/", "hatch_codeartifact/"))
+            names.add(name if plugin else f"codeartifact_multiregion/{name}")
     return names
 
 
