@@ -80,7 +80,8 @@ suite: $(VENV)/.all infra_cdk/node_modules/.bin/cdk $(VENV)/checkov/bin/checkov
 # Python subprocess they start from .venv, the CLI runs included), then the report with its
 # floor, set from the measured figure. COVERAGE_FILE is absolute so that a subprocess started in
 # a test's temporary directory writes its data here too.
-COVERAGE_FLOOR ?= 0
+# Measured: 93.6% of lines and branches (2026-12-04, the whole suite on Python 3.11).
+COVERAGE_FLOOR ?= 92
 coverage: export COVERAGE_FILE := $(CURDIR)/.coverage
 coverage: $(VENV)/.all infra_cdk/node_modules/.bin/cdk $(VENV)/checkov/bin/checkov
 	rm -f .coverage .coverage.*

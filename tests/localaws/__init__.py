@@ -5,8 +5,10 @@ Modules: ``regions`` (LocalAWS, LocalRegion: one pypiserver per region), ``fake_
 operations ListPackages, ListPackageVersions, ListPackageVersionAssets,
 GetPackageVersionAsset, UpdatePackageVersionsStatus, DescribePackage, with pagination and
 quotas), ``repository`` (a region's directory as the API sees it: versions, assets,
-status and origin marks), ``events`` (EventBridge events CodeArtifact sends), ``dists``
-(valid wheels and sdists of any size).
+status and origin marks), ``index_server`` (pypiserver as each region runs it: a catalogue
+backend and an upload log), ``catalogue`` (a directory's files in memory, checked with one
+stat per request: what both stand-ins read), ``events`` (EventBridge events CodeArtifact
+sends), ``dists`` (valid wheels and sdists of any size).
 """
 
 from .dists import make_sdist, make_wheel, normalize
