@@ -16,9 +16,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 # lint-imports on the copy alone: the checkout's own src/ (on sys.path through the editable
 # install) would otherwise lend the namespace packages its modules instead of the copy's.
+# An installed wheel would lend them its portion the same way: each plugin package is pinned to
+# the copy's folder before the linter looks for it.
 _RUN = """
-import sys
+import importlib, sys
 sys.path = [p for p in sys.path if p.rstrip("/") != sys.argv[1]]
+for name in ("poetry_codeartifact", "hatch_codeartifact"):
+    module = importlib.import_module(name)
+    module.__path__ = [sys.argv[2] + "/" + name]
+    module.__spec__.submodule_search_locations = module.__path__
 sys.argv = ["lint-imports", "--no-cache"]
 from importlinter.cli import lint_imports_command
 lint_imports_command()
@@ -28,7 +34,7 @@ lint_imports_command()
 def _lint(tree: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(tree / "src")}
     return subprocess.run(
-        [sys.executable, "-c", _RUN, str(ROOT / "src")],
+        [sys.executable, "-c", _RUN, str(ROOT / "src"), str(tree / "src")],
         cwd=tree, env=env, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
 
