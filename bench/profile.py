@@ -66,16 +66,16 @@ def wrap(owner, name, label):
     setattr(owner, name, staticmethod(timed) if static else timed)
 P = "codeartifact_multiregion."
 WRAPS = {
-    P + "aws": lambda m: (wrap(m.Resolver, "resolve", "resolve"),
+    P + "aws.resolver": lambda m: (wrap(m.Resolver, "resolve", "resolve"),
                           wrap(m.Resolver, "_new_client", "botocore client"),
                           wrap(m.Resolver, "_new_session", "botocore session"),
                           wrap(m, "_call", "control plane (botocore)")),
-    P + "index": lambda m: (wrap(m.Index, "listing", "GET index"),
+    P + "network.index": lambda m: (wrap(m.Index, "listing", "GET index"),
                             wrap(m.Index, "_post", "POST upload")),
-    P + "artifacts": lambda m: (wrap(m, "_load", "read+hash one artifact"),
+    P + "operations.artifacts": lambda m: (wrap(m, "_load", "read+hash one artifact"),
                                 wrap(m, "find_release", "check file names")),
-    P + "engine": lambda m: wrap(m, "open_session", "resolve all + open indexes"),
-    P + "transport": lambda m: wrap(m.Transport, "warm", "start connecting"),
+    P + "operations.engine": lambda m: wrap(m, "open_session", "resolve all + open indexes"),
+    P + "network.transport": lambda m: wrap(m.Transport, "warm", "start connecting"),
 }
 IMPORTED = {}
 class Hook(importlib.abc.MetaPathFinder):
